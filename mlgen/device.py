@@ -1,0 +1,33 @@
+"""Device and randomness helpers: no global device, no global RNG."""
+
+from __future__ import annotations
+
+__all__ = ["resolve_device", "make_generator"]
+
+import torch
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """Turn a device string into a ``torch.device``.
+
+    Arguments:
+        spec: ``"auto"`` (CUDA when present, else CPU), ``None`` (same as auto),
+            or anything ``torch.device`` accepts (``"cpu"``, ``"cuda:1"``).
+
+    Returns:
+        The device. Asking for CUDA on a machine without it raises a
+        ``ValueError`` naming the request, instead of failing later.
+    """
+    if spec is None or spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {spec!r} requested but CUDA is not available on this machine")
+    return device
+
+
+def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
+    generator = torch.Generator(device=torch.device(device))
+    generator.manual_seed(int(seed))
+    return generator

@@ -1,0 +1,3 @@
+"""Samplers on the unit hypercube, training loops and integration results."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Matrix elements behind one protocol (see :mod:`mlgen.matrix.base`)."""
+
+from __future__ import annotations
