@@ -1,0 +1,195 @@
+"""The run card: what a TOML card may say, its defaults and its value checks.
+
+A card has one table per concern (``[process]``, ``[beams]``, ``[pdf]``,
+``[model]``, ``[scales]``, ``[[cuts]]``, ``[integrator]``, ``[events]``,
+``[run]``). Types are checked by :mod:`mlgen.cards.validate`; each table's
+``validate()`` checks values and raises ``ValueError("key: what was expected")``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BEAM_PARTICLES",
+    "BeamsCard",
+    "Card",
+    "CutCard",
+    "EventsCard",
+    "IntegratorCard",
+    "ModelCard",
+    "PDFCard",
+    "ProcessCard",
+    "RunCard",
+    "SCALE_CHOICES",
+    "ScalesCard",
+]
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: Beam particle names and their PDG ids.
+BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
+
+#: Dynamical scale choices (see :mod:`mlgen.process.scales`).
+SCALE_CHOICES = ("fixed", "m_ll", "m_final", "ht_half", "ht", "sqrt_shat", "m_t", "mt_half")
+
+Observable = Literal["pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht"]
+Objects = Literal["leptons", "charged_leptons", "neutrinos", "jets", "quarks", "gluons", "b", "photons", "top", "all"]
+
+
+@dataclass(frozen=True)
+class ProcessCard:
+    """The matrix element: a built-in name, ``module:attr`` or ``path/file.py:attr``."""
+
+    matrix_element: str
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def validate(self) -> None:
+        if not self.matrix_element:
+            raise ValueError("matrix_element: expected a built-in name or module:attr")
+
+
+@dataclass(frozen=True)
+class BeamsCard:
+    """Beams: particle names (``p``, ``pbar``, ``e-``, ``e+``) and the collider energy in GeV."""
+
+    sqrt_s: float
+    particles: tuple[str, str] = ("p", "p")
+
+    def validate(self) -> None:
+        for name in self.particles:
+            if name not in BEAM_PARTICLES:
+                raise ValueError(f"particles: expected names among {sorted(BEAM_PARTICLES)}, got {name!r}")
+        if not self.sqrt_s > 0:
+            raise ValueError(f"sqrt_s: expected a positive energy in GeV, got {self.sqrt_s}")
+
+    @property
+    def hadronic(self) -> bool:
+        return all(abs(BEAM_PARTICLES[p]) == 2212 for p in self.particles)
+
+
+@dataclass(frozen=True)
+class PDFCard:
+    """PDF set (LHAPDF name or path) and member; ``backend = "lhapdf"`` uses the lhapdf module."""
+
+    set: str = "NNPDF23_lo_as_0130_qed"
+    member: int = 0
+    backend: Literal["mlgen", "lhapdf"] = "mlgen"
+
+    def validate(self) -> None:
+        if self.member < 0:
+            raise ValueError(f"member: expected an integer >= 0, got {self.member}")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Standard Model parameters: a named scheme or an SLHA ``param_card.dat``."""
+
+    scheme: Literal["gmu", "mg5_sm"] = "gmu"
+    param_card: str | None = None
+
+
+@dataclass(frozen=True)
+class ScalesCard:
+    """Renormalisation and factorisation scales: a choice each, a fixed value and factors."""
+
+    mu_r: str = "fixed"
+    mu_f: str = "fixed"
+    value: float = 91.1876
+    factor_r: float = 1.0
+    factor_f: float = 1.0
+    variations: bool = True
+
+    def validate(self) -> None:
+        for key in ("mu_r", "mu_f"):
+            if getattr(self, key) not in SCALE_CHOICES:
+                raise ValueError(f"{key}: expected one of {', '.join(SCALE_CHOICES)}, got {getattr(self, key)!r}")
+        for key in ("value", "factor_r", "factor_f"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{key}: expected a positive number, got {getattr(self, key)}")
+
+
+@dataclass(frozen=True)
+class CutCard:
+    """One cut: ``min <= observable(objects) <= max``.
+
+    ``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y`` apply to every object of the
+    class; ``m`` and ``ht`` to the sum over the class; ``delta_r`` to every pair.
+    """
+
+    observable: Observable
+    objects: Objects
+    min: float | None = None
+    max: float | None = None
+
+    def validate(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError("min: a cut needs min, max or both")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"max: expected max > min, got min={self.min}, max={self.max}")
+        if self.observable in ("pt", "m", "delta_r", "ht", "abs_eta", "abs_y"):
+            for key in ("min", "max"):
+                value = getattr(self, key)
+                if value is not None and value < 0:
+                    raise ValueError(f"{key}: {self.observable} cannot be negative, got {value}")
+
+
+@dataclass(frozen=True)
+class IntegratorCard:
+    """How to integrate: the sampler kind and its budget."""
+
+    kind: Literal["uniform", "vegas", "flow", "multichannel"] = "vegas"
+    n_adapt_iter: int = 10
+    n_per_iter: int = 100_000
+    n_iter: int = 5
+
+    def validate(self) -> None:
+        for key in ("n_per_iter", "n_iter"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
+        if self.n_adapt_iter < 0:
+            raise ValueError(f"n_adapt_iter: expected an integer >= 0, got {self.n_adapt_iter}")
+
+
+@dataclass(frozen=True)
+class EventsCard:
+    """Event generation: how many unweighted events and how to unweight."""
+
+    n: int = 10_000
+    unweight: Literal["reduced", "max", "none"] = "reduced"
+    overweight_fraction: float = 1e-3
+    batch_size: int = 200_000
+
+    def validate(self) -> None:
+        if self.n < 0:
+            raise ValueError(f"n: expected an integer >= 0, got {self.n}")
+        if not 0 <= self.overweight_fraction < 1:
+            raise ValueError(f"overweight_fraction: expected 0 <= q < 1, got {self.overweight_fraction}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size: expected an integer >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class RunCard:
+    """Seed, device and output."""
+
+    seed: int = 1
+    device: str = "auto"
+    output_dir: str | None = None
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class Card:
+    """A whole run card. ``source`` is the file it came from (not a card key)."""
+
+    process: ProcessCard
+    beams: BeamsCard
+    pdf: PDFCard = field(default_factory=PDFCard)
+    model: ModelCard = field(default_factory=ModelCard)
+    scales: ScalesCard = field(default_factory=ScalesCard)
+    cuts: tuple[CutCard, ...] = ()
+    integrator: IntegratorCard = field(default_factory=IntegratorCard)
+    events: EventsCard = field(default_factory=EventsCard)
+    run: RunCard = field(default_factory=RunCard)
+    source: str = field(default="", metadata={"internal": True})

@@ -1,0 +1,75 @@
+"""Run cards: every card in cards/ loads; every bad card names its bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlgen.cards import CardError, load_card, parse_card
+
+ROOT = Path(__file__).resolve().parents[1]
+CARDS = sorted((ROOT / "cards").glob("*.toml"))
+BAD = {
+    "bad_unknown_key.toml": "n_iters",
+    "bad_type.toml": "beams.sqrt_s",
+    "bad_negative_energy.toml": "sqrt_s",
+    "bad_cut_window.toml": "max",
+    "bad_kind.toml": "integrator.kind",
+    "bad_beam.toml": "particles",
+    "bad_scale.toml": "mu_r",
+    "bad_missing_process.toml": "process",
+    "bad_toml.toml": "not valid TOML",
+}
+
+
+def test_cards_exist() -> None:
+    names = {p.stem for p in CARDS}
+    assert {"ee_mumu", "drell_yan", "ttbar", "w_enu", "higgs", "ttbar_6j"} <= names
+
+
+@pytest.mark.parametrize("path", CARDS, ids=lambda p: p.name)
+def test_every_card_loads(path: Path) -> None:
+    card = load_card(path)
+    assert card.source == str(path)
+    assert card.beams.sqrt_s > 0
+
+
+def test_every_bad_card_is_listed() -> None:
+    assert {p.name for p in (ROOT / "tests" / "cards").glob("bad_*.toml")} == set(BAD)
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_card_names_key(name: str) -> None:
+    path = ROOT / "tests" / "cards" / name
+    with pytest.raises(CardError) as info:
+        load_card(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert BAD[name] in message
+
+
+def test_override_sets_nested_key_and_is_validated() -> None:
+    card = load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.n_iter=3", "run.device=cpu"])
+    assert card.integrator.n_iter == 3
+    assert card.run.device == "cpu"
+    with pytest.raises(CardError, match="integrator.n_iter"):
+        load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.n_iter=zero"])
+    with pytest.raises(CardError, match="n_iter: expected an integer >= 1"):
+        load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.n_iter=0"])
+    with pytest.raises(CardError, match="key=value"):
+        load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.n_iter"])
+
+
+def test_source_is_not_a_card_key() -> None:
+    text = '[process]\nmatrix_element = "drell_yan"\n[beams]\nsqrt_s = 1.0\nsource = "x"\n'
+    with pytest.raises(CardError, match="unknown key 'source'"):
+        parse_card(text)
+    text = 'source = "x"\n[process]\nmatrix_element = "drell_yan"\n[beams]\nsqrt_s = 1.0\n'
+    with pytest.raises(CardError, match="unknown key 'source'"):
+        parse_card(text)
+
+
+def test_missing_card_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(CardError, match="nope.toml"):
+        load_card(tmp_path / "nope.toml")
