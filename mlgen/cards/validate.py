@@ -105,7 +105,8 @@ def from_table(cls: type, table: dict[str, Any], where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(table) - names)
     if unknown:
-        raise CardError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(names))})")
+        prefix = f"{where}: " if where else ""
+        raise CardError(f"{prefix}unknown key {unknown[0]!r} (allowed: {', '.join(sorted(names))})")
     kwargs = {}
     for field in dataclasses.fields(cls):
         if field.name not in names:
@@ -114,7 +115,8 @@ def from_table(cls: type, table: dict[str, Any], where: str) -> Any:
             sub = f"{where}.{field.name}" if where else field.name
             kwargs[field.name] = _convert(table[field.name], hints[field.name], sub)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise CardError(f"{where}: missing required key {field.name!r} ({_describe(hints[field.name])})")
+            prefix = f"{where}: " if where else ""
+            raise CardError(f"{prefix}missing required key {field.name!r} ({_describe(hints[field.name])})")
     obj = cls(**kwargs)
     check = getattr(obj, "validate", None)
     if check is not None:
