@@ -1,0 +1,113 @@
+"""Cuts on final-state objects, evaluated on whole batches of momenta."""
+
+from __future__ import annotations
+
+__all__ = ["Cut", "Cuts"]
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from mlgen.physics import vectors as v
+from mlgen.process.objects import object_indices
+
+
+@dataclass(frozen=True)
+class Cut:
+    """``lo <= observable <= hi`` on the objects at ``indices`` (into the momenta).
+
+    Per-object observables (``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y``) must
+    hold for every object; ``m`` and ``ht`` apply to the sum over the objects;
+    ``delta_r`` to every pair.
+    """
+
+    observable: str
+    indices: tuple[int, ...]
+    lo: float | None
+    hi: float | None
+    label: str = ""
+
+    def values(self, p: Tensor) -> Tensor:
+        """``(B, k)`` values the window applies to (k objects, 1 sum or k(k-1)/2 pairs)."""
+        objs = p[:, list(self.indices)]
+        if self.observable == "pt":
+            return v.pt(objs)
+        if self.observable == "eta":
+            return v.pseudorapidity(objs)
+        if self.observable == "abs_eta":
+            return v.pseudorapidity(objs).abs()
+        if self.observable == "y":
+            return v.rapidity(objs)
+        if self.observable == "abs_y":
+            return v.rapidity(objs).abs()
+        if self.observable == "m":
+            return v.mass(objs.sum(1))[:, None]
+        if self.observable == "ht":
+            return v.pt(objs).sum(1, keepdim=True)
+        if self.observable == "delta_r":
+            pairs = list(itertools.combinations(range(len(self.indices)), 2))
+            a = objs[:, [i for i, _ in pairs]]
+            b = objs[:, [j for _, j in pairs]]
+            return v.delta_r(a, b)
+        raise ValueError(f"unknown observable {self.observable!r}")
+
+    def passes(self, p: Tensor) -> Tensor:
+        """``(B,)`` bool: the event passes."""
+        values = self.values(p)
+        ok = torch.ones(values.shape, dtype=torch.bool, device=p.device)
+        if self.lo is not None:
+            ok &= values >= self.lo
+        if self.hi is not None:
+            ok &= values <= self.hi
+        return ok.all(1)
+
+
+class Cuts:
+    """A list of :class:`Cut` applied together."""
+
+    def __init__(self, cuts: Sequence[Cut] = ()) -> None:
+        self.cuts = tuple(cuts)
+
+    @classmethod
+    def from_cards(cls, cards: Sequence[object], final_pdgs: Sequence[Sequence[int]]) -> Cuts:
+        """Build from the card's ``[[cuts]]`` tables (:class:`mlgen.cards.schema.CutCard`)."""
+        cuts = []
+        for i, card in enumerate(cards):
+            observable, objects = card.observable, card.objects  # type: ignore[attr-defined]
+            try:
+                indices = object_indices(objects, final_pdgs)
+            except ValueError as err:
+                raise ValueError(f"cuts[{i}].objects: {err}") from None
+            if not indices:
+                raise ValueError(f"cuts[{i}].objects: the process has no {objects!r} in its final state")
+            if observable == "delta_r" and len(indices) < 2:
+                raise ValueError(f"cuts[{i}].objects: delta_r needs at least two {objects!r}")
+            lo, hi = card.min, card.max  # type: ignore[attr-defined]
+            cuts.append(Cut(observable, indices, lo, hi, f"{lo} <= {observable}({objects}) <= {hi}"))
+        return cls(cuts)
+
+    def passes(self, p: Tensor) -> Tensor:
+        """``(B,)`` bool mask of events passing every cut."""
+        ok = torch.ones(p.shape[0], dtype=torch.bool, device=p.device)
+        for cut in self.cuts:
+            ok &= cut.passes(p)
+        return ok
+
+    def window(self, observable: str, indices: tuple[int, ...]) -> tuple[float | None, float | None]:
+        """The tightest ``(lo, hi)`` the cuts put on ``observable`` of exactly these objects
+        (used to restrict phase-space generation, e.g. the m_ll window of Drell–Yan)."""
+        lo: float | None = None
+        hi: float | None = None
+        for cut in self.cuts:
+            if cut.observable == observable and cut.indices == indices:
+                if cut.lo is not None:
+                    lo = cut.lo if lo is None else max(lo, cut.lo)
+                if cut.hi is not None:
+                    hi = cut.hi if hi is None else min(hi, cut.hi)
+        return lo, hi
+
+    def __len__(self) -> int:
+        return len(self.cuts)
