@@ -1,0 +1,34 @@
+"""Invertible phase-space maps ``u in [0, 1]^d -> (momenta, x1, x2)``, each returning ``(y, log|J|)``."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Angles",
+    "BreitWigner",
+    "DecayTree",
+    "Flat",
+    "LeptonBeams",
+    "Node",
+    "PhaseSpacePoint",
+    "PhaseSpace",
+    "PowerLaw",
+    "Rambo",
+    "RamboDiet",
+    "TauRapidity",
+    "TwoBody",
+    "drell_yan",
+    "from_propagators",
+    "massless_volume",
+    "ttbar_decay_chain",
+    "w_to_lepton_neutrino",
+]
+
+from mlgen.phasespace.base import PhaseSpacePoint
+from mlgen.phasespace.diet import RamboDiet
+from mlgen.phasespace.invariants import BreitWigner, Flat, PowerLaw
+from mlgen.phasespace.luminosity import LeptonBeams, TauRapidity
+from mlgen.phasespace.rambo import Rambo, massless_volume
+from mlgen.phasespace.space import PhaseSpace
+from mlgen.phasespace.topologies import drell_yan, from_propagators, ttbar_decay_chain, w_to_lepton_neutrino
+from mlgen.phasespace.tree import DecayTree, Node
+from mlgen.phasespace.twobody import Angles, TwoBody

@@ -1,0 +1,98 @@
+"""Ready-made decay trees (:class:`~mlgen.phasespace.tree.Node`); the tree of a matrix element's propagators.
+
+Final-state orders (0-based, after the two incoming partons in a
+:class:`~mlgen.phasespace.base.PhaseSpacePoint`):
+
+* :func:`drell_yan` / :func:`w_to_lepton_neutrino`: ``(l-, l+)`` / ``(l, nu)`` from one s-channel resonance;
+* :func:`ttbar_decay_chain` (all-hadronic)
+  ``b, q, qbar' (from t), bbar, qbar, q' (from tbar)``.
+
+Default masses and widths (GeV) are MadGraph's ``sm`` card values.
+"""
+
+from __future__ import annotations
+
+__all__ = ["drell_yan", "from_propagators", "ttbar_decay_chain", "w_to_lepton_neutrino"]
+
+from collections.abc import Sequence
+
+from mlgen.matrix.base import Propagator
+from mlgen.phasespace.tree import Node
+
+MZ, WZ = 91.188, 2.441404
+MW, WW = 80.419002, 2.0476
+MT, WT = 173.0, 1.4915
+
+
+def drell_yan(mass: float = MZ, width: float = WZ, pdg: int = 23) -> Node:
+    """``q qbar -> Z/gamma* -> l- l+``: one s-channel resonance sampled by the luminosity's ``tau`` map."""
+    return Node((0, 1), mass, width, pdg=pdg)
+
+
+def w_to_lepton_neutrino(mass: float = MW, width: float = WW, pdg: int = 24) -> Node:
+    """``q qbar' -> W -> l nu``: order ``(l, nu)``."""
+    return Node((0, 1), mass, width, pdg=pdg)
+
+
+def ttbar_decay_chain(
+    top_mass: float = MT, top_width: float = WT, w_mass: float = MW, w_width: float = WW
+) -> Node:
+    """``t tbar -> (b W+ -> b q qbar')(bbar W- -> bbar qbar q')`` with Breit-Wigner tops and Ws.
+
+    Final-state order: ``b, q, qbar'`` (from t) then ``bbar, qbar, q'`` (from tbar).
+    The root (``s_hat``) is massless: the luminosity samples it flat in ``log tau``.
+    """
+    w_plus = Node((1, 2), w_mass, w_width, pdg=24)
+    w_minus = Node((4, 5), w_mass, w_width, pdg=-24)
+    top = Node((0, w_plus), top_mass, top_width, pdg=6)
+    antitop = Node((3, w_minus), top_mass, top_width, pdg=-6)
+    return Node((top, antitop))
+
+
+def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
+    """A binary tree from a matrix element's s-channel propagators.
+
+    Arguments:
+        n_final: number of final-state particles.
+        propagators: :class:`~mlgen.matrix.base.Propagator` s whose ``daughters`` index
+            the external particles (incoming at 0 and 1, so final state ``i`` is ``i + 2``);
+            their daughter sets must nest (any two are disjoint or one contains the other).
+
+    A propagator over the whole final state becomes the root (and so the
+    luminosity's ``tau`` map); a set with more than two maximal subsets is split
+    by flat massless intermediates, joining its parts left to right.
+    """
+    sets: dict[frozenset[int], Propagator] = {}
+    for prop in propagators:
+        daughters = frozenset(d - 2 for d in prop.daughters)
+        if min(daughters) < 0 or max(daughters) >= n_final or len(daughters) < 2:
+            raise ValueError(
+                f"propagator {prop} must have >= 2 final-state daughters (indices 2..{n_final + 1})"
+            )
+        sets[daughters] = prop
+    keys = sorted(sets, key=len)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if a & b and not a <= b:
+                raise ValueError(f"propagators {sorted(a)} and {sorted(b)} overlap without nesting")
+
+    def build(members: frozenset[int]) -> Node | int:
+        if len(members) == 1:
+            return next(iter(members))
+        inner = [k for k in keys if k < members]
+        maximal = [k for k in inner if not any(k < other for other in inner)]
+        covered = frozenset().union(*maximal) if maximal else frozenset()
+        parts = sorted(maximal, key=min) + [frozenset([i]) for i in sorted(members - covered)]
+        parts.sort(key=min)
+        built = [build(part) for part in parts]
+        while len(built) > 2:
+            built = [Node((built[0], built[1])), *built[2:]]
+        prop = sets.get(members)
+        if prop is None:
+            return Node((built[0], built[1]))
+        return Node((built[0], built[1]), prop.mass, prop.width, pdg=prop.pdg)
+
+    root = build(frozenset(range(n_final)))
+    if not isinstance(root, Node):
+        raise ValueError("need at least two final-state particles")
+    return root
