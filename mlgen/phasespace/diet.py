@@ -88,6 +88,9 @@ class RamboDiet:
             lo = torch.where(below, mid, lo)
             hi = torch.where(below, hi, mid)
         x = 0.5 * (lo + hi)
+        # Bisection leaves no graph; this adds 0 to the value and gives autograd the
+        # implicit-function derivative dx/dr = 1/density.
+        x = x + (r - r.detach()) / torch.clamp(torch.exp(_log_density(x, k)), min=1e-300)
         big_m = [torch.sqrt(s)]
         big_k = [big_m[0] - self._tail[0]]
         for j in range(1, n - 1):
