@@ -17,13 +17,15 @@ __all__ = [
     "TauRapidity",
     "TwoBody",
     "drell_yan",
+    "incoming_momenta",
+    "kallen",
     "from_propagators",
     "massless_volume",
     "ttbar_decay_chain",
     "w_to_lepton_neutrino",
 ]
 
-from mlgen.phasespace.base import PhaseSpacePoint
+from mlgen.phasespace.base import PhaseSpacePoint, incoming_momenta, kallen
 from mlgen.phasespace.diet import RamboDiet
 from mlgen.phasespace.invariants import BreitWigner, Flat, PowerLaw
 from mlgen.phasespace.luminosity import LeptonBeams, TauRapidity

@@ -46,7 +46,16 @@ class PhaseSpace:
             resonance (``1``: flat in ``log tau``).
 
     The ``tau`` map is a Breit-Wigner when the tree's root has a width (Drell-Yan,
-    ``W -> l nu``), otherwise ``PowerLaw(nu)`` (needs ``m_min > 0``).
+    ``W -> l nu``), otherwise ``PowerLaw(nu)`` (needs ``m_min > 0``). At a lepton
+    collider ``s_hat = s`` and the root's propagator is not used.
+
+    Precision: momenta are float64 in the lab frame, and the inverse recomputes
+    invariant masses from them. Round trips hold to ~1e-10 for ordinary
+    kinematics; they degrade where an intermediate sits just above its threshold,
+    so that its mass window ``(M - m_min)^2`` suffers cancellation. With the t tbar
+    chain and the default ``m_min`` (sum of masses, 9.4 GeV), 8% of uniform points
+    round-trip worse than 1e-10 and 0.3% worse than 1e-6, all at ``sqrt(s_hat) <
+    185 GeV`` with tops ~100 GeV off shell; a physical ``m_min`` (250 GeV) removes them.
 
     ``forward(u)``: ``u (B, dim)`` -> (:class:`PhaseSpacePoint` with momenta
     ``(B, 2 + n, 4)`` in the lab frame, incoming partons first: beam A along +z with

@@ -80,3 +80,20 @@ def test_rambo_refuses_too_heavy_final_states() -> None:
     with pytest.raises(ValueError, match="sum of masses"):
         Rambo(100.0, [60.0, 60.0])
     assert not hasattr(Rambo(100.0, [0.0, 0.0]), "inverse")
+
+
+@pytest.mark.gpu
+def test_same_numbers_on_cuda() -> None:
+    masses = (173.0, 0.0, 80.4, 5.0)
+    rambo = Rambo(SQRT_S, masses)
+    u = uniform(1000, rambo.dim, seed=64)
+    p, log_w = rambo.forward(u)
+    p_gpu, log_w_gpu = rambo.forward(u.to("cuda"))
+    torch.testing.assert_close(p_gpu.cpu(), p, rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(log_w_gpu.cpu(), log_w, rtol=1e-12, atol=1e-10)
+    diet = RamboDiet(masses)
+    u = uniform(1000, diet.dim, seed=65)
+    p, log_w = diet.forward(u, _rest(1000))
+    p_gpu, log_w_gpu = diet.forward(u.to("cuda"), _rest(1000).to("cuda"))
+    torch.testing.assert_close(p_gpu.cpu(), p, rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(log_w_gpu.cpu(), log_w, rtol=1e-12, atol=1e-10)
