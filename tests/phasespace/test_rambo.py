@@ -97,3 +97,34 @@ def test_same_numbers_on_cuda() -> None:
     p_gpu, log_w_gpu = diet.forward(u.to("cuda"), _rest(1000).to("cuda"))
     torch.testing.assert_close(p_gpu.cpu(), p, rtol=1e-12, atol=1e-9)
     torch.testing.assert_close(log_w_gpu.cpu(), log_w, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("masses", [(0.0,) * 5, (173.0, 5.0, 0.0, 80.4, 91.2)])
+def test_diet_mass_parametrisation_jacobian_against_autograd(masses: tuple[float, ...]) -> None:
+    """``u -> (M_2^2 .. M_(n-1)^2)`` (invariants of the tails, angles fixed) by autograd, plus the
+    closed-form two-body factors, gives the diet's weight: ``w = prod dPhi_2 prod dM_i^2/du_i / (2 pi)``."""
+    n = len(masses)
+    diet = RamboDiet(masses)
+    u = uniform(4, diet.dim, seed=66)
+
+    def tail_masses2(r: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+        p, _ = diet.forward(torch.cat([r, angles])[None], _rest(1))
+        tails = torch.flip(torch.cumsum(torch.flip(p[0], [0]), 0), [0])[1 : n - 1]
+        return tails[:, 0] ** 2 - (tails[:, 1:] ** 2).sum(-1)
+
+    _, log_w = diet.forward(u, _rest(4))
+    for row, lw in zip(u, log_w, strict=True):
+        r, angles = row[: n - 2], row[n - 2 :]
+        jac = torch.autograd.functional.jacobian(lambda x, a=angles: tail_masses2(x, a), r)
+        big_m = [SQRT_S, *tail_masses2(r, angles).sqrt().tolist(), masses[-1]]
+        two_body = sum(
+            0.5
+            * math.log(
+                (big_m[j] ** 2 - (masses[j] + big_m[j + 1]) ** 2)
+                * (big_m[j] ** 2 - (masses[j] - big_m[j + 1]) ** 2)
+            )
+            - math.log(8 * math.pi * big_m[j] ** 2)
+            for j in range(n - 1)
+        )
+        expected = float(torch.linalg.slogdet(jac).logabsdet) - (n - 2) * math.log(2 * math.pi) + two_body
+        assert float(lw) == pytest.approx(expected, rel=1e-8)

@@ -15,8 +15,9 @@ TTBAR_MASSES = (4.7, 0.0, 0.0, 4.7, 0.0, 0.0)
 
 
 def _boosted(n: int, sqrt_s: float) -> torch.Tensor:
-    P = torch.tensor([(sqrt_s**2 + 300.0**2 + 400.0**2 + 1200.0**2) ** 0.5, 300.0, -400.0, 1200.0])
-    return P.to(torch.float64).expand(n, 4)
+    """``(n, 4)`` copies of a momentum of mass ``sqrt_s`` (GeV) boosted off every axis."""
+    energy = (sqrt_s**2 + 300.0**2 + 400.0**2 + 1200.0**2) ** 0.5
+    return torch.tensor([energy, 300.0, -400.0, 1200.0], dtype=torch.float64).expand(n, 4)
 
 
 @pytest.mark.parametrize(
