@@ -31,7 +31,8 @@ from mlgen.phasespace.twobody import rest_frame_angles, rest_frame_decay, two_bo
 from mlgen.physics.vectors import boost_from_rest_frame, boost_to_rest_frame, mass2
 
 _LOG_2PI = math.log(2.0 * math.pi)
-_BISECTIONS = 64
+_BISECTIONS = 24
+_NEWTON_STEPS = 4
 
 
 def _cdf(x: Tensor, k: Tensor) -> Tensor:
@@ -40,6 +41,21 @@ def _cdf(x: Tensor, k: Tensor) -> Tensor:
 
 def _log_density(x: Tensor, k: Tensor) -> Tensor:
     return torch.log(k * (k - 1)) + (k - 2) * torch.log(x) + torch.log1p(-x)
+
+
+def _solve_cdf(r: Tensor, k: Tensor) -> Tensor:
+    """``x in [0, 1]`` with ``_cdf(x, k) = r``: bisection to a 2^-24 bracket, then Newton kept inside it."""
+    lo, hi = torch.zeros_like(r), torch.ones_like(r)
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        below = _cdf(mid, k) < r
+        lo = torch.where(below, mid, lo)
+        hi = torch.where(below, hi, mid)
+    x = 0.5 * (lo + hi)
+    for _ in range(_NEWTON_STEPS):
+        step = (_cdf(x, k) - r) / torch.clamp(torch.exp(_log_density(x, k)), min=1e-300)
+        x = torch.minimum(torch.maximum(x - step, lo), hi)
+    return x
 
 
 class RamboDiet:
@@ -81,15 +97,9 @@ class RamboDiet:
         n = self.n
         r = u[:, : n - 2]
         k = self._k(u)
-        lo, hi = torch.zeros_like(r), torch.ones_like(r)
-        for _ in range(_BISECTIONS):
-            mid = 0.5 * (lo + hi)
-            below = _cdf(mid, k) < r
-            lo = torch.where(below, mid, lo)
-            hi = torch.where(below, hi, mid)
-        x = 0.5 * (lo + hi)
-        # Bisection leaves no graph; this adds 0 to the value and gives autograd the
-        # implicit-function derivative dx/dr = 1/density.
+        x = _solve_cdf(r.detach(), k)
+        # The root finder runs without a graph; this adds 0 to the value and gives
+        # autograd the implicit-function derivative dx/dr = 1/density.
         x = x + (r - r.detach()) / torch.clamp(torch.exp(_log_density(x, k)), min=1e-300)
         big_m = [torch.sqrt(s)]
         big_k = [big_m[0] - self._tail[0]]

@@ -128,3 +128,19 @@ def test_diet_mass_parametrisation_jacobian_against_autograd(masses: tuple[float
         )
         expected = float(torch.linalg.slogdet(jac).logabsdet) - (n - 2) * math.log(2 * math.pi) + two_body
         assert float(lw) == pytest.approx(expected, rel=1e-8)
+
+
+def test_diet_round_trip_at_the_ends_of_the_mass_variables() -> None:
+    """The root finder (bisection, then Newton) inverts each mass CDF from 1e-14 of 0 and of 1."""
+    diet = RamboDiet([0.0] * 7)
+    ends = torch.logspace(-14, -1, 200, dtype=torch.float64)
+    ends = torch.cat([ends, 1.0 - ends])
+    exact = massless_volume(7, SQRT_S**2)
+    for column in range(5):
+        u = uniform(400, diet.dim, seed=67 + column)
+        u[:, column] = ends
+        p, log_w = diet.forward(u, _rest(400))
+        assert_conserved(_rest(400), p)
+        torch.testing.assert_close(diet.inverse(p)[0], u, rtol=0, atol=1e-10)
+        # near r = 1, M_i -> M_(i-1): (M_(i-1)^2 - M_i^2) and (1 - x_i) cancel only to eps / (1 - x_i)
+        torch.testing.assert_close(torch.exp(log_w), torch.full_like(log_w, exact), rtol=1e-8, atol=0)
