@@ -23,7 +23,7 @@ the device and dtype of their inputs; no Python loop runs over events.
 
 from __future__ import annotations
 
-__all__ = ["PhaseSpacePoint", "kallen", "incoming_momenta"]
+__all__ = ["PhaseSpacePoint", "boost_from_rest", "boost_to_rest", "incoming_momenta", "kallen"]
 
 from dataclasses import dataclass
 
@@ -64,3 +64,27 @@ def incoming_momenta(x1: Tensor, x2: Tensor, sqrt_s: float) -> tuple[Tensor, Ten
     e2 = 0.5 * sqrt_s * x2
     zero = torch.zeros_like(x1)
     return torch.stack([e1, zero, zero, e1], -1), torch.stack([e2, zero, zero, -e2], -1)
+
+
+def boost_from_rest(p: Tensor, frame: Tensor, mass: Tensor) -> Tensor:
+    """Take ``p (..., 4)``, given in the rest frame of ``frame (..., 4)``, to the frame ``frame``
+    is given in, by the pure boost; ``mass (...)`` is ``frame``'s mass in GeV.
+
+    Same as :func:`~mlgen.physics.vectors.boost_from_rest_frame`, but with
+    ``gamma = E / m`` from the known mass instead of ``1/sqrt(1 - beta^2)``,
+    which keeps full precision for ``gamma >> 1`` (collinear pairs, light resonances).
+    """
+    e, q, m = frame[..., :1], frame[..., 1:], mass[..., None]
+    qp = (q * p[..., 1:]).sum(-1, keepdim=True)
+    energy = (e * p[..., :1] + qp) / m
+    space = p[..., 1:] + q * (qp / (m * (e + m)) + p[..., :1] / m)
+    return torch.cat([energy, space], -1)
+
+
+def boost_to_rest(p: Tensor, frame: Tensor, mass: Tensor) -> Tensor:
+    """Inverse of :func:`boost_from_rest`: ``p (..., 4)`` in the rest frame of ``frame`` of mass ``mass``."""
+    e, q, m = frame[..., :1], frame[..., 1:], mass[..., None]
+    qp = (q * p[..., 1:]).sum(-1, keepdim=True)
+    energy = (e * p[..., :1] - qp) / m
+    space = p[..., 1:] + q * (qp / (m * (e + m)) - p[..., :1] / m)
+    return torch.cat([energy, space], -1)

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from mlgen.phasespace.base import boost_from_rest, boost_to_rest
 from mlgen.phasespace.twobody import rest_frame_angles, rest_frame_decay, two_body_log_weight
-from mlgen.physics.vectors import boost_from_rest_frame, boost_to_rest_frame, mass2
+from mlgen.physics.vectors import mass2
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _BISECTIONS = 24
@@ -115,17 +116,20 @@ class RamboDiet:
             angles = u[:, n - 2 + 2 * j : n + 2 * j]
             p1, q_next, lw = rest_frame_decay(big_m[j] ** 2, self.masses[j], next_m, angles)
             log_w = log_w + lw
-            rest = q_next[:, None] if tail is None else boost_from_rest_frame(tail, q_next[:, None])
+            if tail is None:
+                rest = q_next[:, None]
+            else:
+                rest = boost_from_rest(tail, q_next[:, None], big_m[j + 1][:, None])
             tail = torch.cat([p1[:, None], rest], 1)
         assert tail is not None
-        return boost_from_rest_frame(tail, P[:, None]), log_w
+        return boost_from_rest(tail, P[:, None], torch.sqrt(s)[:, None]), log_w
 
     def inverse(self, p: Tensor, P: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """See the class docstring; ``P (B, 4)`` defaults to the sum of the momenta ``p (B, n, 4)``
         (pass it when it is known more precisely, e.g. from ``x1, x2``)."""
         P = p.sum(1) if P is None else P
         n = self.n
-        q = boost_to_rest_frame(p, P[:, None])
+        q = boost_to_rest(p, P[:, None], torch.sqrt(mass2(P))[:, None])
         big_m, angles = [], []
         for j in range(n - 1):
             # q holds p_j .. p_(n-1) in the rest frame of Q_j = their sum.
@@ -133,7 +137,8 @@ class RamboDiet:
             angles.append(rest_frame_angles(q[:, 0]))
             q = q[:, 1:]
             if j < n - 2:
-                q = boost_to_rest_frame(q, q.sum(1, keepdim=True))
+                tail = q.sum(1, keepdim=True)
+                q = boost_to_rest(q, tail, torch.sqrt(mass2(tail)))
         big_k = [big_m[j] - self._tail[j] for j in range(n - 1)]
         k = self._k(p)
         if n > 2:

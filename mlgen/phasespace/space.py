@@ -49,13 +49,15 @@ class PhaseSpace:
     ``W -> l nu``), otherwise ``PowerLaw(nu)`` (needs ``m_min > 0``). At a lepton
     collider ``s_hat = s`` and the root's propagator is not used.
 
-    Precision: momenta are float64 in the lab frame, and the inverse recomputes
-    invariant masses from them. Round trips hold to ~1e-10 for ordinary
-    kinematics; they degrade where an intermediate sits just above its threshold,
-    so that its mass window ``(M - m_min)^2`` suffers cancellation. With the t tbar
-    chain and the default ``m_min`` (sum of masses, 9.4 GeV), 8% of uniform points
-    round-trip worse than 1e-10 and 0.3% worse than 1e-6, all at ``sqrt(s_hat) <
-    185 GeV`` with tops ~100 GeV off shell; a physical ``m_min`` (250 GeV) removes them.
+    Precision: momenta are float64 in the lab frame and the forward map is exact
+    to rounding; the inverse recomputes invariant masses and rest frames from those
+    momenta, so it loses ~``eps (E/m)^2`` for a light intermediate (mass ``m``,
+    energy ``E`` in its parent's frame: collinear pairs, a W far below its pole)
+    and ~``eps M / (M - m_min)`` for an intermediate just above its threshold.
+    Round trips hold to ~1e-10 for ordinary kinematics. With the t tbar chain and
+    the default ``m_min`` (sum of masses, 9.4 GeV), 8% of uniform points round-trip
+    worse than 1e-10 and 0.3% worse than 1e-6, nearly all below the t tbar
+    threshold; with ``m_min = 250 GeV``, 1 in 40000 (4e-10, a 1 GeV W).
 
     ``forward(u)``: ``u (B, dim)`` -> (:class:`PhaseSpacePoint` with momenta
     ``(B, 2 + n, 4)`` in the lab frame, incoming partons first: beam A along +z with

@@ -40,9 +40,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from mlgen.phasespace.base import boost_from_rest, boost_to_rest
 from mlgen.phasespace.invariants import BreitWigner, Flat, Invariant, PowerLaw
 from mlgen.phasespace.twobody import rest_frame_angles, rest_frame_decay, two_body_log_weight
-from mlgen.physics.vectors import boost_from_rest_frame, boost_to_rest_frame, mass2
+from mlgen.physics.vectors import mass2
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -162,7 +163,8 @@ class DecayTree:
             sub, lw = self._forward(c, inv[id(c)], u, col)
             log_w = log_w + lw
             keys = list(sub)
-            boosted = boost_from_rest_frame(torch.stack([sub[k] for k in keys], 1), pc[:, None])
+            mc = torch.sqrt(inv[id(c)])[:, None]
+            boosted = boost_from_rest(torch.stack([sub[k] for k in keys], 1), pc[:, None], mc)
             leaves.update({k: boosted[:, i] for i, k in enumerate(keys)})
         return leaves, log_w
 
@@ -171,7 +173,7 @@ class DecayTree:
         s = mass2(P) if s is None else s
         leaves, log_w = self._forward(self.root, s, u, [0])
         p = torch.stack([leaves[i] for i in range(self.n)], 1)
-        return boost_from_rest_frame(p, P[:, None]), log_w
+        return boost_from_rest(p, P[:, None], torch.sqrt(s)[:, None]), log_w
 
     def _inverse(self, node: Node, q: Tensor) -> tuple[list[Tensor], Tensor]:
         """``u`` columns and minus the log weight of ``node``'s subtree; ``q (B, n, 4)`` in its rest frame."""
@@ -196,7 +198,8 @@ class DecayTree:
         log_w = log_w - two_body_log_weight(s, m1, m2)
         for c in (a, b):
             if isinstance(c, Node):
-                sub_cols, lw = self._inverse(c, boost_to_rest_frame(q, child_p[id(c)][:, None]))
+                pc = child_p[id(c)]
+                sub_cols, lw = self._inverse(c, boost_to_rest(q, pc[:, None], torch.sqrt(mass2(pc))[:, None]))
                 cols.extend(sub_cols)
                 log_w = log_w + lw
         return cols, log_w
@@ -205,5 +208,5 @@ class DecayTree:
         """See the class docstring; ``P (B, 4)`` defaults to the sum of the momenta ``p (B, n, 4)``
         (pass it when it is known more precisely, e.g. from ``x1, x2``)."""
         P = p.sum(1) if P is None else P
-        cols, log_w = self._inverse(self.root, boost_to_rest_frame(p, P[:, None]))
+        cols, log_w = self._inverse(self.root, boost_to_rest(p, P[:, None], torch.sqrt(mass2(P))[:, None]))
         return torch.cat(cols, -1), log_w

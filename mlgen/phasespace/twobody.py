@@ -2,7 +2,7 @@
 
 The decay is generated in the rest frame of ``P`` with that frame's axes parallel
 to those of the frame ``P`` is given in, then taken there by the pure boost
-:func:`~mlgen.physics.vectors.boost_from_rest_frame`. For ``P = p_a + p_b`` of
+:func:`~mlgen.phasespace.base.boost_from_rest`. For ``P = p_a + p_b`` of
 two beams along z this is the partonic c.m. frame with the beam axis as polar
 axis, so :class:`TwoBody` is also the ``2 -> 2`` map (with the boost to the lab
 from ``(x1, x2)``). With the normalisation of :mod:`mlgen.phasespace.base`::
@@ -31,8 +31,8 @@ import math
 import torch
 from torch import Tensor
 
-from mlgen.phasespace.base import kallen
-from mlgen.physics.vectors import boost_from_rest_frame, boost_to_rest_frame, mass2
+from mlgen.phasespace.base import boost_from_rest, boost_to_rest, kallen
+from mlgen.physics.vectors import mass2
 
 _LOG_8PI = math.log(8.0 * math.pi)
 
@@ -106,12 +106,13 @@ def two_body_decay(
         ``p1, p2`` of shape ``(B, 4)`` in the frame of ``P``, and ``log dPhi_2`` ``(B,)``.
     """
     p1, p2, log_w = rest_frame_decay(s, m1, m2, u)
-    return boost_from_rest_frame(p1, P), boost_from_rest_frame(p2, P), log_w
+    root_s = torch.sqrt(s)
+    return boost_from_rest(p1, P, root_s), boost_from_rest(p2, P, root_s), log_w
 
 
 def two_body_angles(p1: Tensor, P: Tensor) -> Tensor:
     """Inverse of :func:`two_body_decay`: ``u (B, 2)`` of ``p1 (B, 4)`` in the rest frame of ``P``."""
-    return rest_frame_angles(boost_to_rest_frame(p1, P))
+    return rest_frame_angles(boost_to_rest(p1, P, torch.sqrt(mass2(P))))
 
 
 class TwoBody:
