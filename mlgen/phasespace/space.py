@@ -43,7 +43,7 @@ class PhaseSpace:
             (e.g. ``60 < m_ll < 120`` for Drell-Yan), so no point is wasted outside it;
             ``m_min`` defaults to the sum of the masses.
         nu: power of ``s_hat^-nu`` flattened by the ``tau`` map when the root is not a
-            resonance (``1``: flat in ``log tau``).
+            resonance (``1``: flat in ``log tau``); a root ``Node``'s own ``nu`` takes precedence.
 
     The ``tau`` map is a Breit-Wigner when the tree's root has a width (Drell-Yan,
     ``W -> l nu``), otherwise ``PowerLaw(nu)`` (needs ``m_min > 0``). At a lepton
@@ -92,6 +92,8 @@ class PhaseSpace:
             self.final = DecayTree(topology, self.masses)
             if topology.width > 0.0:
                 root_invariant = BreitWigner(topology.mass, topology.width)
+            elif topology.nu is not None:
+                root_invariant = PowerLaw(topology.nu)
         elif topology == "rambo":
             self.final = RamboDiet(self.masses)
         else:

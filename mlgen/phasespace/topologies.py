@@ -7,7 +7,8 @@ Final-state orders (0-based, after the two incoming partons in a
 * :func:`ttbar_decay_chain` (all-hadronic)
   ``b, q, qbar' (from t), bbar, qbar, q' (from tbar)``.
 
-Default masses and widths (GeV) are MadGraph's ``sm`` card values.
+Default masses and widths are reference values in GeV (top and widths as in MadGraph's ``sm``
+parameter card, W mass 80.419); pass your parameter scheme's values where they differ.
 """
 
 from __future__ import annotations
