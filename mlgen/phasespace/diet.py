@@ -67,7 +67,7 @@ class RamboDiet:
 
     ``forward(u, P, s=None)``: ``u (B, 3n-4)``, ``P (B, 4)`` in any frame -> momenta
     ``(B, n, 4)`` in that frame and ``log dPhi_n`` ``(B,)`` (GeV^(2n-4); constant,
-    ``log V_n``, when all masses vanish). ``inverse(p)`` -> ``(u, -log dPhi_n)``.
+    ``log V_n``, when all masses vanish). ``inverse(p, P=None)`` -> ``(u, -log dPhi_n)``.
 
     References:
         S. Plätzer, arXiv:1308.2922.

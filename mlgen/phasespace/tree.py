@@ -7,9 +7,9 @@ for ``width > 0``, power law when ``nu`` is given, flat otherwise) and which
 splits into two in its rest frame. Decay angles are those of the first child in
 the rest frame of its parent, reached from the grandparent's rest frame by a pure
 boost (the root's rest frame from the frame of ``P``); the inverse descends the
-same chain of rest frames, which keeps round trips exact to ~1e-12 even for
-strongly boosted systems. The map
-implements the recursion (normalisation of :mod:`mlgen.phasespace.base`)::
+same chain of rest frames, so the overall boost of the system costs no precision
+(see :class:`~mlgen.phasespace.space.PhaseSpace` for the limits that remain).
+The map implements the recursion (normalisation of :mod:`mlgen.phasespace.base`)::
 
     dPhi_n(P; p_1..p_n) = dPhi_j(Q; p_1..p_j) ds_Q / (2 pi) dPhi_(n-j+1)(P; Q, p_(j+1)..p_n).
 
@@ -100,7 +100,7 @@ class DecayTree:
     ``forward(u, P, s=None)``: ``u (B, 3n-4)``, ``P (B, 4)`` total momentum in any frame
     (``s (B,)`` its mass squared, when known exactly) -> momenta ``(B, n, 4)`` in
     the frame of ``P`` and ``log dPhi_n`` ``(B,)`` in GeV^(2n-4).
-    ``inverse(p)``: momenta -> ``(u, -log dPhi_n)``.
+    ``inverse(p, P=None)``: momenta -> ``(u, -log dPhi_n)``.
     """
 
     def __init__(self, root: Node, masses: Sequence[float]) -> None:
