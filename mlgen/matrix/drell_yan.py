@@ -77,8 +77,14 @@ class DrellYan:
         self._f_in = couplings(pdgs, self.parameters, zprime)
         self._f_out = couplings([lepton], self.parameters, zprime)
         self._quark_first = quark_first
-        neutral_current_amplitudes(torch.ones(1, dtype=torch.float64), torch.zeros(1, 5), torch.zeros(1, 5),
-                                   self.parameters, zprime, mode)  # validates mode
+        neutral_current_amplitudes(
+            torch.ones(1, dtype=torch.float64),
+            torch.zeros(1, 5),
+            torch.zeros(1, 5),
+            self.parameters,
+            zprime,
+            mode,
+        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         """``(B, K)`` spin- and colour-averaged ``|M|^2`` at ``(B, 4, 4)`` momenta; ``alpha_s`` unused."""

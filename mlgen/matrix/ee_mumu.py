@@ -45,7 +45,9 @@ class EEMuMu:
         lepton: int = 13,
     ) -> None:
         if lepton not in (13, 15):
-            raise ValueError(f"lepton: expected 13 or 15 (Bhabha scattering is not s-channel only), got {lepton}")
+            raise ValueError(
+                f"lepton: expected 13 or 15 (Bhabha scattering is not s-channel only), got {lepton}"
+            )
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.mode = mode
         self.zprime = zprime
@@ -56,12 +58,22 @@ class EEMuMu:
         self.resonances = (Resonance(boson, (2, 3)),)
         mz, wz = (0.0, 0.0) if mode == "photon" else (self.parameters.mz, self.parameters.wz)
         self.propagators = (Propagator((2, 3), mz, wz, boson),)
-        self._f_in, self._f_out = couplings([11], self.parameters, zprime), couplings([lepton], self.parameters, zprime)
-        neutral_current_amplitudes(torch.ones(1, dtype=torch.float64), torch.zeros(1, 5), torch.zeros(1, 5),
-                                   self.parameters, zprime, mode)  # validates mode
+        self._f_in, self._f_out = (
+            couplings([11], self.parameters, zprime),
+            couplings([lepton], self.parameters, zprime),
+        )
+        neutral_current_amplitudes(
+            torch.ones(1, dtype=torch.float64),
+            torch.zeros(1, 5),
+            torch.zeros(1, 5),
+            self.parameters,
+            zprime,
+            mode,
+        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
-        """``(B, 1)`` spin-averaged ``|M|^2`` (dimensionless) at ``(B, 4, 4)`` momenta; ``alpha_s`` is unused."""
+        """``(B, 1)`` spin-averaged ``|M|^2`` (dimensionless) at ``(B, 4, 4)`` momenta;
+        ``alpha_s`` is unused."""
         f_in = torch.tensor(self._f_in, dtype=p.dtype, device=p.device)
         f_out = torch.tensor(self._f_out, dtype=p.dtype, device=p.device)
         s = mass2(p[:, 0] + p[:, 1])

@@ -51,8 +51,9 @@ class EEQQG:
         (11, -11, 2, -2, 21)
     """
 
-    def __init__(self, *, mode: str = "full", parameters: SMParameters | None = None,
-                 quarks: tuple[int, ...] = QUARKS) -> None:
+    def __init__(
+        self, *, mode: str = "full", parameters: SMParameters | None = None, quarks: tuple[int, ...] = QUARKS
+    ) -> None:
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.mode = mode
         self.name = f"e+e- -> q q~ g ({mode})"
@@ -65,8 +66,14 @@ class EEQQG:
         self.propagators = (Propagator((2, 3, 4), mz, wz, boson),)
         self._f_in = couplings([11], self.parameters, None)
         self._f_out = couplings(list(quarks), self.parameters, None)
-        neutral_current_amplitudes(torch.ones(1, dtype=torch.float64), torch.zeros(1, 5), torch.zeros(1, 5),
-                                   self.parameters, None, mode)  # validates mode
+        neutral_current_amplitudes(
+            torch.ones(1, dtype=torch.float64),
+            torch.zeros(1, 5),
+            torch.zeros(1, 5),
+            self.parameters,
+            None,
+            mode,
+        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         """``(B, K)`` spin- and colour-averaged ``|M|^2`` in GeV^-2 at ``(B, 5, 4)`` momenta;

@@ -73,7 +73,9 @@ class GGH:
 
     def _alpha_s(self, alpha_s: Tensor | None, like: Tensor) -> Tensor:
         if alpha_s is None:
-            return torch.full(like.shape[:1], self.parameters.alpha_s_mz, dtype=like.dtype, device=like.device)
+            return torch.full(
+                like.shape[:1], self.parameters.alpha_s_mz, dtype=like.dtype, device=like.device
+            )
         return alpha_s
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:

@@ -60,8 +60,9 @@ def qq_to_ttbar(s: Tensor, t1: Tensor, u1: Tensor, m2: Tensor | float) -> Tensor
     return (4.0 / 9.0) * (t1 * t1 + u1 * u1 + 2.0 * m2 * s) / (s * s)
 
 
-def production(p_a: Tensor, p_b: Tensor, p_t: Tensor, m2: Tensor | float, n_quark_columns: int
-               ) -> tuple[Tensor, Tensor, Tensor]:
+def production(
+    p_a: Tensor, p_b: Tensor, p_t: Tensor, m2: Tensor | float, n_quark_columns: int
+) -> tuple[Tensor, Tensor, Tensor]:
     """``(|M|^2 / g^4 (B, 1 + n), w_12 (B,), w_21 (B,))`` for gg then ``n`` quark columns."""
     s = mass2(p_a + p_b)
     t1 = mass2(p_a - p_t) - m2
@@ -71,8 +72,9 @@ def production(p_a: Tensor, p_b: Tensor, p_t: Tensor, m2: Tensor | float, n_quar
     return torch.cat([gg[:, None], qq[:, None].expand(-1, n_quark_columns)], dim=1), a12, a21
 
 
-def subprocess_flows(final: tuple[int, ...], decay_flow: tuple[tuple[int, int], ...], quarks: tuple[int, ...]
-                     ) -> list[tuple[tuple[int, ...], tuple[tuple[tuple[int, int], ...], ...]]]:
+def subprocess_flows(
+    final: tuple[int, ...], decay_flow: tuple[tuple[int, int], ...], quarks: tuple[int, ...]
+) -> list[tuple[tuple[int, ...], tuple[tuple[tuple[int, int], ...], ...]]]:
     """``(incoming + final pdg, flows)`` for gg and each ``q q~``/``q~ q``; the top's colour
     is tag 1 and the antitop's anticolour tag 3 (gg) or 2 (q q~); ``decay_flow`` is
     appended unchanged (tags >= 4)."""
@@ -104,7 +106,9 @@ class TTbar:
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.name = "p p -> t t~"
         mt = self.parameters.mt
-        self.subprocesses = tuple(Subprocess(pdg, flows) for pdg, flows in subprocess_flows((6, -6), (), quarks))
+        self.subprocesses = tuple(
+            Subprocess(pdg, flows) for pdg, flows in subprocess_flows((6, -6), (), quarks)
+        )
         self.masses = (0.0, 0.0, mt, mt)
         self.resonances = ()
         self.propagators = ()

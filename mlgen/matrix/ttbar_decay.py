@@ -58,8 +58,13 @@ class TTbarAllHadronic:
         ((21, 21, 5, 2, -1, -5, -2, 1), 44)
     """
 
-    def __init__(self, *, parameters: SMParameters | None = None, generations: int = 2,
-                 quarks: tuple[int, ...] = QUARKS) -> None:
+    def __init__(
+        self,
+        *,
+        parameters: SMParameters | None = None,
+        generations: int = 2,
+        quarks: tuple[int, ...] = QUARKS,
+    ) -> None:
         if generations not in (1, 2):
             raise ValueError(f"generations: expected 1 or 2, got {generations}")
         self.parameters = par = parameters if parameters is not None else scheme("gmu")
@@ -74,10 +79,18 @@ class TTbarAllHadronic:
                 ckm.append((par.vckm(6, 5) ** 2) ** 2 * par.vckm(up, down) ** 2 * par.vckm(up_b, down_b) ** 2)
         self.subprocesses = tuple(subs)
         self.masses = (0.0,) * 8
-        self.resonances = (Resonance(6, (2, 3, 4)), Resonance(-6, (5, 6, 7)),
-                           Resonance(24, (3, 4)), Resonance(-24, (6, 7)))
-        self.propagators = (Propagator((2, 3, 4), par.mt, par.wt, 6), Propagator((5, 6, 7), par.mt, par.wt, -6),
-                            Propagator((3, 4), par.mw, par.ww, 24), Propagator((6, 7), par.mw, par.ww, -24))
+        self.resonances = (
+            Resonance(6, (2, 3, 4)),
+            Resonance(-6, (5, 6, 7)),
+            Resonance(24, (3, 4)),
+            Resonance(-24, (6, 7)),
+        )
+        self.propagators = (
+            Propagator((2, 3, 4), par.mt, par.wt, 6),
+            Propagator((5, 6, 7), par.mt, par.wt, -6),
+            Propagator((3, 4), par.mw, par.ww, 24),
+            Propagator((6, 7), par.mw, par.ww, -24),
+        )
         self._n_pairs = len(pairs)
         self._n_quark = 2 * len(quarks)
         self._ckm = ckm
@@ -106,12 +119,15 @@ class TTbarAllHadronic:
         """``(B, K)`` averaged ``|M|^2`` in GeV^-8 at ``(B, 8, 4)`` momenta; ``alpha_s`` ``(B,)``
         or ``None`` (the scheme's ``alpha_s(m_Z)``)."""
         prod, _, _ = self._production(p)
-        decays = self.decay_factor(p[:, 2], p[:, 3], p[:, 4], True) * self.decay_factor(p[:, 5], p[:, 7], p[:, 6], False)
+        decays = self.decay_factor(p[:, 2], p[:, 3], p[:, 4], True) * self.decay_factor(
+            p[:, 5], p[:, 7], p[:, 6], False
+        )
         ckm = torch.tensor(self._ckm, dtype=p.dtype, device=p.device)
         me = prod.repeat_interleave(self._n_pairs, dim=1) * ckm
         return me * (_g4(alpha_s, self.parameters, p) * decays)[:, None]
 
     def colour_weights(self, p: Tensor) -> Tensor:
-        """``(B, K, 2)``: the production's leading-colour flow weights (see :class:`~mlgen.matrix.ttbar.TTbar`)."""
+        """``(B, K, 2)``: the production's leading-colour flow weights
+        (see :class:`~mlgen.matrix.ttbar.TTbar`)."""
         _, a12, a21 = self._production(p)
         return _flow_weights(a12, a21, self._n_quark).repeat_interleave(self._n_pairs, dim=1)

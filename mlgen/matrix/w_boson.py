@@ -56,7 +56,7 @@ class WLeptonNeutrino:
         par = self.parameters
         self.name = "q q~' -> W -> l nu"
         subs, w_pdgs, ckm2, pair = [], [], [], []
-        for sign in ((1, -1) if charge == 0 else (charge,)):
+        for sign in (1, -1) if charge == 0 else (charge,):
             for up in (2, 4):
                 for down in (1, 3, 5):
                     v = par.vckm(up, down)

@@ -80,7 +80,8 @@ class SMParameters:
 
     @property
     def gw2(self) -> float:
-        """SU(2) coupling squared ``g^2 = e^2 / sin^2 theta_W`` (``= 4 sqrt(2) G_F m_W^2`` in both schemes)."""
+        """SU(2) coupling squared ``g^2 = e^2 / sin^2 theta_W``
+        (``= 4 sqrt(2) G_F m_W^2`` in both schemes)."""
         return self.e2 / self.sw2
 
     @property
@@ -111,8 +112,21 @@ def mg5_w_mass(mz: float, alpha: float, gf: float) -> float:
 def _mg5_sm() -> SMParameters:
     mz, alpha, gf = 91.188, 1.0 / 132.507, 1.16639e-5
     return SMParameters(
-        "mg5_sm", mz=mz, mw=mg5_w_mass(mz, alpha, gf), gf=gf, alpha=alpha, wz=2.441404, ww=2.0476,
-        mt=173.0, wt=1.4915, mh=125.0, wh=6.382339e-3, mb=4.7, alpha_s_mz=0.118, ymt=173.0, ymb=4.7,
+        "mg5_sm",
+        mz=mz,
+        mw=mg5_w_mass(mz, alpha, gf),
+        gf=gf,
+        alpha=alpha,
+        wz=2.441404,
+        ww=2.0476,
+        mt=173.0,
+        wt=1.4915,
+        mh=125.0,
+        wh=6.382339e-3,
+        mb=4.7,
+        alpha_s_mz=0.118,
+        ymt=173.0,
+        ymb=4.7,
     )
 
 
@@ -158,12 +172,20 @@ def from_param_card(path: str | Path) -> SMParameters:
     return replace(
         base,
         name=f"param_card:{Path(path).name}",
-        mz=mz, mw=mw, gf=gf, alpha=1.0 / aewm1,
+        mz=mz,
+        mw=mw,
+        gf=gf,
+        alpha=1.0 / aewm1,
         alpha_s_mz=get("SMINPUTS", 3, base.alpha_s_mz),
-        mt=get("MASS", 6, base.mt), mh=get("MASS", 25, base.mh), mb=get("MASS", 5, base.mb),
-        wz=widths.get(23, base.wz), ww=widths.get(24, base.ww),
-        wt=widths.get(6, base.wt), wh=widths.get(25, base.wh),
-        ymt=get("YUKAWA", 6, base.ymt), ymb=get("YUKAWA", 5, base.ymb),
+        mt=get("MASS", 6, base.mt),
+        mh=get("MASS", 25, base.mh),
+        mb=get("MASS", 5, base.mb),
+        wz=widths.get(23, base.wz),
+        ww=widths.get(24, base.ww),
+        wt=widths.get(6, base.wt),
+        wh=widths.get(25, base.wh),
+        ymt=get("YUKAWA", 6, base.ymt),
+        ymb=get("YUKAWA", 5, base.ymb),
     )
 
 

@@ -10,7 +10,9 @@ from torch import Tensor
 from mlgen.matrix.base import MatrixElement
 
 
-def two_to_two(sqrt_s: Tensor | float, cos: Tensor, m3: float = 0.0, m4: float = 0.0, phi: float = 0.4) -> Tensor:
+def two_to_two(
+    sqrt_s: Tensor | float, cos: Tensor, m3: float = 0.0, m4: float = 0.0, phi: float = 0.4
+) -> Tensor:
     """``(B, 4, 4)`` centre-of-mass momenta: beams along +-z, particle 3 at polar ``cos``."""
     cos = torch.as_tensor(cos, dtype=torch.float64)
     s = torch.as_tensor(sqrt_s, dtype=torch.float64).expand_as(cos) ** 2
@@ -57,7 +59,7 @@ def check_protocol(me: MatrixElement, p: Tensor) -> Tensor:
         assert weights.shape[2] == max(len(s.colour_flows) for s in me.subprocesses)
         assert bool((weights >= 0).all())
         for k, sub in enumerate(me.subprocesses):
-            assert bool((weights[:, k, len(sub.colour_flows):] == 0).all())
+            assert bool((weights[:, k, len(sub.colour_flows) :] == 0).all())
     return out
 
 

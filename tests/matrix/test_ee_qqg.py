@@ -12,8 +12,17 @@ from mlgen.matrix.ee_qqg import EEQQG
 from mlgen.physics.sm import scheme
 from mlgen.physics.vectors import dot, mass2
 
-FERMIONS = {11: (-1.0, -0.5), 1: (-1 / 3, -0.5), 2: (2 / 3, 0.5), 3: (-1 / 3, -0.5), 4: (2 / 3, 0.5), 5: (-1 / 3, -0.5)}
-AXES = torch.tensor([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=torch.float64)
+FERMIONS = {
+    11: (-1.0, -0.5),
+    1: (-1 / 3, -0.5),
+    2: (2 / 3, 0.5),
+    3: (-1 / 3, -0.5),
+    4: (2 / 3, 0.5),
+    5: (-1 / 3, -0.5),
+}
+AXES = torch.tensor(
+    [[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=torch.float64
+)
 
 
 def born_sigma(s, q, par, z=True):
@@ -93,7 +102,9 @@ def test_soft_gluon_limit_is_eikonal_times_born():
     eikonal = (4 / 3) * 4 * math.pi * 0.1 * 2 * dot(p1, p2) / (dot(p1, p3) * dot(p2, p3))
     cos = (p1[:, 1:] * k1[:, 1:]).sum(-1) / (p1[:, 0] * k1[:, 0])
     for k, sub in enumerate(me.subprocesses):
-        torch.testing.assert_close(out[:, k], eikonal * born_me2(91.0**2, cos, sub.pdg[2], par), rtol=1e-4, atol=0)
+        torch.testing.assert_close(
+            out[:, k], eikonal * born_me2(91.0**2, cos, sub.pdg[2], par), rtol=1e-4, atol=0
+        )
 
 
 def test_protocol_and_flow():

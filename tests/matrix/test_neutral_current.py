@@ -14,8 +14,15 @@ from mlgen.matrix.neutral_current import ZPrime
 from mlgen.physics.sm import scheme
 
 # (Q, T3) written out here, independently of mlgen.physics.propagators.
-FERMIONS = {11: (-1.0, -0.5), 13: (-1.0, -0.5), 1: (-1 / 3, -0.5), 2: (2 / 3, 0.5), 3: (-1 / 3, -0.5),
-            4: (2 / 3, 0.5), 5: (-1 / 3, -0.5)}
+FERMIONS = {
+    11: (-1.0, -0.5),
+    13: (-1.0, -0.5),
+    1: (-1 / 3, -0.5),
+    2: (2 / 3, 0.5),
+    3: (-1 / 3, -0.5),
+    4: (2 / 3, 0.5),
+    5: (-1 / 3, -0.5),
+}
 
 
 def textbook(s, cos, f, f2, par, chi_scale=1.0, parts=("photon", "z", "interference")):
@@ -52,8 +59,11 @@ def test_ee_mumu_against_angular_formula(sqrt_s, name):
         "interference": textbook(sqrt_s**2, COS, 11, 13, par, parts=("interference",)),
     }
     for mode, value in expected.items():
-        got = check_protocol(EEMuMu(mode=mode, parameters=par), p)[:, 0] if mode != "interference" \
+        got = (
+            check_protocol(EEMuMu(mode=mode, parameters=par), p)[:, 0]
+            if mode != "interference"
             else EEMuMu(mode=mode, parameters=par)(p)[:, 0]
+        )
         torch.testing.assert_close(got, value, rtol=1e-12, atol=1e-15)
 
 
@@ -66,7 +76,8 @@ def test_ee_mumu_forward_backward_asymmetry_sign():
 
 
 def test_zprime_clone_of_z_doubles_z_amplitude():
-    """A Z' identical to the Z (mass, width, lepton couplings) doubles the Z amplitude: fixes g'_L = g_V + g_A."""
+    """A Z' identical to the Z (mass, width, lepton couplings) doubles the Z amplitude;
+    this fixes the convention g'_L = g_V + g_A."""
     par = scheme("gmu")
     norm = math.sqrt(par.e2) / (2 * math.sqrt(par.sw2 * (1 - par.sw2)))
     zp = ZPrime(par.mz, par.wz, gv_l=norm * (-0.5 + 2 * par.sw2), ga_l=norm * -0.5)

@@ -30,11 +30,18 @@ def decay(parent, m1sq, m2sq, g):
     d = isotropic(len(parent), g) * k[:, None]
     p1 = torch.cat([torch.sqrt(k * k + m1sq)[:, None], d], -1)
     p2 = torch.cat([torch.sqrt(k * k + m2sq)[:, None], -d], -1)
-    return boost_from_rest_frame(p1, parent), boost_from_rest_frame(p2, parent), torch.sqrt(lam) / (8 * math.pi * msq)
+    return (
+        boost_from_rest_frame(p1, parent),
+        boost_from_rest_frame(p2, parent),
+        torch.sqrt(lam) / (8 * math.pi * msq),
+    )
 
 
 def breit_wigner_sample(n, mass, width, half_window, g):
-    """s in [(M - h)^2, (M + h)^2] flat in arctan; returns (s, ds/(2 pi) weight, captured fraction Dphi/pi)."""
+    """s in [(M - h)^2, (M + h)^2] flat in arctan.
+
+    Returns (s, ds/(2 pi) weight, captured fraction Dphi/pi).
+    """
     lo = math.atan(((mass - half_window) ** 2 - mass**2) / (mass * width))
     hi = math.atan(((mass + half_window) ** 2 - mass**2) / (mass * width))
     phi = lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)
@@ -51,8 +58,10 @@ def test_decays_integrate_to_branching_fractions():
     mt, mw, gf = par.mt, par.mw, par.gf
     n, g = 100_000, torch.Generator().manual_seed(11)
     sqrt_s, cos, phi = 500.0, 0.3, 0.4
-    direction = torch.tensor([math.sqrt(1 - cos * cos) * math.cos(phi), math.sqrt(1 - cos * cos) * math.sin(phi), cos],
-                             dtype=torch.float64)
+    direction = torch.tensor(
+        [math.sqrt(1 - cos * cos) * math.cos(phi), math.sqrt(1 - cos * cos) * math.sin(phi), cos],
+        dtype=torch.float64,
+    )
     s_t, w_t, f_t = breit_wigner_sample(n, mt, par.wt, 1.0, g)
     s_tb, w_tb, _ = breit_wigner_sample(n, mt, par.wt, 1.0, g)
     k = torch.sqrt((sqrt_s**2 - s_t - s_tb) ** 2 - 4 * s_t * s_tb) / (2 * sqrt_s)
@@ -63,7 +72,9 @@ def test_decays_integrate_to_branching_fractions():
     for top in (p_t, p_tb):
         s_w, w_w, f_w = breit_wigner_sample(n, mw, par.ww, 0.5, g)
         b, w_boson, phase_1 = decay(top, torch.zeros(n, dtype=torch.float64), s_w, g)
-        f1, f2, phase_2 = decay(w_boson, torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64), g)
+        f1, f2, phase_2 = decay(
+            w_boson, torch.zeros(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64), g
+        )
         legs += [b, f1, f2]
         weight = weight * w_w * phase_1 * phase_2
     beams = two_to_two(sqrt_s, torch.full((n,), cos))[:, :2]
@@ -88,10 +99,20 @@ def test_structure_and_generations():
     me = TTbarAllHadronic()
     assert me.subprocesses[0].pdg == (21, 21, 5, 2, -1, -5, -2, 1)
     assert [s.pdg[2:] for s in me.subprocesses[:4]] == [
-        (5, 2, -1, -5, -2, 1), (5, 2, -1, -5, -4, 3), (5, 4, -3, -5, -2, 1), (5, 4, -3, -5, -4, 3)]
+        (5, 2, -1, -5, -2, 1),
+        (5, 2, -1, -5, -4, 3),
+        (5, 4, -3, -5, -2, 1),
+        (5, 4, -3, -5, -4, 3),
+    ]
     assert [s.pdg[:2] for s in me.subprocesses[::4]] == [(21, 21)] + [
-        (a, b) for q in (1, 2, 3, 4, 5) for a, b in ((q, -q), (-q, q))]
-    assert [(r.pdg, r.daughters) for r in me.resonances] == [(6, (2, 3, 4)), (-6, (5, 6, 7)), (24, (3, 4)), (-24, (6, 7))]
+        (a, b) for q in (1, 2, 3, 4, 5) for a, b in ((q, -q), (-q, q))
+    ]
+    assert [(r.pdg, r.daughters) for r in me.resonances] == [
+        (6, (2, 3, 4)),
+        (-6, (5, 6, 7)),
+        (24, (3, 4)),
+        (-24, (6, 7)),
+    ]
     assert len(TTbarAllHadronic(generations=1).subprocesses) == 11
     # a generic six-parton point in its centre-of-mass frame
     g = torch.Generator().manual_seed(2)
@@ -107,7 +128,9 @@ def test_structure_and_generations():
     torch.testing.assert_close(out[:, 0:4], out[:, :1].expand(4, 4), rtol=1e-12, atol=0)
     weights = me.colour_weights(p)
     # exchanging the gluons exchanges the two leading-colour flows
-    torch.testing.assert_close(me.colour_weights(p[:, [1, 0, 2, 3, 4, 5, 6, 7]])[:, 0], weights[:, 0].flip(-1))
+    torch.testing.assert_close(
+        me.colour_weights(p[:, [1, 0, 2, 3, 4, 5, 6, 7]])[:, 0], weights[:, 0].flip(-1)
+    )
     torch.testing.assert_close(me(p[:, [1, 0, 2, 3, 4, 5, 6, 7]])[:, 0], out[:, 0])
 
 

@@ -37,7 +37,12 @@ def test_w_against_breit_wigner_closed_form(name, sqrt_s):
 def test_w_charge_conjugation_and_record():
     both = WLeptonNeutrino(charge=0)
     plus, minus = WLeptonNeutrino(charge=1), WLeptonNeutrino(charge=-1)
-    assert [s.pdg for s in plus.subprocesses] == [(2, -1, -11, 12), (-1, 2, -11, 12), (4, -3, -11, 12), (-3, 4, -11, 12)]
+    assert [s.pdg for s in plus.subprocesses] == [
+        (2, -1, -11, 12),
+        (-1, 2, -11, 12),
+        (4, -3, -11, 12),
+        (-3, 4, -11, 12),
+    ]
     assert [s.pdg for s in minus.subprocesses][:2] == [(1, -2, 11, -12), (-2, 1, 11, -12)]
     assert both.resonances[0].pdg_by_subprocess == (24,) * 4 + (-24,) * 4
     p = two_to_two(torch.tensor(79.0), COS)
