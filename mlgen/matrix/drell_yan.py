@@ -14,11 +14,21 @@ from __future__ import annotations
 
 __all__ = ["QUARKS", "DrellYan"]
 
+from collections.abc import Mapping, Sequence
+
 import torch
 from torch import Tensor
 
 from mlgen.matrix.base import Propagator, Resonance, Subprocess
-from mlgen.matrix.neutral_current import ZPrime, chiral_sum, couplings, neutral_current_amplitudes
+from mlgen.matrix.neutral_current import (
+    ZPrime,
+    as_zprime,
+    check_mode,
+    check_quarks,
+    chiral_sum,
+    couplings,
+    neutral_current_amplitudes,
+)
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import mass2
 
@@ -34,7 +44,8 @@ class DrellYan:
             (see :mod:`mlgen.matrix.neutral_current`).
         lepton: PDG id of the lepton (11, 13 or 15).
         parameters: SM parameters (default: ``gmu``).
-        zprime: an optional :class:`~mlgen.matrix.neutral_current.ZPrime`, interfering in full.
+        zprime: an optional :class:`~mlgen.matrix.neutral_current.ZPrime` (or a mapping of its
+            fields), interfering in full.
         quarks: which quark flavours to include (default d u s c b).
 
     Example:
@@ -48,14 +59,15 @@ class DrellYan:
         mode: str = "full",
         lepton: int = 11,
         parameters: SMParameters | None = None,
-        zprime: ZPrime | None = None,
-        quarks: tuple[int, ...] = QUARKS,
+        zprime: ZPrime | Mapping[str, float] | None = None,
+        quarks: Sequence[int] = QUARKS,
     ) -> None:
+        quarks = check_quarks(quarks)
         if lepton not in (11, 13, 15):
             raise ValueError(f"lepton: expected 11, 13 or 15, got {lepton}")
         self.parameters = parameters if parameters is not None else scheme("gmu")
-        self.mode = mode
-        self.zprime = zprime
+        self.mode = check_mode(mode)
+        self.zprime = zprime = as_zprime(zprime)
         self.name = f"q q~ -> gamma/Z -> l+l- ({mode})"
         subs, pdgs, quark_first = [], [], []
         for q in quarks:
@@ -77,14 +89,6 @@ class DrellYan:
         self._f_in = couplings(pdgs, self.parameters, zprime)
         self._f_out = couplings([lepton], self.parameters, zprime)
         self._quark_first = quark_first
-        neutral_current_amplitudes(
-            torch.ones(1, dtype=torch.float64),
-            torch.zeros(1, 5),
-            torch.zeros(1, 5),
-            self.parameters,
-            zprime,
-            mode,
-        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         """``(B, K)`` spin- and colour-averaged ``|M|^2`` at ``(B, 4, 4)`` momenta; ``alpha_s`` unused."""

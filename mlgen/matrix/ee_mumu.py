@@ -11,11 +11,20 @@ from __future__ import annotations
 
 __all__ = ["EEMuMu"]
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor
 
 from mlgen.matrix.base import Propagator, Resonance, Subprocess
-from mlgen.matrix.neutral_current import ZPrime, chiral_sum, couplings, neutral_current_amplitudes
+from mlgen.matrix.neutral_current import (
+    ZPrime,
+    as_zprime,
+    check_mode,
+    chiral_sum,
+    couplings,
+    neutral_current_amplitudes,
+)
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import mass2
 
@@ -27,7 +36,7 @@ class EEMuMu:
         mode: ``"full"``, ``"photon"``, ``"z"``, ``"zprime"`` or ``"interference"``
             (see :mod:`mlgen.matrix.neutral_current`).
         parameters: SM parameters (default: the ``gmu`` scheme).
-        zprime: an optional :class:`~mlgen.matrix.neutral_current.ZPrime`.
+        zprime: an optional :class:`~mlgen.matrix.neutral_current.ZPrime` (or a mapping of its fields).
         lepton: PDG id of the final-state lepton (13 or 15; 11 would need t-channel graphs).
 
     Example:
@@ -41,7 +50,7 @@ class EEMuMu:
         *,
         mode: str = "full",
         parameters: SMParameters | None = None,
-        zprime: ZPrime | None = None,
+        zprime: ZPrime | Mapping[str, float] | None = None,
         lepton: int = 13,
     ) -> None:
         if lepton not in (13, 15):
@@ -49,8 +58,8 @@ class EEMuMu:
                 f"lepton: expected 13 or 15 (Bhabha scattering is not s-channel only), got {lepton}"
             )
         self.parameters = parameters if parameters is not None else scheme("gmu")
-        self.mode = mode
-        self.zprime = zprime
+        self.mode = check_mode(mode)
+        self.zprime = zprime = as_zprime(zprime)
         self.name = f"e+e- -> gamma/Z -> l+l- ({mode})"
         self.subprocesses = (Subprocess((11, -11, lepton, -lepton), (((0, 0),) * 4,)),)
         self.masses = (0.0, 0.0, 0.0, 0.0)
@@ -62,14 +71,6 @@ class EEMuMu:
             couplings([11], self.parameters, zprime),
             couplings([lepton], self.parameters, zprime),
         )
-        neutral_current_amplitudes(
-            torch.ones(1, dtype=torch.float64),
-            torch.zeros(1, 5),
-            torch.zeros(1, 5),
-            self.parameters,
-            zprime,
-            mode,
-        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         """``(B, 1)`` spin-averaged ``|M|^2`` (dimensionless) at ``(B, 4, 4)`` momenta;

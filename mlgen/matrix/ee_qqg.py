@@ -25,12 +25,13 @@ from __future__ import annotations
 __all__ = ["EEQQG"]
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 from mlgen.matrix.base import Propagator, Resonance, Subprocess
-from mlgen.matrix.neutral_current import couplings, neutral_current_amplitudes
+from mlgen.matrix.neutral_current import check_mode, check_quarks, couplings, neutral_current_amplitudes
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import dot
 
@@ -52,10 +53,11 @@ class EEQQG:
     """
 
     def __init__(
-        self, *, mode: str = "full", parameters: SMParameters | None = None, quarks: tuple[int, ...] = QUARKS
+        self, *, mode: str = "full", parameters: SMParameters | None = None, quarks: Sequence[int] = QUARKS
     ) -> None:
+        quarks = check_quarks(quarks)
         self.parameters = parameters if parameters is not None else scheme("gmu")
-        self.mode = mode
+        self.mode = check_mode(mode)
         self.name = f"e+e- -> q q~ g ({mode})"
         flow = ((0, 0), (0, 0), (1, 0), (0, 2), (2, 1))
         self.subprocesses = tuple(Subprocess((11, -11, q, -q, 21), (flow,)) for q in quarks)
@@ -66,14 +68,6 @@ class EEQQG:
         self.propagators = (Propagator((2, 3, 4), mz, wz, boson),)
         self._f_in = couplings([11], self.parameters, None)
         self._f_out = couplings(list(quarks), self.parameters, None)
-        neutral_current_amplitudes(
-            torch.ones(1, dtype=torch.float64),
-            torch.zeros(1, 5),
-            torch.zeros(1, 5),
-            self.parameters,
-            None,
-            mode,
-        )  # validates mode
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         """``(B, K)`` spin- and colour-averaged ``|M|^2`` in GeV^-2 at ``(B, 5, 4)`` momenta;

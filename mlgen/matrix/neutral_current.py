@@ -23,9 +23,19 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["MODES", "ZPrime", "chiral_sum", "couplings", "neutral_current_amplitudes"]
+__all__ = [
+    "MODES",
+    "ZPrime",
+    "as_zprime",
+    "check_mode",
+    "check_quarks",
+    "chiral_sum",
+    "couplings",
+    "neutral_current_amplitudes",
+]
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
@@ -59,6 +69,34 @@ class ZPrime:
         return gv + ga, gv - ga
 
 
+def as_zprime(value: ZPrime | Mapping[str, float] | None) -> ZPrime | None:
+    """A :class:`ZPrime` from itself, ``None``, or a mapping of its fields (a run card's inline table)."""
+    if value is None or isinstance(value, ZPrime):
+        return value
+    allowed = [f.name for f in fields(ZPrime)]
+    unknown = sorted(set(value) - set(allowed))
+    if unknown or "mass" not in value or "width" not in value:
+        raise ValueError(
+            f"zprime: expected keys mass, width and optionally gv_q, ga_q, gv_l, ga_l; got {sorted(value)}"
+        )
+    return ZPrime(**{k: float(v) for k, v in value.items()})
+
+
+def check_quarks(quarks: Sequence[int]) -> tuple[int, ...]:
+    """``quarks`` as a tuple if every entry is a light-quark PDG id 1..5, else a ``ValueError``."""
+    quarks = tuple(int(q) for q in quarks)
+    if not quarks or any(q not in (1, 2, 3, 4, 5) for q in quarks):
+        raise ValueError(f"quarks: expected PDG ids among 1, 2, 3, 4, 5, got {list(quarks)}")
+    return quarks
+
+
+def check_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`MODES`, else a ``ValueError`` naming the choices."""
+    if mode not in MODES:
+        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
 def couplings(pdgs: list[int], parameters: SMParameters, zprime: ZPrime | None) -> list[list[float]]:
     """Per fermion: ``[e^2 Q, e^2 g^Z_L, e^2 g^Z_R, g'_L, g'_R]`` (photon and Z carry ``e``
     on both vertices, so one vertex carries ``e^2`` here and the other ``1``)."""
@@ -82,8 +120,7 @@ def neutral_current_amplitudes(
         zprime: an optional Z'.
         mode: one of :data:`MODES`.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    check_mode(mode)
     e2 = parameters.e2
     s = s[:, None]
     prop_a = (1.0 / s).to(torch.complex128)

@@ -29,11 +29,13 @@ from __future__ import annotations
 __all__ = ["TTbar", "gg_to_ttbar", "qq_to_ttbar"]
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 from mlgen.matrix.base import Subprocess
+from mlgen.matrix.neutral_current import check_quarks
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import mass2
 
@@ -102,7 +104,8 @@ class TTbar:
         ((21, 21, 6, -6), 11)
     """
 
-    def __init__(self, *, parameters: SMParameters | None = None, quarks: tuple[int, ...] = QUARKS) -> None:
+    def __init__(self, *, parameters: SMParameters | None = None, quarks: Sequence[int] = QUARKS) -> None:
+        quarks = check_quarks(quarks)
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.name = "p p -> t t~"
         mt = self.parameters.mt

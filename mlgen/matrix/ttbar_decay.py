@@ -33,10 +33,13 @@ from __future__ import annotations
 
 __all__ = ["TTbarAllHadronic"]
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
 from mlgen.matrix.base import Propagator, Resonance, Subprocess
+from mlgen.matrix.neutral_current import check_quarks
 from mlgen.matrix.ttbar import QUARKS, _flow_weights, _g4, production, subprocess_flows
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import dot, mass2
@@ -63,8 +66,9 @@ class TTbarAllHadronic:
         *,
         parameters: SMParameters | None = None,
         generations: int = 2,
-        quarks: tuple[int, ...] = QUARKS,
+        quarks: Sequence[int] = QUARKS,
     ) -> None:
+        quarks = check_quarks(quarks)
         if generations not in (1, 2):
             raise ValueError(f"generations: expected 1 or 2, got {generations}")
         self.parameters = par = parameters if parameters is not None else scheme("gmu")

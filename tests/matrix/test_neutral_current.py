@@ -128,3 +128,18 @@ def test_neutral_current_on_cuda():
     p = two_to_two(torch.tensor(91.0), COS)
     for me in (EEMuMu(), DrellYan(zprime=ZPrime(500.0, 5.0, 0.1, 0.05, 0.1, 0.05))):
         torch.testing.assert_close(me(p.cuda()).cpu(), me(p), rtol=1e-12, atol=0)
+
+
+def test_options_as_a_run_card_gives_them():
+    """Inline tables and lists (TOML) are accepted; bad ones name the option."""
+    par = scheme("gmu")
+    zp = {"mass": 2000.0, "width": 20.0, "gv_q": 0.1, "ga_q": 0.05, "gv_l": 0.1, "ga_l": 0.05}
+    me = DrellYan(zprime=zp, quarks=[2, 1], parameters=par)
+    assert me.zprime == ZPrime(**zp)
+    assert [s.pdg[0] for s in me.subprocesses] == [2, -2, 1, -1]
+    with pytest.raises(ValueError, match="zprime: expected keys"):
+        DrellYan(zprime={"mass": 1.0})
+    with pytest.raises(ValueError, match="quarks: expected"):
+        DrellYan(quarks=[6])
+    with pytest.raises(ValueError, match="lepton"):
+        EEMuMu(lepton=11)
