@@ -5,8 +5,12 @@ A matrix element maps momenta ``p`` of shape ``(B, n, 4)`` (float64, GeV,
 ``|M|^2`` of shape ``(B, K)``: one column per partonic subprocess it declares,
 averaged over initial and summed over final spins and colours, with the
 identical-final-state-particle symmetry factor included (as MadGraph's IDEN).
-``|M|^2`` is dimensionless times ``GeV^(4-n)``; flux, PDFs and the conversion
-to pb are the integrand's job (:mod:`mlgen.process`).
+``|M|^2`` has mass dimension ``8 - 2n``: GeV^(8-2n) for ``n`` external particles
+(dimensionless for 2 -> 2, GeV^-2 for 2 -> 3, GeV^-8 for 2 -> 6, GeV^2 for 2 -> 1);
+flux, PDFs and the conversion to pb are the integrand's job (:mod:`mlgen.process`).
+A 2 -> 1 matrix element (``g g -> H``) also carries ``narrow_width_resonance =
+(mass, width)``: the delta function of its one-body phase space is the
+integrand's to handle (see :mod:`mlgen.matrix.higgs`).
 
 Subprocesses that differ only by the order of the incoming partons (u u~ and
 u~ u) are separate columns: the first PDG id always belongs to beam A.
