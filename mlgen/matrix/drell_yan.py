@@ -7,7 +7,7 @@ first), then ``l-, l+``. Colour average ``1/3``; one colour flow,
 
 References:
     S. D. Drell, T.-M. Yan, Phys. Rev. Lett. 25 (1970) 316;
-    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), sec. 9.2.
+    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), ch. 9.
 """
 
 from __future__ import annotations

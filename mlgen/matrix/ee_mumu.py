@@ -3,7 +3,7 @@
 External order: ``e-, e+, mu-, mu+`` (beam A is the electron).
 
 References:
-    M. E. Peskin, D. V. Schroeder, *An Introduction to QFT* (1995), eq. (5.22) (QED);
+    M. E. Peskin, D. V. Schroeder, *An Introduction to QFT* (1995), sec. 5.1 (QED);
     PDG, Electroweak model review, sec. 10 (gamma/Z interference, A_FB).
 """
 

@@ -17,7 +17,7 @@ spin-averaged. For two-body kinematics (``p3 -> 0``) the bracket is the Born's
 
 References:
     R. K. Ellis, D. A. Ross, A. E. Terrano, Nucl. Phys. B178 (1981) 421;
-    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), sec. 3.3.
+    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), ch. 3.
 """
 
 from __future__ import annotations

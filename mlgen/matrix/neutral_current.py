@@ -17,7 +17,7 @@ with ``t = (p_f - p_f')^2``, ``u = (p_f - p_fbar')^2``. Z couplings are those of
 squares: all cross terms, which may be negative).
 
 References:
-    M. E. Peskin, D. V. Schroeder, *An Introduction to QFT* (1995), sec. 5.2 and problem 5.2
+    M. E. Peskin, D. V. Schroeder, *An Introduction to QFT* (1995), sec. 5.2
     (helicity structure of e+e- -> mu+mu-); PDG, Electroweak model review, sec. 10.
 """
 

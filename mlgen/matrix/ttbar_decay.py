@@ -25,7 +25,8 @@ per generation. Bottom quarks are massless here.
 
 References:
     R. Kleiss, W. J. Stirling, Z. Phys. C40 (1988) 419 (top decay matrix element);
-    arXiv:1907.03764 (this benchmark process); D. Griffiths, *Introduction to
+    A. Butter, T. Plehn, R. Winterhalder, arXiv:1907.03764 (this process as a GAN benchmark);
+    D. Griffiths, *Introduction to
     Elementary Particles* (2008), sec. 10.2 (muon-decay structure).
 """
 

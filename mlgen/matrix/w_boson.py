@@ -16,7 +16,7 @@ outgoing antifermion (``l+`` for W+, ``nu~`` for W-): the ``(1 + cos theta)^2``
 of V-A. Spin average ``1/4`` and colour average ``1/3`` are included.
 
 References:
-    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), sec. 9.3;
+    R. K. Ellis, W. J. Stirling, B. R. Webber, *QCD and Collider Physics* (1996), ch. 9;
     D. Griffiths, *Introduction to Elementary Particles* (2008), sec. 10.2.
 """
 
