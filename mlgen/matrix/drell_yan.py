@@ -68,6 +68,8 @@ class DrellYan:
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.mode = check_mode(mode)
         self.zprime = zprime = as_zprime(zprime)
+        if mode == "zprime" and zprime is None:
+            raise ValueError("mode: 'zprime' needs a Z' (the zprime option)")
         self.name = f"q q~ -> gamma/Z -> l+l- ({mode})"
         subs, pdgs, quark_first = [], [], []
         for q in quarks:

@@ -60,6 +60,8 @@ class EEMuMu:
         self.parameters = parameters if parameters is not None else scheme("gmu")
         self.mode = check_mode(mode)
         self.zprime = zprime = as_zprime(zprime)
+        if mode == "zprime" and zprime is None:
+            raise ValueError("mode: 'zprime' needs a Z' (the zprime option)")
         self.name = f"e+e- -> gamma/Z -> l+l- ({mode})"
         self.subprocesses = (Subprocess((11, -11, lepton, -lepton), (((0, 0),) * 4,)),)
         self.masses = (0.0, 0.0, 0.0, 0.0)

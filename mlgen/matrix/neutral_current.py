@@ -121,6 +121,8 @@ def neutral_current_amplitudes(
         mode: one of :data:`MODES`.
     """
     check_mode(mode)
+    if mode == "zprime" and zprime is None:
+        raise ValueError("mode: 'zprime' needs a Z' (the zprime option)")
     e2 = parameters.e2
     s = s[:, None]
     prop_a = (1.0 / s).to(torch.complex128)

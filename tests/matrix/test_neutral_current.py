@@ -143,3 +143,5 @@ def test_options_as_a_run_card_gives_them():
         DrellYan(quarks=[6])
     with pytest.raises(ValueError, match="lepton"):
         EEMuMu(lepton=11)
+    with pytest.raises(ValueError, match="needs a Z'"):
+        DrellYan(mode="zprime")
