@@ -26,7 +26,15 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["TTbar", "gg_to_ttbar", "qq_to_ttbar"]
+__all__ = [
+    "TTbar",
+    "flow_weights",
+    "gg_to_ttbar",
+    "production",
+    "qq_to_ttbar",
+    "strong_coupling4",
+    "subprocess_flows",
+]
 
 import math
 from collections.abc import Sequence
@@ -121,22 +129,23 @@ class TTbar:
         """``(B, K)`` averaged ``|M|^2`` at ``(B, 4, 4)`` momenta; ``alpha_s`` ``(B,)`` or ``None``
         (the scheme's ``alpha_s(m_Z)``)."""
         me, _, _ = production(p[:, 0], p[:, 1], p[:, 2], self.parameters.mt**2, self._n_quark)
-        return me * _g4(alpha_s, self.parameters, p)[:, None]
+        return me * strong_coupling4(alpha_s, self.parameters, p)[:, None]
 
     def colour_weights(self, p: Tensor) -> Tensor:
         """``(B, K, 2)``: gg gets ``(|A_12|^2, |A_21|^2)``, quark channels ``(1, 0)``."""
         _, a12, a21 = production(p[:, 0], p[:, 1], p[:, 2], self.parameters.mt**2, self._n_quark)
-        return _flow_weights(a12, a21, self._n_quark)
+        return flow_weights(a12, a21, self._n_quark)
 
 
-def _g4(alpha_s: Tensor | None, parameters: SMParameters, p: Tensor) -> Tensor:
+def strong_coupling4(alpha_s: Tensor | None, parameters: SMParameters, p: Tensor) -> Tensor:
     """``g_s^4 = (4 pi alpha_s)^2`` per event, ``(B,)``."""
     if alpha_s is None:
         alpha_s = torch.full(p.shape[:1], parameters.alpha_s_mz, dtype=p.dtype, device=p.device)
     return (4.0 * math.pi * alpha_s) ** 2
 
 
-def _flow_weights(a12: Tensor, a21: Tensor, n_quark: int) -> Tensor:
+def flow_weights(a12: Tensor, a21: Tensor, n_quark: int) -> Tensor:
+    """``(B, 1 + n_quark, 2)`` colour-flow weights: ``(|A_12|^2, |A_21|^2)`` for gg, ``(1, 0)`` for quarks."""
     gg = torch.stack([a12, a21], dim=-1)[:, None, :]
     quark = torch.zeros(a12.shape[0], n_quark, 2, dtype=a12.dtype, device=a12.device)
     quark[..., 0] = 1.0

@@ -41,7 +41,7 @@ from torch import Tensor
 
 from mlgen.matrix.base import Propagator, Resonance, Subprocess
 from mlgen.matrix.neutral_current import check_quarks
-from mlgen.matrix.ttbar import QUARKS, _flow_weights, _g4, production, subprocess_flows
+from mlgen.matrix.ttbar import QUARKS, flow_weights, production, strong_coupling4, subprocess_flows
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import dot, mass2
 
@@ -129,10 +129,10 @@ class TTbarAllHadronic:
         )
         ckm = torch.tensor(self._ckm, dtype=p.dtype, device=p.device)
         me = prod.repeat_interleave(self._n_pairs, dim=1) * ckm
-        return me * (_g4(alpha_s, self.parameters, p) * decays)[:, None]
+        return me * (strong_coupling4(alpha_s, self.parameters, p) * decays)[:, None]
 
     def colour_weights(self, p: Tensor) -> Tensor:
         """``(B, K, 2)``: the production's leading-colour flow weights
         (see :class:`~mlgen.matrix.ttbar.TTbar`)."""
         _, a12, a21 = self._production(p)
-        return _flow_weights(a12, a21, self._n_quark).repeat_interleave(self._n_pairs, dim=1)
+        return flow_weights(a12, a21, self._n_quark).repeat_interleave(self._n_pairs, dim=1)
