@@ -145,3 +145,15 @@ def test_options_as_a_run_card_gives_them():
         EEMuMu(lepton=11)
     with pytest.raises(ValueError, match="needs a Z'"):
         DrellYan(mode="zprime")
+
+
+def test_drell_yan_zprime_quark_couplings():
+    """A Z' with the Z's d-quark and lepton couplings reproduces the Z for d and s (not for u)."""
+    par = scheme("gmu")
+    norm = math.sqrt(par.e2) / (2 * math.sqrt(par.sw2 * (1 - par.sw2)))
+    v_d, v_l = -0.5 + 2 / 3 * par.sw2, -0.5 + 2 * par.sw2
+    zp = ZPrime(par.mz, par.wz, norm * v_d, norm * -0.5, norm * v_l, norm * -0.5)
+    p = two_to_two(torch.tensor(93.0), COS)
+    z, zprime = DrellYan(mode="z")(p), DrellYan(mode="zprime", zprime=zp)(p)
+    torch.testing.assert_close(zprime[:, [0, 1, 4, 5, 8, 9]], z[:, [0, 1, 4, 5, 8, 9]], rtol=1e-12, atol=0)
+    assert not torch.allclose(zprime[:, 2], z[:, 2])
