@@ -1,0 +1,177 @@
+"""Weighted and unweighted events from a trained sampler and a process.
+
+Unweighting is hit-or-miss against a maximum fixed *before* generation from a
+pilot sample (the true maximum of the pilot, or a reduced maximum whose
+overweights carry at most a fraction ``q`` of σ). Events above it are kept with
+weight > 1 in units of the maximum and counted, so nothing is clipped silently.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GenerationReport", "generate_unweighted", "generate_weighted", "normalise_unweighted"]
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor
+
+from mlgen.events import EventBatch
+from mlgen.process.process import Process
+from mlgen.process.record import EventBuilder
+
+
+@dataclass
+class GenerationReport:
+    """What event generation did.
+
+    Attributes:
+        n_weighted: weighted points drawn (integrand evaluations).
+        n_nonzero: points with a non-zero weight (inside cuts).
+        n_unweighted: events kept.
+        w_max_pb: the maximum used for hit-or-miss, pb.
+        mode: ``max`` (pilot's true maximum), ``reduced`` or ``none``.
+        n_overweight: kept events whose weight exceeded ``w_max``.
+        overweight_fraction: share of σ above ``w_max`` in the generated sample.
+        efficiency: ``n_unweighted / n_weighted``.
+        sigma_pb, sigma_err_pb: the mean weight of the generated sample and its error.
+    """
+
+    n_weighted: int = 0
+    n_nonzero: int = 0
+    n_unweighted: int = 0
+    w_max_pb: float = 0.0
+    mode: str = "reduced"
+    n_overweight: int = 0
+    overweight_fraction: float = 0.0
+    efficiency: float = 0.0
+    sigma_pb: float = 0.0
+    sigma_err_pb: float = 0.0
+    weights: list[float] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out.pop("weights")
+        return out
+
+
+def generate_weighted(
+    process: Process, sampler: object, n: int, generator: torch.Generator, builder: EventBuilder
+) -> tuple[EventBatch, Tensor]:
+    """``n`` weighted events: the event record (weights ``f/q`` in pb) and the raw weights."""
+    u, log_q = sampler.sample(n, generator)  # type: ignore[attr-defined]
+    ev = process.evaluate(u)
+    w = ev.weight / torch.exp(log_q)
+    extra = None
+    if ev.variations is not None:
+        extra = ev.variations / torch.exp(log_q)[:, None]
+    batch = builder.build(
+        ev.momenta,
+        ev.contributions,
+        w,
+        generator,
+        scale=ev.mu_f,
+        alpha_s=ev.alpha_s,
+        alpha_qed=torch.full_like(w, process.alpha_qed),
+        x1=ev.x1,
+        x2=ev.x2,
+        mu_r=ev.mu_r,
+        mu_f=ev.mu_f,
+        extra_weights=extra,
+    )
+    return batch, w
+
+
+def generate_unweighted(
+    process: Process,
+    sampler: object,
+    n_events: int,
+    *,
+    generator: torch.Generator,
+    mode: str = "reduced",
+    overweight_fraction: float = 1e-3,
+    batch_size: int = 200_000,
+    pilot: Tensor | None = None,
+    max_batches: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[EventBatch, GenerationReport]]:
+    """Yield unweighted event batches until ``n_events`` are kept.
+
+    Arguments:
+        process, sampler: what to generate from.
+        n_events: number of unweighted events.
+        generator: randomness (sampling, flavour and colour choice, hit-or-miss).
+        mode: ``max``, ``reduced`` or ``none`` (``none`` yields weighted events).
+        overweight_fraction: ``q`` for ``reduced``.
+        batch_size: weighted points per step.
+        pilot: weights of a pilot sample to fix ``w_max``; drawn if ``None``.
+        progress: called with the number of events kept so far.
+
+    Yields:
+        ``(batch, report)``: each batch's weights are in units of ``w_max`` times
+        ``sign(w)`` (1 for ordinary events, more for overweights); the caller fixes
+        the overall normalisation (see :func:`normalise_unweighted`). ``report``
+        is updated in place and final after the last batch.
+    """
+    from mlgen.metrics import reduced_max
+
+    builder = EventBuilder(process.matrix_element)
+    report = GenerationReport(mode=mode)
+    if pilot is None:
+        u, log_q = sampler.sample(batch_size, generator)  # type: ignore[attr-defined]
+        pilot = process(u) / torch.exp(log_q)
+    magnitudes = pilot.abs()
+    if mode == "max":
+        w_max = float(magnitudes.max())
+    elif mode == "reduced":
+        w_max = float(reduced_max(magnitudes, overweight_fraction))
+    elif mode == "none":
+        w_max = 0.0
+    else:
+        raise ValueError(f"unweighting mode {mode!r}: expected max, reduced or none")
+    if mode != "none" and not w_max > 0:
+        raise ValueError("the pilot sample has no non-zero weight: check the cuts and the process")
+    report.w_max_pb = w_max
+    total = total2 = above = 0.0
+    kept = 0
+    for _ in range(max_batches):
+        if kept >= n_events:
+            break
+        batch, w = generate_weighted(process, sampler, batch_size, generator, builder)
+        report.n_weighted += batch_size
+        report.n_nonzero += int((w != 0).sum())
+        total += float(w.sum())
+        total2 += float((w * w).sum())
+        if mode == "none":
+            keep = torch.nonzero(w != 0).squeeze(1)[: n_events - kept]
+            out = batch[keep]
+        else:
+            r = w.abs() / w_max
+            above += float((w.abs() - w_max).clamp(min=0).sum())
+            accept = torch.rand(r.shape, generator=generator, dtype=r.dtype, device=r.device) < r
+            keep = torch.nonzero(accept).squeeze(1)[: n_events - kept]
+            out = batch[keep]
+            units = torch.sign(out.weight) * torch.clamp(out.weight.abs() / w_max, min=1.0)
+            if out.extra_weights is not None:
+                out.extra_weights = out.extra_weights / out.weight[:, None] * units[:, None]
+            out.weight = units
+            report.n_overweight += int((units.abs() > 1).sum())
+        kept += len(out)
+        if progress is not None:
+            progress(kept)
+        n = report.n_weighted
+        report.n_unweighted = kept
+        report.sigma_pb = total / n
+        report.sigma_err_pb = max(total2 / n - (total / n) ** 2, 0.0) ** 0.5 / n**0.5
+        report.overweight_fraction = above / abs(total) if total else 0.0
+        report.efficiency = kept / n
+        yield out, report
+    if kept < n_events:
+        raise RuntimeError(f"only {kept} of {n_events} events after {max_batches} batches")
+
+
+def normalise_unweighted(weights_in_units: Tensor, sigma_pb: float) -> Tensor:
+    """Event weights in pb whose sum is ``sigma_pb``, proportional to the units."""
+    return weights_in_units * (sigma_pb / float(weights_in_units.sum()))
+
+
