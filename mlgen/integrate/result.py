@@ -1,0 +1,138 @@
+"""The integration result: vegas' ``RAvg`` plus what a generator user needs."""
+
+from __future__ import annotations
+
+__all__ = ["IntegrationResult", "Iteration"]
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+from scipy.stats import chi2 as chi2_dist
+from torch import Tensor
+
+from mlgen.metrics import effective_sample_size, reduced_max, unweighting_efficiency, weight_spread
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """One iteration: mean and standard error of the mean weight (pb), points used."""
+
+    mean: float
+    sdev: float
+    n: int
+
+
+@dataclass
+class IntegrationResult:
+    """Iterations combined by inverse-variance weighting, with weight diagnostics.
+
+    Attributes:
+        iterations: the per-iteration estimates (pb).
+        n_eval: integrand evaluations in all, training included.
+        weight_stats: figures of merit of the weights of the evaluation iterations:
+            ``eff_max`` (mean/true max, at ``n``), ``eff_q`` (mean over the reduced
+            max whose overweights carry a fraction ``q`` of sigma), ``n_eff``,
+            ``spread`` (std/mean), ``n``, ``q``.
+        flags: warnings a user must see next to the number (e.g. a failed coverage check).
+        sampler: a short description of the sampler.
+    """
+
+    iterations: list[Iteration]
+    n_eval: int
+    weight_stats: dict[str, float] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)
+    sampler: str = ""
+
+    @property
+    def mean(self) -> float:
+        """Combined estimate (pb)."""
+        w = [1 / it.sdev**2 for it in self.iterations if it.sdev > 0]
+        if len(w) != len(self.iterations):
+            return sum(it.mean for it in self.iterations) / len(self.iterations)
+        return sum(wi * it.mean for wi, it in zip(w, self.iterations)) / sum(w)
+
+    @property
+    def sdev(self) -> float:
+        """Error of :attr:`mean` (pb)."""
+        if any(it.sdev <= 0 for it in self.iterations):
+            return 0.0
+        return (1.0 / sum(1 / it.sdev**2 for it in self.iterations)) ** 0.5
+
+    @property
+    def dof(self) -> int:
+        return len(self.iterations) - 1
+
+    @property
+    def chi2(self) -> float:
+        m = self.mean
+        return sum(((it.mean - m) / it.sdev) ** 2 for it in self.iterations if it.sdev > 0)
+
+    @property
+    def chi2_dof(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else 0.0
+
+    @property
+    def Q(self) -> float:  # noqa: N802 - vegas' name
+        """p-value of chi2 (1 for a single iteration)."""
+        return float(chi2_dist.sf(self.chi2, self.dof)) if self.dof > 0 else 1.0
+
+    def add_weight_stats(self, w: Tensor, q: float = 1e-3) -> None:
+        """Fill :attr:`weight_stats` from the weights of an evaluation sample."""
+        nz = w[w != 0]
+        if len(nz) == 0:
+            self.weight_stats = {"n": len(w), "q": q}
+            return
+        self.weight_stats = {
+            "n": len(w),
+            "q": q,
+            "eff_max": unweighting_efficiency(w),
+            "eff_q": unweighting_efficiency(w, reduced_max(w, q)),
+            "n_eff": effective_sample_size(w),
+            "spread": weight_spread(w),
+            "zero_fraction": 1 - len(nz) / len(w),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "mean_pb": self.mean,
+            "sdev_pb": self.sdev,
+            "chi2_dof": self.chi2_dof,
+            "Q": self.Q,
+            "n_eval": self.n_eval,
+            "sampler": self.sampler,
+            "iterations": [{"mean_pb": it.mean, "sdev_pb": it.sdev, "n": it.n} for it in self.iterations],
+            "weights": dict(self.weight_stats),
+            "flags": dict(self.flags),
+        }
+
+    def summary(self) -> str:
+        """The per-iteration table and the figures of merit, as text."""
+        lines = [f"itn   integral (pb)               average (pb)          chi2/dof    Q     [{self.sampler}]"]
+        acc: list[Iteration] = []
+        for i, it in enumerate(self.iterations, 1):
+            acc.append(it)
+            part = IntegrationResult(list(acc), 0)
+            lines.append(
+                f"{i:3d}   {_fmt(it.mean, it.sdev):24s}  {_fmt(part.mean, part.sdev):22s}"
+                f"{part.chi2_dof:8.2f}  {part.Q:5.2f}"
+            )
+        s = self.weight_stats
+        lines.append(f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {self.sdev / abs(self.mean) if self.mean else math.inf:.2e}, "
+                     f"{self.n_eval} evaluations)")
+        if "eff_max" in s:
+            lines.append(
+                f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "
+                f"eps(max) = {s['eff_max']:.3g}, eps(q = {s['q']:g}) = {s['eff_q']:.3g}"
+            )
+        for key, value in self.flags.items():
+            lines.append(f"FLAG {key}: {value}")
+        return "\n".join(lines)
+
+
+def _fmt(mean: float, sdev: float) -> str:
+    return f"{mean:.8g} +- {sdev:.3g}"
+
+

@@ -1,0 +1,63 @@
+"""Figures of merit for weighted samples, defined once and used everywhere.
+
+All functions take a 1-D tensor of weights (pb per event, possibly signed) and
+return Python floats or tensors; the maximum of signed weights means ``max |w|``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "effective_sample_size",
+    "reduced_max",
+    "relative_error",
+    "unweighting_efficiency",
+    "weight_spread",
+]
+
+import torch
+from torch import Tensor
+
+
+def relative_error(mean: float, sdev: float) -> float:
+    """``sdev / |mean|``."""
+    return abs(sdev / mean) if mean else float("inf")
+
+
+def weight_spread(w: Tensor) -> float:
+    """``std(w) / mean(w)``: the per-point relative standard deviation."""
+    return float(w.std() / w.mean())
+
+
+def effective_sample_size(w: Tensor) -> float:
+    """``N_eff = (sum w)^2 / sum w^2``."""
+    return float(w.sum() ** 2 / (w * w).sum())
+
+
+def unweighting_efficiency(w: Tensor, w_max: float | None = None) -> float:
+    """``epsilon = mean(|w|) / w_max``; ``w_max`` defaults to the sample's true maximum."""
+    a = w.abs()
+    top = float(a.max()) if w_max is None else w_max
+    return float(a.mean()) / top
+
+
+def reduced_max(w: Tensor, q: float) -> float:
+    """The smallest ``w_max`` whose overweights carry at most a fraction ``q`` of the total.
+
+    Finds ``w_max`` with ``sum max(|w| - w_max, 0) = q sum |w|`` exactly (piecewise
+    linear in ``w_max`` between sorted weights), by one sort and a cumulative sum.
+    ``q = 0`` gives the true maximum.
+    """
+    a = torch.sort(w.abs().to(torch.float64), descending=True).values
+    total = float(a.sum())
+    if q <= 0 or total == 0:
+        return float(a[0])
+    target = q * total
+    # excess(a_k) = sum_{i<k} (a_i - a_k) = S_k - k a_k, increasing in k
+    k = torch.arange(len(a), dtype=a.dtype, device=a.device)
+    excess = torch.cumsum(a, 0) - a - k * a
+    j = int(torch.searchsorted(excess, torch.tensor([target], dtype=a.dtype, device=a.device)).item())
+    if j >= len(a):
+        return 0.0
+    # between a_j (excess >= target) and a_{j-1}: excess(x) = S_j - j x with S_j = sum_{i<j} a_i
+    s_j = float(a[:j].sum())
+    return (s_j - target) / j if j > 0 else float(a[0])
