@@ -1,0 +1,57 @@
+"""Parton densities from LHAPDF6 grids, interpolated in torch on any device.
+
+``load(name_or_path, member=0)`` finds the set (``LHAPDF_DATA_PATH``, then the
+``share/Pythia8/pdfdata`` folder of the ``pythia8mc`` wheel, or a path) and
+returns a :class:`~mlgen.pdf.gridpdf.GridPDF`; ``backend="lhapdf"`` uses the
+``lhapdf`` module instead when it imports.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GridPDF", "PDFFormatError", "PDFNotFoundError", "load"]
+
+from pathlib import Path
+
+from mlgen.pdf.grid import PDFFormatError, parse_info, read_grid
+from mlgen.pdf.gridpdf import GridPDF, alphas_mz_from_name, loops_from_name
+from mlgen.pdf.locate import PDFNotFoundError, find_member
+from mlgen.physics.alphas import AlphaS
+
+
+def load(
+    name_or_path: str | Path,
+    member: int = 0,
+    *,
+    backend: str = "mlgen",
+    alphas_mz: float | None = None,
+    alphas_loops: int | None = None,
+) -> GridPDF:
+    """Load a PDF member.
+
+    Arguments:
+        name_or_path: LHAPDF set name, set folder or member ``.dat`` file.
+        member: member number.
+        backend: ``"mlgen"`` (own reader and torch interpolation) or ``"lhapdf"``.
+        alphas_mz, alphas_loops: alpha_s(M_Z) and loop order to use when the set has
+            no ``.info`` (the wheel's files): default from the name (``as_0130``) and
+            its order (LO 1, NLO 2, NNLO 3 loops), with LHAPDF's default thresholds.
+    """
+    if backend == "lhapdf":
+        from mlgen.pdf.lhapdf_backend import load_lhapdf
+
+        return load_lhapdf(str(name_or_path), member)  # type: ignore[return-value]
+    if backend != "mlgen":
+        raise ValueError(f"PDF backend {backend!r}: expected 'mlgen' or 'lhapdf'")
+    member_file, info_file, set_name = find_member(name_or_path, member)
+    grid = read_grid(member_file)
+    info = parse_info(info_file.read_text(), str(info_file)) if info_file else {}
+    merged = {**info, **grid.meta}
+    if info and alphas_mz is None and ("AlphaS_Type" in merged or "AlphaS_Qs" in merged):
+        alpha_s = AlphaS.from_info(merged, str(info_file))
+    else:
+        value = alphas_mz if alphas_mz is not None else merged.get("AlphaS_MZ", alphas_mz_from_name(set_name))
+        if value is None:
+            raise ValueError(f"{member_file}: no .info and no 'as_XXXX' in the name; give alphas_mz")
+        loops = alphas_loops if alphas_loops is not None else loops_from_name(set_name)
+        alpha_s = AlphaS.from_mz(float(value), float(merged.get("MZ", 91.1876)), loops=loops)
+    return GridPDF(grid, alpha_s, name=set_name, member=member, info=merged)
