@@ -1,0 +1,91 @@
+"""Build a :class:`~mlgen.process.process.Process` from a run card."""
+
+from __future__ import annotations
+
+__all__ = ["build_process"]
+
+from pathlib import Path
+
+import torch
+
+from mlgen.cards.schema import BEAM_PARTICLES, Card
+from mlgen.matrix.loader import load_matrix_element
+from mlgen.phasespace import PhaseSpace, from_propagators
+from mlgen.phasespace.onebody import NarrowResonance
+from mlgen.process.cuts import Cuts
+from mlgen.process.objects import object_indices
+from mlgen.process.process import Process, ScaleSetup
+
+
+def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
+    """Everything a card describes, assembled into a process on ``device``.
+
+    Errors name the card key that caused them (``process.options.mode: ...``).
+    """
+    from mlgen.physics.sm import parameters_from_card
+
+    source = Path(card.source) if card.source else None
+    parameters = parameters_from_card(card.model.scheme, card.model.param_card, base_dir=source.parent if source else None)
+    me = load_matrix_element(
+        card.process.matrix_element,
+        card.process.options,
+        base_dir=source.parent if source else None,
+        parameters=parameters,
+    )
+    beams = (BEAM_PARTICLES[card.beams.particles[0]], BEAM_PARTICLES[card.beams.particles[1]])
+    hadronic = card.beams.hadronic
+    final_pdgs = [sub.pdg[2:] for sub in me.subprocesses]
+    try:
+        cuts = Cuts.from_cards(card.cuts, final_pdgs)
+    except ValueError as err:
+        raise ValueError(f"{card.source}: {err}") from None
+    leptons = object_indices("leptons", final_pdgs)
+    final_masses = list(me.masses[2:])
+    n_final = len(final_masses)
+    # Restrict sqrt(s_hat) to the cut window when a mass cut covers the whole final state.
+    m_lo, m_hi = cuts.window("m", tuple(range(2, 2 + n_final)))
+    if leptons == tuple(range(2, 2 + n_final)):
+        m_lo, m_hi = cuts.window("m", leptons)
+    phase_space: PhaseSpace | NarrowResonance
+    if n_final == 1:
+        resonance = getattr(me, "narrow_width_resonance", None)
+        if resonance is None or not hadronic:
+            raise ValueError(f"{card.source}: a 2 -> 1 process needs hadron beams and a narrow_width_resonance")
+        phase_space = NarrowResonance(card.beams.sqrt_s, resonance[0])
+    else:
+        topology = from_propagators(n_final, me.propagators) if me.propagators else "rambo"
+        if n_final == 2 and topology == "rambo":
+            topology = from_propagators(n_final, ())
+        phase_space = PhaseSpace(card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi)
+    pdf = None
+    alpha_s = None
+    if hadronic:
+        from mlgen.pdf import load
+
+        pdf = load(card.pdf.set, card.pdf.member, backend=card.pdf.backend)
+    else:
+        from mlgen.physics.alphas import AlphaS
+
+        alpha_s = AlphaS.from_mz(parameters.alpha_s_mz, mz=parameters.mz)
+    scales = ScaleSetup(
+        mu_r=card.scales.mu_r,
+        mu_f=card.scales.mu_f,
+        value=card.scales.value,
+        factor_r=card.scales.factor_r,
+        factor_f=card.scales.factor_f,
+        top_mass=parameters.mt,
+        variations=card.scales.variations,
+    )
+    return Process(
+        matrix_element=me,
+        beams=beams,
+        sqrt_s=card.beams.sqrt_s,
+        phase_space=phase_space,
+        pdf=pdf,
+        alpha_s=alpha_s,
+        alpha_qed=parameters.alpha,
+        scales=scales,
+        cuts=cuts,
+        lepton_indices=leptons,
+        name=card.process.name,
+    )

@@ -1,0 +1,67 @@
+"""Hadron-collider cross sections of the whole chain (card -> process -> VEGAS) against
+independent deterministic quadratures that share only the PDF object."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlgen.cards import parse_card
+from mlgen.integrate.loop import vegas_integrate
+from mlgen.physics.sm import scheme
+from mlgen.process.build import build_process
+
+from . import quadrature as Q
+
+pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
+
+HEAD = '[beams]\nsqrt_s = 13000.0\n[pdf]\nset = "NNPDF23_lo_as_0130_qed"\n[scales]\nvariations = false\n'
+LEPTON_CUTS = (
+    '[[cuts]]\nobservable = "pt"\nobjects = "leptons"\nmin = 25.0\n'
+    '[[cuts]]\nobservable = "abs_eta"\nobjects = "leptons"\nmax = 2.5\n'
+)
+WINDOW = '[[cuts]]\nobservable = "m"\nobjects = "leptons"\nmin = 60.0\nmax = 120.0\n'
+
+
+def run(card_text: str, n_per_iter: int = 40_000, seed: int = 2):
+    process = build_process(parse_card(card_text))
+    result, _ = vegas_integrate(process, process.dim, n_adapt_iter=5, n_per_iter=n_per_iter, n_iter=5, seed=seed)
+    return process, result
+
+
+def check(result, exact: float, bound: float = 3e-3) -> None:
+    assert abs(result.mean - exact) < 4 * result.sdev, (result.mean, result.sdev, exact)
+    assert result.sdev / exact < bound
+    assert result.Q > 0.001
+
+
+def test_drell_yan_mass_window() -> None:
+    card = '[process]\nmatrix_element = "drell_yan"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"') + WINDOW
+    process, result = run(card)
+    check(result, Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, n_m=300, n_y=300))
+
+
+def test_drell_yan_with_lepton_cuts() -> None:
+    card = ('[process]\nmatrix_element = "drell_yan"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"')
+            + WINDOW + LEPTON_CUTS)
+    process, result = run(card, n_per_iter=60_000)
+    check(result, Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, pt_min=25.0, eta_max=2.5, n_m=300, n_y=300))
+
+
+def test_ttbar() -> None:
+    card = '[process]\nmatrix_element = "ttbar"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_t"\nmu_r = "m_t"')
+    process, result = run(card)
+    check(result, Q.ttbar(process.pdf, 13000.0, scheme("gmu").mt, n_tau=300, n_y=300))
+
+
+def test_w_plus() -> None:
+    card = ('[process]\nmatrix_element = "w_lnu"\noptions = { charge = 1 }\n'
+            + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"'))
+    process, result = run(card)
+    check(result, Q.w_plus(process.pdf, 13000.0, n_m=300, n_y=300))
+
+
+def test_gg_to_higgs() -> None:
+    card = '[process]\nmatrix_element = "ggh"\n' + HEAD.replace("[scales]", "[scales]\nvalue = 125.0")
+    process, result = run(card, n_per_iter=20_000)
+    par = scheme("gmu")
+    check(result, Q.ggh(process.pdf, 13000.0, par.mh, 125.0, n_y=300))
