@@ -28,12 +28,12 @@ class GenerationReport:
     Attributes:
         n_weighted: weighted points drawn (integrand evaluations).
         n_nonzero: points with a non-zero weight (inside cuts).
-        n_unweighted: events kept.
+        n_unweighted: events kept (hit-or-miss stops once ``n_events`` are in hand).
         w_max_pb: the maximum used for hit-or-miss, pb.
         mode: ``max`` (pilot's true maximum), ``reduced`` or ``none``.
         n_overweight: kept events whose weight exceeded ``w_max``.
         overweight_fraction: share of σ above ``w_max`` in the generated sample.
-        efficiency: ``n_unweighted / n_weighted``.
+        efficiency: accepted / weighted points (all hits, before stopping at ``n_events``).
         sigma_pb, sigma_err_pb: the mean weight of the generated sample and its error.
     """
 
@@ -133,12 +133,15 @@ def generate_unweighted(
         raise ValueError("the pilot sample has no non-zero weight: check the cuts and the process")
     report.w_max_pb = w_max
     total = total2 = above = 0.0
-    kept = 0
+    kept = accepted = 0
     for _ in range(max_batches):
         if kept >= n_events:
             break
-        batch, w = generate_weighted(process, sampler, batch_size, generator, builder)
-        report.n_weighted += batch_size
+        # no more points than the expected efficiency needs for the events still missing
+        expected = float(magnitudes.mean()) / w_max if mode != "none" else float((pilot != 0).double().mean())
+        step = min(batch_size, max(1000, int(1.3 * (n_events - kept) / max(expected, 1e-9))))
+        batch, w = generate_weighted(process, sampler, step, generator, builder)
+        report.n_weighted += step
         report.n_nonzero += int((w != 0).sum())
         total += float(w.sum())
         total2 += float((w * w).sum())
@@ -149,6 +152,7 @@ def generate_unweighted(
             r = w.abs() / w_max
             above += float((w.abs() - w_max).clamp(min=0).sum())
             accept = torch.rand(r.shape, generator=generator, dtype=r.dtype, device=r.device) < r
+            accepted += int(accept.sum())
             keep = torch.nonzero(accept).squeeze(1)[: n_events - kept]
             out = batch[keep]
             units = torch.sign(out.weight) * torch.clamp(out.weight.abs() / w_max, min=1.0)
@@ -164,7 +168,9 @@ def generate_unweighted(
         report.sigma_pb = total / n
         report.sigma_err_pb = max(total2 / n - (total / n) ** 2, 0.0) ** 0.5 / n**0.5
         report.overweight_fraction = above / abs(total) if total else 0.0
-        report.efficiency = kept / n
+        report.efficiency = (accepted if mode != "none" else kept) / n
+        if not report.weights:
+            report.weights = w[:1_000_000].cpu().tolist()
         yield out, report
     if kept < n_events:
         raise RuntimeError(f"only {kept} of {n_events} events after {max_batches} batches")

@@ -178,6 +178,7 @@ class LHEWriter:
                 self._raw.close()
         finally:
             if kind is None:
+                os.chmod(self._tmp, 0o644)
                 os.replace(self._tmp, self.path)
             else:
                 Path(self._tmp).unlink(missing_ok=True)

@@ -25,12 +25,6 @@ import torch
 from torch import Tensor
 
 
-def _hermite(t: Tensor, a: Tensor, da: Tensor, b: Tensor, db: Tensor) -> Tensor:
-    t2 = t * t
-    t3 = t2 * t
-    return (2 * t3 - 3 * t2 + 1) * a + (t3 - 2 * t2 + t) * da + (-2 * t3 + 3 * t2) * b + (t3 - t2) * db
-
-
 class GridInterpolator:
     """Interpolate ``x f(x, Q^2)`` on a knot grid, all flavours at once.
 
@@ -71,61 +65,79 @@ class GridInterpolator:
         key = (str(device), dtype)
         if key not in self._cache:
             t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+            nx, nq, nf = self.values.shape
+            # f and its ln-x derivative side by side, one row per (x knot, Q knot)
+            both = np.concatenate([self.values, self.dx_values], axis=2).reshape(nx * nq, 2 * nf)
             self._cache[key] = {
                 "lx": t(np.log(self.x_knots)),
                 "lq": t(np.log(self.q2_knots)),
-                "f": t(self.values),
-                "d": t(self.dx_values),
+                "table": t(both),
                 "lower": torch.as_tensor(self.lower_edge, device=device),
                 "upper": torch.as_tensor(self.upper_edge, device=device),
             }
         return self._cache[key]
 
-    def interpolate(self, x: Tensor, q2: Tensor) -> Tensor:
-        """``(B, nf)`` ``x f`` at points inside the grid (no range checks)."""
-        tb = self._tables(x.device, x.dtype)
-        lx_k, lq_k, f, d = tb["lx"], tb["lq"], tb["f"], tb["d"]
+    def _weights(self, tb: dict[str, Tensor], lx: Tensor, lq: Tensor) -> tuple[Tensor, Tensor]:
+        """Rows of the knot table and their weights: ``(B, 8)`` indices and ``(B, 16)`` weights.
+
+        The interpolated value is linear in the 16 numbers ``f`` and ``d f / d ln x`` at the
+        knots ``(ix, ix + 1) x (iq - 1 .. iq + 2)``; the weights hold LHAPDF's rules.
+        """
+        lx_k, lq_k = tb["lx"], tb["lq"]
         nx, nq = lx_k.shape[0], lq_k.shape[0]
-        lx, lq = torch.log(x), torch.log(q2)
         ix = (torch.searchsorted(lx_k, lx.contiguous(), right=True) - 1).clamp(0, nx - 2)
         iq = (torch.searchsorted(lq_k, lq.contiguous(), right=True) - 1).clamp(0, nq - 2)
         dlx = lx_k[ix + 1] - lx_k[ix]
-        tx = ((lx - lx_k[ix]) / dlx)[:, None]
-        jq = torch.stack([iq - 1, iq, iq + 1, iq + 2], 1).clamp(0, nq - 1)  # (B, 4)
-        ixb = ix[:, None]
-        fa, fb = f[ixb, jq], f[ixb + 1, jq]  # (B, 4, nf)
-        da, db = d[ixb, jq] * dlx[:, None, None], d[ixb + 1, jq] * dlx[:, None, None]
-        v = _hermite(tx[:, :, None], fa, da, fb, db)  # (B, 4, nf): at iq-1, iq, iq+1, iq+2
-        vm, vl, vh, vp = v[:, 0], v[:, 1], v[:, 2], v[:, 3]
-        lq_m = lq_k[(iq - 1).clamp(min=0)]
+        tx = (lx - lx_k[ix]) / dlx
         lq_l, lq_h = lq_k[iq], lq_k[iq + 1]
-        lq_p = lq_k[(iq + 2).clamp(max=nq - 1)]
-        d1 = (lq_h - lq_l)[:, None]
-        d0 = (lq_l - lq_m)[:, None]
-        d2 = (lq_p - lq_h)[:, None]
-        tq = ((lq - lq_l)[:, None]) / d1
-        lower = tb["lower"][iq][:, None]
-        upper = tb["upper"][iq][:, None]
-        diff = vh - vl
-        # guard the unused branches against 0/0 (their ratios are masked below)
-        r0 = torch.where(lower, torch.zeros_like(d0), d1 / torch.where(lower, torch.ones_like(d0), d0))
-        r2 = torch.where(upper, torch.zeros_like(d2), d1 / torch.where(upper, torch.ones_like(d2), d2))
-        slope_low = (vl - vm) * r0
-        slope_high = (vp - vh) * r2
-        vdl = torch.where(lower, diff, 0.5 * (diff + slope_low))
-        vdh = torch.where(upper, diff, 0.5 * (diff + slope_high))
-        vdl = torch.where(lower & ~upper, diff, vdl)
-        vdh = torch.where(lower & ~upper, 0.5 * (diff + slope_high), vdh)
-        vdl = torch.where(upper & ~lower, 0.5 * (diff + slope_low), vdl)
-        vdh = torch.where(upper & ~lower, diff, vdh)
-        cubic = _hermite(tq, vl, vdl, vh, vdh)
-        # two-knot subgrids: bilinear in (ln x, ln Q^2) on the corner values
-        fll, fhl = fa[:, 1], fb[:, 1]
-        flh, fhh = fa[:, 2], fb[:, 2]
-        lin_l = fll + tx * (fhl - fll)
-        lin_h = flh + tx * (fhh - flh)
-        bilinear = lin_l + tq * (lin_h - lin_l)
-        return torch.where(lower & upper, bilinear, cubic)
+        d1 = lq_h - lq_l
+        d0 = lq_l - lq_k[(iq - 1).clamp(min=0)]
+        d2 = lq_k[(iq + 2).clamp(max=nq - 1)] - lq_h
+        tq = (lq - lq_l) / d1
+        lower, upper = tb["lower"][iq], tb["upper"][iq]
+        one, zero = torch.ones_like(tx), torch.zeros_like(tx)
+        r0 = torch.where(lower, zero, d1 / torch.where(lower, one, d0))
+        r2 = torch.where(upper, zero, d1 / torch.where(upper, one, d2))
+        # Hermite basis in x (value and derivative weights at ix and ix + 1)
+        t2, t3 = tx * tx, tx * tx * tx
+        hx = torch.stack([2 * t3 - 3 * t2 + 1, 3 * t2 - 2 * t3], -1)  # f at ix, ix+1
+        hdx = torch.stack([(t3 - 2 * t2 + tx) * dlx, (t3 - t2) * dlx], -1)  # d at ix, ix+1
+        # Hermite in ln Q^2 with LHAPDF's edge rules, as weights on v(iq-1 .. iq+2)
+        s2, s3 = tq * tq, tq * tq * tq
+        h00, h10, h01, h11 = 2 * s3 - 3 * s2 + 1, s3 - 2 * s2 + tq, 3 * s2 - 2 * s3, s3 - s2
+        a_m = torch.where(lower, zero, -0.5 * r0)
+        a_l = torch.where(lower, -one, 0.5 * (r0 - 1))
+        a_h = torch.where(lower, one, 0.5 * one)
+        b_l = torch.where(upper, -one, -0.5 * one)
+        b_h = torch.where(upper, one, 0.5 * (1 - r2))
+        b_p = torch.where(upper, zero, 0.5 * r2)
+        wq = torch.stack([h10 * a_m, h00 + h10 * a_l + h11 * b_l, h01 + h10 * a_h + h11 * b_h, h11 * b_p], -1)
+        # two-knot subgrids: bilinear in (ln x, ln Q^2), no derivatives
+        both = (lower & upper)[:, None]
+        lin_x = torch.stack([1 - tx, tx], -1)
+        lin_q = torch.stack([zero, 1 - tq, tq, zero], -1)
+        hx = torch.where(both, lin_x, hx)
+        hdx = torch.where(both, torch.zeros_like(hdx), hdx)
+        wq = torch.where(both, lin_q, wq)
+        w_f = hx[:, :, None] * wq[:, None, :]  # (B, 2, 4)
+        w_d = hdx[:, :, None] * wq[:, None, :]
+        weights = torch.stack([w_f, w_d], -1).reshape(-1, 16)  # order: (i, j, f/d)
+        jq = torch.stack([iq - 1, iq, iq + 1, iq + 2], 1).clamp(0, nq - 1)
+        rows = ((ix[:, None] + torch.arange(2, device=ix.device)[None, :])[:, :, None] * nq + jq[:, None, :]).reshape(-1, 8)
+        return rows, weights
+
+    def interpolate(self, x: Tensor, q2: Tensor, chunk: int = 8192) -> Tensor:
+        """``(B, nf)`` ``x f`` at points inside the grid (no range checks)."""
+        tb = self._tables(x.device, x.dtype)
+        nf = self.n_flavours
+        table = tb["table"]
+        out = torch.empty(x.shape[0], nf, dtype=x.dtype, device=x.device)
+        for start in range(0, x.shape[0], chunk):
+            sl = slice(start, start + chunk)
+            rows, weights = self._weights(tb, torch.log(x[sl]), torch.log(q2[sl]))
+            block = table.index_select(0, rows.reshape(-1)).reshape(-1, 16, nf)
+            out[sl] = torch.bmm(weights[:, None, :], block).squeeze(1)
+        return out
 
     def __call__(self, x: Tensor, q2: Tensor) -> Tensor:
         """``(B, nf)`` ``x f`` with LHAPDF's continuation outside the grid.

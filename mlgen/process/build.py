@@ -56,7 +56,13 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
         topology = from_propagators(n_final, me.propagators) if me.propagators else "rambo"
         if n_final == 2 and topology == "rambo":
             topology = from_propagators(n_final, ())
-        phase_space = PhaseSpace(card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi)
+        try:
+            phase_space = PhaseSpace(card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi)
+        except ValueError as err:
+            raise ValueError(
+                f"{card.source}: phase space: {err} (add a [[cuts]] table with observable = \"m\", "
+                f"objects = \"all\" and a min)"
+            ) from None
     pdf = None
     alpha_s = None
     if hadronic:

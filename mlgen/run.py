@@ -1,0 +1,189 @@
+"""``mlgen run``: a card in, a cross section, unweighted LHE events, result.json and plots out."""
+
+from __future__ import annotations
+
+__all__ = ["run_card"]
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import mlgen
+from mlgen.cards.schema import Card
+from mlgen.device import make_generator, resolve_device
+from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
+from mlgen.generate import generate_unweighted, normalise_unweighted
+from mlgen.process.build import build_process
+from mlgen.process.process import SCALE_FACTORS, Process
+
+
+def _weight_infos() -> tuple[WeightInfo, ...]:
+    return tuple(
+        WeightInfo(id=f"{1001 + i}", description=f"MUR={kr:g} MUF={kf:g}", group="scale_variation", mur=kr, muf=kf)
+        for i, (kr, kf) in enumerate(SCALE_FACTORS)
+    )
+
+
+def _integrate(process: Process, card: Card, device: torch.device, seed: int) -> tuple[Any, Any]:
+    """Train the sampler the card asks for and integrate; returns ``(result, sampler)``."""
+    from mlgen.integrate.loop import integrate, vegas_integrate
+    from mlgen.integrate.uniform import UniformSampler
+
+    cfg = card.integrator
+    generator = make_generator(seed, device)
+    if cfg.kind == "vegas":
+        return vegas_integrate(
+            process,
+            process.dim,
+            n_adapt_iter=cfg.n_adapt_iter,
+            n_per_iter=cfg.n_per_iter,
+            n_iter=cfg.n_iter,
+            seed=seed,
+            device=device,
+        )
+    if cfg.kind == "uniform":
+        sampler = UniformSampler(process.dim)
+        result = integrate(process, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
+        return result, sampler
+    raise ValueError(f"{card.source}: integrator.kind = {cfg.kind!r} is not available yet (use vegas or uniform)")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_card(card: Card, *, progress: bool = True, log: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Run a card end to end and return what ``result.json`` holds.
+
+    Steps: build the process; train the sampler and integrate (VEGAS today);
+    generate unweighted events against a maximum fixed from a pilot sample;
+    write ``events.lhe.gz`` (LHEF 3, with the nine scale-variation weights),
+    ``result.json`` and PNG plots into the output directory.
+    """
+    from mlgen.lhe import LHEWriter
+
+    say = log or (lambda _msg: None)
+    device = resolve_device(card.run.device)
+    out_dir = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    process = build_process(card, device)
+    timings["setup_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    result, sampler = _integrate(process, card, device, card.run.seed)
+    timings["integration_s"] = time.perf_counter() - t0
+    say(result.summary())
+
+    sigma, sigma_err = float(result.mean), float(result.sdev)
+    generator = make_generator(card.run.seed + 1, device)
+    n_events = card.events.n
+    weights_info = _weight_infos() if card.scales.variations else ()
+    pdf_id = int(getattr(process.pdf, "lhapdf_id", 0) or 0) if process.pdf is not None else 0
+    run_info = RunInfo(
+        beam_ids=process.beams,
+        beam_energies=(card.beams.sqrt_s / 2, card.beams.sqrt_s / 2),
+        pdf_group=(0, 0),
+        pdf_set=(pdf_id, pdf_id),
+        weight_strategy=3 if card.events.unweight != "none" else -4,
+        processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
+        generator=("mlgen", mlgen.__version__),
+        weights=weights_info,
+        header=f"<mlgen_card source=\"{card.source}\">\n<![CDATA[\n{Path(card.source).read_text() if card.source and Path(card.source).is_file() else ''}]]>\n</mlgen_card>",
+    )
+    t0 = time.perf_counter()
+    bar = _progress_bar(n_events, progress, "events")
+    batches: list[EventBatch] = []
+    report = None
+    for batch, report in generate_unweighted(
+        process,
+        sampler,
+        n_events,
+        generator=generator,
+        mode=card.events.unweight,
+        overweight_fraction=card.events.overweight_fraction,
+        batch_size=card.events.batch_size,
+        progress=bar,
+    ):
+        batches.append(batch)
+    _close(bar)
+    timings["generation_s"] = time.perf_counter() - t0
+    assert report is not None
+    events = EventBatch.concat(batches) if batches else None
+    lhe_path = out_dir / "events.lhe.gz"
+    if events is not None and len(events):
+        if card.events.unweight != "none":
+            scale_to_pb = normalise_unweighted(events.weight, sigma) / events.weight
+            events.weight = events.weight * scale_to_pb
+            if events.extra_weights is not None:
+                events.extra_weights = events.extra_weights * scale_to_pb[:, None]
+        t0 = time.perf_counter()
+        with LHEWriter(lhe_path, run_info) as writer:
+            writer.write(events.to("cpu"))
+        timings["lhe_write_s"] = time.perf_counter() - t0
+    plots: list[str] = []
+    if card.run.plots and events is not None and len(events):
+        from mlgen.plots import plot_run
+
+        t0 = time.perf_counter()
+        import numpy as np
+
+        weighted = np.asarray(report.weights)
+        plots = [str(p) for p in plot_run(events.to("cpu"), weighted, out_dir / "plots", title=process.name)]
+        timings["plots_s"] = time.perf_counter() - t0
+    out = {
+        "mlgen_version": mlgen.__version__,
+        "card": card.source,
+        "process": process.name,
+        "sigma_pb": sigma,
+        "sigma_err_pb": sigma_err,
+        "integration": result.to_dict(),
+        "generation": report.to_dict(),
+        "n_events": 0 if events is None else len(events),
+        "events_file": str(lhe_path) if events is not None else None,
+        "plots": plots,
+        "timings": timings,
+        "device": str(device),
+        "seed": card.run.seed,
+    }
+    _atomic_write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
+    say(
+        f"sigma = {sigma:.6g} +- {sigma_err:.3g} pb; {out['n_events']} unweighted events "
+        f"(efficiency {report.efficiency:.3g}, w_max {report.w_max_pb:.4g} pb, "
+        f"{report.n_overweight} overweights carrying {report.overweight_fraction:.2e} of sigma) -> {out_dir}"
+    )
+    return out
+
+
+def _progress_bar(total: int, enabled: bool, unit: str) -> Callable[[int], None] | None:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=unit, leave=False)
+
+    def update(done: int) -> None:
+        bar.update(min(done, total) - bar.n)
+
+    update.bar = bar  # type: ignore[attr-defined]
+    return update
+
+
+def _close(update: Callable[[int], None] | None) -> None:
+    if update is not None:
+        update.bar.close()  # type: ignore[attr-defined]
