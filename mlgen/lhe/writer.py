@@ -17,6 +17,7 @@ __all__ = ["LHEWriter", "write_lhe"]
 import gzip
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -111,20 +112,48 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
         tail_values.append(np.stack([b.mu_f.numpy(), b.mu_r.numpy()], -1))
     tail = "".join(tail_parts) + "</event>\n"
     out = []
-    for n in np.unique(counts):
+    groups = np.unique(counts)
+    for n in groups:
         rows = np.nonzero(counts == n)[0]
         slots = real[rows]
         parts = particle[rows][slots].reshape(len(rows), n * 13)
         values = np.concatenate([head[rows], parts, *(v[rows] for v in tail_values)], axis=1)
         template = EVENT_HEAD + PARTICLE * int(n) + tail
-        text = (template * len(rows)) % tuple(values.ravel().tolist())
-        if len(np.unique(counts)) == 1:
+        text = _fill(template, values)
+        if len(groups) == 1:
             return text
         # keep the batch's event order across multiplicity groups
         blocks = text.split("<event>\n")[1:]
         out.extend(zip(rows.tolist(), blocks))
     out.sort()
     return "".join("<event>\n" + block for _, block in out)
+
+
+_SPEC = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?[a-zA-Z]")
+
+
+def _fill(template: str, values: np.ndarray) -> str:
+    """``template`` (one event) repeated for every row of ``values`` and filled in.
+
+    Columns that are the same in every row (incoming transverse momenta, masses,
+    lifetimes, spins, status codes, ...) are formatted once into the template, so
+    CPython formats only the numbers that vary; the text is identical either way.
+    """
+    specs = list(_SPEC.finditer(template))
+    assert len(specs) == values.shape[1], (len(specs), values.shape)
+    constant = np.all(values == values[:1], axis=0)
+    pieces, last = [], 0
+    for column, match in enumerate(specs):
+        pieces.append(template[last : match.start()].replace("%", "%%"))
+        if constant[column]:
+            pieces.append((match.group() % values[0, column]).replace("%", "%%"))
+        else:
+            pieces.append(match.group())
+        last = match.end()
+    pieces.append(template[last:].replace("%", "%%"))
+    compact = "".join(pieces)
+    varying = values[:, ~constant]
+    return (compact * len(values)) % tuple(varying.ravel().tolist())
 
 
 class LHEWriter:
