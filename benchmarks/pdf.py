@@ -70,15 +70,24 @@ def main() -> None:
             for pid in pdf.pids:
                 ref.xf(pid, a, b)
 
-    rows.append({"engine": "pythia8 xf", "device": "cpu", "flavour_sets_per_s": n / best_of(run_pythia, args.repeat)})
+    rows.append(
+        {"engine": "pythia8 xf", "device": "cpu", "flavour_sets_per_s": n / best_of(run_pythia, args.repeat)}
+    )
     pythia_rate = rows[-1]["flavour_sets_per_s"]
     for row in rows:
         row["ratio_to_pythia"] = row["flavour_sets_per_s"] / pythia_rate
-        print(f"{row['engine']:12s} {row['device']:5s} {row['flavour_sets_per_s']:12.4g} flavour sets/s  "
-              f"x{row['ratio_to_pythia']:.1f} Pythia")
-    meta = {"set": args.set, "n_flavours": len(pdf.pids), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
-            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+        print(
+            f"{row['engine']:12s} {row['device']:5s} {row['flavour_sets_per_s']:12.4g} flavour sets/s  "
+            f"x{row['ratio_to_pythia']:.1f} Pythia"
+        )
+    meta = {
+        "set": args.set,
+        "n_flavours": len(pdf.pids),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
     print(meta)
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))

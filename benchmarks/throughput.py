@@ -54,7 +54,9 @@ def main() -> None:
         for device in devices:
             for variations in (False, True):
                 r = rate(name, device, args.batch, args.repeat, variations)
-                rows.append({"card": name, "device": device, "scale_variations": variations, "events_per_s": r})
+                rows.append(
+                    {"card": name, "device": device, "scale_variations": variations, "events_per_s": r}
+                )
                 print(f"{name:12s} {device:5s} variations={variations!s:5s} {r:12.4g} weighted events/s")
     meta = {
         "machine": platform.processor() or platform.machine(),

@@ -11,15 +11,23 @@ from collections.abc import Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlgen", description="ML-augmented event generation and LHE post-processing")
+    parser = argparse.ArgumentParser(
+        prog="mlgen", description="ML-augmented event generation and LHE post-processing"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="integrate a process card, unweight, write LHE, result.json and plots")
     run.add_argument("card", help="TOML run card")
     run.add_argument("--events", "-n", type=int, help="number of unweighted events (overrides events.n)")
     run.add_argument("--seed", type=int, help="random seed (overrides run.seed)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override any card key, e.g. --set integrator.n_iter=3 (repeatable)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any card key, e.g. --set integrator.n_iter=3 (repeatable)",
+    )
     run.add_argument("--output-dir", "-o", help="output directory (overrides run.output_dir)")
     run.add_argument("--json", action="store_true", help="print result.json to stdout")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -27,8 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     shower = sub.add_parser("shower", help="shower an LHE file with Pythia 8 and report")
     shower.add_argument("events", help=".lhe or .lhe.gz file")
     shower.add_argument("-n", type=int, default=None, help="number of events (default: all)")
-    shower.add_argument("--set", dest="settings", action="append", default=[], metavar="'Key = value'",
-                        help="extra Pythia setting (repeatable)")
+    shower.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="'Key = value'",
+        help="extra Pythia setting (repeatable)",
+    )
     shower.add_argument("--no-hadronisation", action="store_true")
     shower.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser

@@ -179,5 +179,3 @@ def generate_unweighted(
 def normalise_unweighted(weights_in_units: Tensor, sigma_pb: float) -> Tensor:
     """Event weights in pb whose sum is ``sigma_pb``, proportional to the units."""
     return weights_in_units * (sigma_pb / float(weights_in_units.sum()))
-
-

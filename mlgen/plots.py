@@ -102,7 +102,9 @@ def plot_run(
         nonzero = np.abs(weights[weights != 0])
         if len(nonzero):
             logs = np.log10(nonzero)
-            h = hist.Hist(hist.axis.Regular(60, float(logs.min()), float(logs.max()) + 1e-9, name="log10 |w/pb|"))
+            h = hist.Hist(
+                hist.axis.Regular(60, float(logs.min()), float(logs.max()) + 1e-9, name="log10 |w/pb|")
+            )
             h.fill(logs)
             fig, ax = plt.subplots(figsize=(8, 6))
             mplhep.histplot(h, ax=ax, histtype="step")

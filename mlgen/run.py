@@ -25,7 +25,9 @@ from mlgen.process.process import SCALE_FACTORS, Process
 
 def _weight_infos() -> tuple[WeightInfo, ...]:
     return tuple(
-        WeightInfo(id=f"{1001 + i}", description=f"MUR={kr:g} MUF={kf:g}", group="scale_variation", mur=kr, muf=kf)
+        WeightInfo(
+            id=f"{1001 + i}", description=f"MUR={kr:g} MUF={kf:g}", group="scale_variation", mur=kr, muf=kf
+        )
         for i, (kr, kf) in enumerate(SCALE_FACTORS)
     )
 
@@ -49,9 +51,13 @@ def _integrate(process: Process, card: Card, device: torch.device, seed: int) ->
         )
     if cfg.kind == "uniform":
         sampler = UniformSampler(process.dim)
-        result = integrate(process, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
+        result = integrate(
+            process, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator
+        )
         return result, sampler
-    raise ValueError(f"{card.source}: integrator.kind = {cfg.kind!r} is not available yet (use vegas or uniform)")
+    raise ValueError(
+        f"{card.source}: integrator.kind = {cfg.kind!r} is not available yet (use vegas or uniform)"
+    )
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -66,7 +72,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def run_card(card: Card, *, progress: bool = True, log: Callable[[str], None] | None = print) -> dict[str, Any]:
+def run_card(
+    card: Card, *, progress: bool = True, log: Callable[[str], None] | None = print
+) -> dict[str, Any]:
     """Run a card end to end and return what ``result.json`` holds.
 
     Steps: build the process; train the sampler and integrate (VEGAS today);
@@ -104,7 +112,7 @@ def run_card(card: Card, *, progress: bool = True, log: Callable[[str], None] | 
         processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
         generator=("mlgen", mlgen.__version__),
         weights=weights_info,
-        header=f"<mlgen_card source=\"{card.source}\">\n<![CDATA[\n{Path(card.source).read_text() if card.source and Path(card.source).is_file() else ''}]]>\n</mlgen_card>",
+        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{Path(card.source).read_text() if card.source and Path(card.source).is_file() else ""}]]>\n</mlgen_card>',
     )
     t0 = time.perf_counter()
     bar = _progress_bar(n_events, progress, "events")

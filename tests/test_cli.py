@@ -14,13 +14,20 @@ from mlgen.shower import shower_lhe
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = sorted((ROOT / "cards").glob("*.toml"))
-SHORT = ["integrator.n_adapt_iter=3", "integrator.n_per_iter=4000", "integrator.n_iter=2", "events.batch_size=20000"]
+SHORT = [
+    "integrator.n_adapt_iter=3",
+    "integrator.n_per_iter=4000",
+    "integrator.n_iter=2",
+    "events.batch_size=20000",
+]
 
 pytest.importorskip("pythia8mc")
 
 
 @pytest.mark.parametrize("card", CARDS, ids=lambda p: p.stem)
-def test_every_card_runs_short_and_showers(card: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_card_runs_short_and_showers(
+    card: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["run", str(card), "--events", "200", "--seed", "3", "--output-dir", str(tmp_path), "--json"]
     for item in [*SHORT, "run.plots=false"]:
         argv += ["--set", item]
@@ -53,7 +60,18 @@ def test_run_writes_plots_and_scale_weights(tmp_path: Path) -> None:
 def test_bad_card_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(ROOT / "tests" / "cards" / "bad_unknown_key.toml"), "-o", str(tmp_path)]) == 2
     assert "n_iters" in capsys.readouterr().err
-    assert main(["run", str(ROOT / "cards" / "drell_yan.toml"), "--set", "process.options.mode=bogus",
-                 "-o", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "cards" / "drell_yan.toml"),
+                "--set",
+                "process.options.mode=bogus",
+                "-o",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "mode" in capsys.readouterr().err
     assert not (tmp_path / "events.lhe.gz").exists()

@@ -33,7 +33,9 @@ BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
 SCALE_CHOICES = ("fixed", "m_ll", "m_final", "ht_half", "ht", "sqrt_shat", "m_t", "mt_half")
 
 Observable = Literal["pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht"]
-Objects = Literal["leptons", "charged_leptons", "neutrinos", "jets", "quarks", "gluons", "b", "photons", "top", "all"]
+Objects = Literal[
+    "leptons", "charged_leptons", "neutrinos", "jets", "quarks", "gluons", "b", "photons", "top", "all"
+]
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class ScalesCard:
     def validate(self) -> None:
         for key in ("mu_r", "mu_f"):
             if getattr(self, key) not in SCALE_CHOICES:
-                raise ValueError(f"{key}: expected one of {', '.join(SCALE_CHOICES)}, got {getattr(self, key)!r}")
+                raise ValueError(
+                    f"{key}: expected one of {', '.join(SCALE_CHOICES)}, got {getattr(self, key)!r}"
+                )
         for key in ("value", "factor_r", "factor_f"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{key}: expected a positive number, got {getattr(self, key)}")

@@ -39,8 +39,13 @@ def _describe(tp: Any) -> str:
         return "a table"
     if dataclasses.is_dataclass(tp):
         return "a table"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-            type(None): "nothing"}.get(tp, str(tp))
+    return {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        type(None): "nothing",
+    }.get(tp, str(tp))
 
 
 def _convert(value: Any, tp: Any, where: str) -> Any:

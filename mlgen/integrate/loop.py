@@ -45,7 +45,9 @@ def integrate(
         if n_kept < keep_weights:
             kept.append(w[: keep_weights - n_kept])
             n_kept += len(kept[-1])
-    result = IntegrationResult(iterations, n_eval_before + n_iter * n_per_iter, sampler=name or type(sampler).__name__)
+    result = IntegrationResult(
+        iterations, n_eval_before + n_iter * n_per_iter, sampler=name or type(sampler).__name__
+    )
     result.add_weight_stats(torch.cat(kept), q)
     return result
 
@@ -89,6 +91,13 @@ def vegas_integrate(
         n_adapt = int(getattr(adapt, "sum_neval", n_adapt_iter * n_per_iter))
     sampler = VegasSampler.from_adaptive_map(integ.map)
     generator = make_generator(seed, device)
-    result = integrate(f, sampler, n_iter=n_iter, n_per_iter=n_per_iter, generator=generator,
-                       n_eval_before=n_adapt, name=f"VEGAS grid ({int(sampler.n_bins.max())} bins/dim)")
+    result = integrate(
+        f,
+        sampler,
+        n_iter=n_iter,
+        n_per_iter=n_per_iter,
+        generator=generator,
+        n_eval_before=n_adapt,
+        name=f"VEGAS grid ({int(sampler.n_bins.max())} bins/dim)",
+    )
     return result, sampler

@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from scipy.stats import chi2 as chi2_dist
 from torch import Tensor
 
@@ -110,7 +109,9 @@ class IntegrationResult:
 
     def summary(self) -> str:
         """The per-iteration table and the figures of merit, as text."""
-        lines = [f"itn   integral (pb)               average (pb)          chi2/dof    Q     [{self.sampler}]"]
+        lines = [
+            f"itn   integral (pb)               average (pb)          chi2/dof    Q     [{self.sampler}]"
+        ]
         acc: list[Iteration] = []
         for i, it in enumerate(self.iterations, 1):
             acc.append(it)
@@ -120,8 +121,10 @@ class IntegrationResult:
                 f"{part.chi2_dof:8.2f}  {part.Q:5.2f}"
             )
         s = self.weight_stats
-        lines.append(f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {self.sdev / abs(self.mean) if self.mean else math.inf:.2e}, "
-                     f"{self.n_eval} evaluations)")
+        lines.append(
+            f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {self.sdev / abs(self.mean) if self.mean else math.inf:.2e}, "
+            f"{self.n_eval} evaluations)"
+        )
         if "eff_max" in s:
             lines.append(
                 f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "
@@ -134,5 +137,3 @@ class IntegrationResult:
 
 def _fmt(mean: float, sdev: float) -> str:
     return f"{mean:.8g} +- {sdev:.3g}"
-
-

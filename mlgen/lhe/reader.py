@@ -87,7 +87,9 @@ def _run_info(text: str, where: _Where) -> tuple[RunInfo, int]:
     lines = [(body_at + m.start(), m.group()) for m in re.finditer(r"[^\n]+", text[body_at:init_end])]
     lines = [(o, ln) for o, ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "<"))]
     if not lines:
-        raise where.error(body_at, "empty <init> block: expected IDBMUP(2) EBMUP(2) PDFGUP(2) PDFSUP(2) IDWTUP NPRUP")
+        raise where.error(
+            body_at, "empty <init> block: expected IDBMUP(2) EBMUP(2) PDFGUP(2) PDFSUP(2) IDWTUP NPRUP"
+        )
     head = _numbers(lines[0][1], 10, where, lines[0][0], "<init> first line")
     nprup = int(head[9])
     if len(lines) < 1 + nprup:
@@ -164,7 +166,15 @@ def _parse_event(body: str, offset: int, where: _Where, ids: list[str]) -> tuple
         pos += len(lines[k + j - 1]) + 1
         if k + j >= len(lines) or not lines[k + j].strip() or lines[k + j].lstrip().startswith("<"):
             raise where.error(pos, f"event declares NUP = {nup} particles, found {j - 1}")
-        particles.append(_numbers(lines[k + j], 13, where, pos, "particle line (IDUP ISTUP MOTHUP(2) ICOLUP(2) P(5) VTIMUP SPINUP)"))
+        particles.append(
+            _numbers(
+                lines[k + j],
+                13,
+                where,
+                pos,
+                "particle line (IDUP ISTUP MOTHUP(2) ICOLUP(2) P(5) VTIMUP SPINUP)",
+            )
+        )
     rest = "\n".join(lines[k + nup + 1 :])
     extra = {}
     for wid, value in _WGT.findall(rest):
@@ -222,7 +232,9 @@ def _batch(rows: list[tuple], ids: list[str], info: RunInfo, device: str) -> Eve
     )
 
 
-def iter_lhe(path: str | Path, batch_size: int = 100_000, *, device: str = "cpu") -> Iterator[tuple[RunInfo, EventBatch]]:
+def iter_lhe(
+    path: str | Path, batch_size: int = 100_000, *, device: str = "cpu"
+) -> Iterator[tuple[RunInfo, EventBatch]]:
     """Yield ``(run_info, batch)`` with up to ``batch_size`` events each."""
     path = Path(path)
     text = _text(path)
@@ -246,7 +258,9 @@ def iter_lhe(path: str | Path, batch_size: int = 100_000, *, device: str = "cpu"
         yield info, _batch(rows, ids, info, device)
 
 
-def read_lhe(path: str | Path, *, max_events: int | None = None, device: str = "cpu") -> tuple[RunInfo, EventBatch | None]:
+def read_lhe(
+    path: str | Path, *, max_events: int | None = None, device: str = "cpu"
+) -> tuple[RunInfo, EventBatch | None]:
     """Read a whole LHE file: ``(run_info, events)`` (``None`` for a file without events)."""
     info: RunInfo | None = None
     batches = []

@@ -54,12 +54,21 @@ def _header(info: RunInfo) -> str:
     out.append("</header>\n<init>\n")
     out.append(
         (" %d %d " + FLOAT + " " + FLOAT + " %d %d %d %d %d %d\n")
-        % (*info.beam_ids, *info.beam_energies, *info.pdf_group, *info.pdf_set, info.weight_strategy, len(info.processes))
+        % (
+            *info.beam_ids,
+            *info.beam_energies,
+            *info.pdf_group,
+            *info.pdf_set,
+            info.weight_strategy,
+            len(info.processes),
+        )
     )
     for p in info.processes:
         out.append((" " + " ".join([FLOAT] * 3) + " %d\n") % (p.xsec_pb, p.error_pb, p.xmax_pb, p.id))
     name, version = info.generator
-    out.append(f'<generator name="{_escape(name)}" version="{_escape(version)}">mlgen LHEF 3 writer</generator>\n')
+    out.append(
+        f'<generator name="{_escape(name)}" version="{_escape(version)}">mlgen LHEF 3 writer</generator>\n'
+    )
     out.append("</init>\n")
     return "".join(out)
 
@@ -96,16 +105,27 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
         axis=-1,
     ).astype(np.float64)
     head = np.stack(
-        [counts, b.process_id.numpy(), b.weight.numpy(), b.scale.numpy(), b.alpha_qed.numpy(), b.alpha_s.numpy()],
+        [
+            counts,
+            b.process_id.numpy(),
+            b.weight.numpy(),
+            b.scale.numpy(),
+            b.alpha_qed.numpy(),
+            b.alpha_s.numpy(),
+        ],
         axis=-1,
     ).astype(np.float64)
     tail_parts = []
     tail_values = []
     if weight_ids:
         if b.extra_weights is None or b.extra_weights.shape[1] != len(weight_ids):
-            raise ValueError(f"the run declares {len(weight_ids)} weights but the batch carries "
-                             f"{0 if b.extra_weights is None else b.extra_weights.shape[1]}")
-        tail_parts.append("<rwgt>\n" + "".join(f"<wgt id='{i}'> {FLOAT} </wgt>\n" for i in weight_ids) + "</rwgt>\n")
+            raise ValueError(
+                f"the run declares {len(weight_ids)} weights but the batch carries "
+                f"{0 if b.extra_weights is None else b.extra_weights.shape[1]}"
+            )
+        tail_parts.append(
+            "<rwgt>\n" + "".join(f"<wgt id='{i}'> {FLOAT} </wgt>\n" for i in weight_ids) + "</rwgt>\n"
+        )
         tail_values.append(b.extra_weights.numpy())
     if b.mu_r is not None and b.mu_f is not None:
         tail_parts.append(f"<scales muf='{FLOAT}' mur='{FLOAT}'/>\n")
@@ -181,7 +201,9 @@ class LHEWriter:
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         raw = os.fdopen(fd, "wb")
         if self.path.suffix == ".gz":
-            binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0)
+            binary: IO[bytes] = gzip.GzipFile(
+                fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0
+            )
             self._raw = raw
         else:
             binary = raw
@@ -197,7 +219,9 @@ class LHEWriter:
         self._handle.write(format_events(batch, tuple(w.id for w in self.run_info.weights)))
         self.n_written += len(batch)
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self._handle is not None and self._tmp is not None
         try:
             if kind is None:

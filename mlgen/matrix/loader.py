@@ -27,8 +27,10 @@ def register(name: str, target: str) -> None:
 def _import_attr(spec: str, base_dir: Path | None) -> Any:
     module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
-        raise ValueError(f"matrix element {spec!r}: expected a built-in name ({', '.join(sorted(BUILTIN))}), "
-                         "module:attr or path/to/file.py:attr")
+        raise ValueError(
+            f"matrix element {spec!r}: expected a built-in name ({', '.join(sorted(BUILTIN))}), "
+            "module:attr or path/to/file.py:attr"
+        )
     if module_name.endswith(".py"):
         path = Path(module_name)
         if not path.is_absolute() and base_dir is not None and not path.exists():
@@ -77,18 +79,24 @@ def load_matrix_element(
         target = _import_attr(spec, base_dir)
     if isinstance(target, MatrixElement):
         if options:
-            raise ValueError(f"matrix element {spec!r} is an object; it takes no options (got {sorted(options)})")
+            raise ValueError(
+                f"matrix element {spec!r} is an object; it takes no options (got {sorted(options)})"
+            )
         return target
     if not callable(target):
         raise ValueError(f"matrix element {spec!r} is neither a matrix element nor a factory")
     me = _call_with_options(spec, target, options, context)
     if not isinstance(me, MatrixElement):
-        raise ValueError(f"matrix element {spec!r}: the factory returned {type(me).__name__}, "
-                         "which lacks the MatrixElement attributes (name, subprocesses, masses, ...)")
+        raise ValueError(
+            f"matrix element {spec!r}: the factory returned {type(me).__name__}, "
+            "which lacks the MatrixElement attributes (name, subprocesses, masses, ...)"
+        )
     return me
 
 
-def _call_with_options(spec: str, factory: Callable[..., Any], options: dict[str, Any], context: dict[str, Any]) -> Any:
+def _call_with_options(
+    spec: str, factory: Callable[..., Any], options: dict[str, Any], context: dict[str, Any]
+) -> Any:
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):
@@ -98,7 +106,9 @@ def _call_with_options(spec: str, factory: Callable[..., Any], options: dict[str
     for key in options:
         if key not in params and not takes_any:
             allowed = [k for k in params if k not in context]
-            raise ValueError(f"process.options.{key}: {spec!r} has no option {key!r} (allowed: {', '.join(allowed)})")
+            raise ValueError(
+                f"process.options.{key}: {spec!r} has no option {key!r} (allowed: {', '.join(allowed)})"
+            )
     kwargs = {k: v for k, v in context.items() if k in params and k not in options}
     try:
         return factory(**options, **kwargs)

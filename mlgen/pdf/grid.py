@@ -125,12 +125,16 @@ def read_grid(path: str | Path) -> Grid:
         if xs is None:
             xs, pids = x, ids
         elif not (len(x) == len(xs) and np.array_equal(x, xs)) or ids != pids:
-            raise PDFFormatError(f"{path}:{block[0][0]}: every subgrid must have the same x knots and flavours")
+            raise PDFFormatError(
+                f"{path}:{block[0][0]}: every subgrid must have the same x knots and flavours"
+            )
         rows = []
         for number, line in block[3:]:
             row = _tokens(line)
             if len(row) != len(ids):
-                raise PDFFormatError(f"{path}:{number}: expected {len(ids)} values (one per flavour), got {len(row)}")
+                raise PDFFormatError(
+                    f"{path}:{number}: expected {len(ids)} values (one per flavour), got {len(row)}"
+                )
             rows.append(row)
         if len(rows) != len(x) * len(q):
             raise PDFFormatError(

@@ -26,7 +26,9 @@ class GridPDF:
         alpha_s: the :class:`~mlgen.physics.alphas.AlphaS` of the set.
     """
 
-    def __init__(self, grid: Grid, alpha_s: AlphaS, *, name: str, member: int = 0, info: dict | None = None) -> None:
+    def __init__(
+        self, grid: Grid, alpha_s: AlphaS, *, name: str, member: int = 0, info: dict | None = None
+    ) -> None:
         self.grid = grid
         self.name = name
         self.member = member

@@ -123,7 +123,9 @@ class GridInterpolator:
         w_d = hdx[:, :, None] * wq[:, None, :]
         weights = torch.stack([w_f, w_d], -1).reshape(-1, 16)  # order: (i, j, f/d)
         jq = torch.stack([iq - 1, iq, iq + 1, iq + 2], 1).clamp(0, nq - 1)
-        rows = ((ix[:, None] + torch.arange(2, device=ix.device)[None, :])[:, :, None] * nq + jq[:, None, :]).reshape(-1, 8)
+        rows = (
+            (ix[:, None] + torch.arange(2, device=ix.device)[None, :])[:, :, None] * nq + jq[:, None, :]
+        ).reshape(-1, 8)
         return rows, weights
 
     def interpolate(self, x: Tensor, q2: Tensor, chunk: int = 8192) -> Tensor:
@@ -149,7 +151,9 @@ class GridInterpolator:
         x_min, x_max = float(self.x_knots[0]), float(self.x_knots[-1])
         q2_min, q2_max = float(self.q2_knots[0]), float(self.q2_knots[-1])
         if bool((x <= 0).any()) or bool((x > x_max).any()):
-            raise ValueError(f"x must lie in (0, {x_max:g}], got values in [{float(x.min()):g}, {float(x.max()):g}]")
+            raise ValueError(
+                f"x must lie in (0, {x_max:g}], got values in [{float(x.min()):g}, {float(x.max()):g}]"
+            )
         if bool((q2 < 0).any()):
             raise ValueError("Q^2 must be non-negative")
         del tb
@@ -177,7 +181,9 @@ class GridInterpolator:
         q2_min, q2_max1, q2_max = float(qk[0]), float(qk[-2]), float(qk[-1])
         xc = torch.where(x_lo, torch.full_like(x, x_min), x)
         # x < x_min and/or Q^2 > Q^2_max (Q^2 >= Q^2_min)
-        qc = torch.where(q_hi, torch.full_like(q2, q2_max), torch.where(q_lo, torch.full_like(q2, q2_min), q2))
+        qc = torch.where(
+            q_hi, torch.full_like(q2, q2_max), torch.where(q_lo, torch.full_like(q2, q2_min), q2)
+        )
 
         def in_q(xv: Tensor | float) -> Tensor:
             """Value at x = xv, continued in Q^2 above Q^2_max."""
@@ -200,7 +206,11 @@ class GridInterpolator:
         f0 = in_x(torch.full_like(q2, q2_min))
         f1 = in_x(torch.full_like(q2, 1.01 * q2_min))
         small = f0.abs() < 1e-5
-        anom = torch.where(small, torch.ones_like(f0), torch.clamp((f1 - f0) / torch.where(small, torch.ones_like(f0), f0) / 0.01, min=-2.5))
+        anom = torch.where(
+            small,
+            torch.ones_like(f0),
+            torch.clamp((f1 - f0) / torch.where(small, torch.ones_like(f0), f0) / 0.01, min=-2.5),
+        )
         r = (q2 / q2_min)[:, None]
         lower = f0 * r ** (anom * r + 1 - r)
         return torch.where(q_lo[:, None], lower, upper)

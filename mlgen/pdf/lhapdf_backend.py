@@ -26,17 +26,21 @@ class LHAPDFWrapper:
 
     def xfxQ2(self, pid: int, x: Tensor, q2: Tensor) -> Tensor:  # noqa: N802
         xs, qs = x.detach().cpu().tolist(), q2.detach().cpu().expand(x.numel()).tolist()
-        return torch.tensor([self._pdf.xfxQ2(pid, a, b) for a, b in zip(xs, qs)], dtype=torch.float64, device=x.device)
+        return torch.tensor(
+            [self._pdf.xfxQ2(pid, a, b) for a, b in zip(xs, qs)], dtype=torch.float64, device=x.device
+        )
 
     def alphasQ2(self, q2: Tensor) -> Tensor:  # noqa: N802
-        return torch.tensor([self._pdf.alphasQ2(v) for v in q2.detach().cpu().tolist()], dtype=torch.float64,
-                            device=q2.device)
+        return torch.tensor(
+            [self._pdf.alphasQ2(v) for v in q2.detach().cpu().tolist()], dtype=torch.float64, device=q2.device
+        )
 
 
 def load_lhapdf(name: str, member: int) -> LHAPDFWrapper:
     try:
         import lhapdf
     except ImportError as err:
-        raise ImportError("backend='lhapdf' needs the lhapdf Python module (not on PyPI); "
-                          "use the default backend='mlgen'") from err
+        raise ImportError(
+            "backend='lhapdf' needs the lhapdf Python module (not on PyPI); use the default backend='mlgen'"
+        ) from err
     return LHAPDFWrapper(lhapdf.mkPDF(name, member), name, member)

@@ -25,7 +25,14 @@ import torch
 from torch import Tensor
 
 #: LHAPDF's default quark masses in GeV (lhapdf.conf), used as flavour thresholds.
-DEFAULT_MASSES = {"MDown": 0.005, "MUp": 0.002, "MStrange": 0.10, "MCharm": 1.29, "MBottom": 4.19, "MTop": 172.9}
+DEFAULT_MASSES = {
+    "MDown": 0.005,
+    "MUp": 0.002,
+    "MStrange": 0.10,
+    "MCharm": 1.29,
+    "MBottom": 4.19,
+    "MTop": 172.9,
+}
 
 
 def _beta(nf: int) -> tuple[float, float, float, float]:
@@ -35,8 +42,12 @@ def _beta(nf: int) -> tuple[float, float, float, float]:
     b1 = (153 - 19 * nf) / (24 * pi**2)
     b2 = (2857 - 5033 * nf / 9 + 325 * nf**2 / 27) / (128 * pi**3)
     z3 = 1.2020569031595942
-    b3 = ((149753 / 6 + 3564 * z3) - (1078361 / 162 + 6508 / 27 * z3) * nf
-          + (50065 / 162 + 6472 / 81 * z3) * nf**2 + 1093 / 729 * nf**3) / (256 * pi**4)
+    b3 = (
+        (149753 / 6 + 3564 * z3)
+        - (1078361 / 162 + 6508 / 27 * z3) * nf
+        + (50065 / 162 + 6472 / 81 * z3) * nf**2
+        + 1093 / 729 * nf**3
+    ) / (256 * pi**4)
     return b0, b1, b2, b3
 
 
@@ -68,7 +79,9 @@ class AlphaS:
             elif last:
                 d[i] = (a[i] - a[i - 1]) / (lq[i] - lq[i - 1])
             else:
-                d[i] = 0.5 * ((a[i + 1] - a[i]) / (lq[i + 1] - lq[i]) + (a[i] - a[i - 1]) / (lq[i] - lq[i - 1]))
+                d[i] = 0.5 * (
+                    (a[i + 1] - a[i]) / (lq[i + 1] - lq[i]) + (a[i] - a[i - 1]) / (lq[i] - lq[i - 1])
+                )
         self._deriv = d
         # power law below the first two distinct knots
         j = int(np.argmax(self.q2 > self.q2[0]))
@@ -108,8 +121,10 @@ class AlphaS:
 
         def run(a: float, t0: float, t1: float) -> float:
             """RK4 in t = ln Q^2 from t0 to t1, splitting at thresholds."""
-            cuts = sorted({2 * math.log(m) for m in thresholds if min(t0, t1) < 2 * math.log(m) < max(t0, t1)},
-                          reverse=bool(t1 < t0))
+            cuts = sorted(
+                {2 * math.log(m) for m in thresholds if min(t0, t1) < 2 * math.log(m) < max(t0, t1)},
+                reverse=bool(t1 < t0),
+            )
             points = [t0, *cuts, t1]
             for ta, tb in zip(points[:-1], points[1:]):
                 nf = nf_at(math.exp(0.25 * (ta + tb)))
@@ -140,8 +155,13 @@ class AlphaS:
         return cls(qs, values, f"{loops}-loop running from alpha_s({mz}) = {alpha_s_mz}")
 
     @classmethod
-    def analytic(cls, lambdas: dict[int, float], loops: int = 2, masses: dict[str, float] | None = None,
-                 q_range: tuple[float, float] = (0.8, 1.0e5)) -> AlphaS:
+    def analytic(
+        cls,
+        lambdas: dict[int, float],
+        loops: int = 2,
+        masses: dict[str, float] | None = None,
+        q_range: tuple[float, float] = (0.8, 1.0e5),
+    ) -> AlphaS:
         """LHAPDF's ``analytic``: the 1/L expansion with ``Lambda_nf`` (GeV) for each nf, up to 2 loops."""
         masses = {**DEFAULT_MASSES, **(masses or {})}
         thresholds = sorted(masses.values())
@@ -163,8 +183,11 @@ class AlphaS:
     def from_info(cls, info: dict[str, Any], name: str = "") -> AlphaS:
         """From a set's ``.info`` metadata (``AlphaS_Type`` ipol / ode / analytic)."""
         kind = str(info.get("AlphaS_Type", "analytic"))
-        masses = {k: float(info[f"AlphaS_{k}"] if f"AlphaS_{k}" in info else info[k])
-                  for k in DEFAULT_MASSES if f"AlphaS_{k}" in info or k in info}
+        masses = {
+            k: float(info[f"AlphaS_{k}"] if f"AlphaS_{k}" in info else info[k])
+            for k in DEFAULT_MASSES
+            if f"AlphaS_{k}" in info or k in info
+        }
         loops = int(info.get("AlphaS_OrderQCD", 2))
         if kind == "ipol":
             if "AlphaS_Qs" not in info or "AlphaS_Vals" not in info:
@@ -177,7 +200,9 @@ class AlphaS:
                 raise ValueError(f"{name}: AlphaS_Type ode needs AlphaS_MZ (or AlphaS_Reference)")
             return cls.from_mz(float(ref), mz, loops=loops, masses=masses)
         if kind == "analytic":
-            lambdas = {nf: float(info[f"AlphaS_Lambda{nf}"]) for nf in (3, 4, 5) if f"AlphaS_Lambda{nf}" in info}
+            lambdas = {
+                nf: float(info[f"AlphaS_Lambda{nf}"]) for nf in (3, 4, 5) if f"AlphaS_Lambda{nf}" in info
+            }
             if not lambdas:
                 raise ValueError(f"{name}: AlphaS_Type analytic needs AlphaS_Lambda3/4/5")
             return cls.analytic(lambdas, loops=max(1, min(loops, 2)), masses=masses)
@@ -200,7 +225,12 @@ class AlphaS:
         safe = torch.where(h > 0, h, torch.ones_like(h))
         t = (lq - lq_k[i]) / safe
         t2, t3 = t * t, t * t * t
-        inside = (2 * t3 - 3 * t2 + 1) * a[i] + (t3 - 2 * t2 + t) * d[i] * h + (-2 * t3 + 3 * t2) * a[i + 1] + (t3 - t2) * d[i + 1] * h
+        inside = (
+            (2 * t3 - 3 * t2 + 1) * a[i]
+            + (t3 - 2 * t2 + t) * d[i] * h
+            + (-2 * t3 + 3 * t2) * a[i + 1]
+            + (t3 - t2) * d[i + 1] * h
+        )
         below = a[0] * torch.exp(self._slope * (lq - lq_k[0]))
         out = torch.where(lq < lq_k[0], below, inside)
         return torch.where(lq > lq_k[-1], a[-1].expand_as(out), out)

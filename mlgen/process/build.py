@@ -25,7 +25,9 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
     from mlgen.physics.sm import parameters_from_card
 
     source = Path(card.source) if card.source else None
-    parameters = parameters_from_card(card.model.scheme, card.model.param_card, base_dir=source.parent if source else None)
+    parameters = parameters_from_card(
+        card.model.scheme, card.model.param_card, base_dir=source.parent if source else None
+    )
     me = load_matrix_element(
         card.process.matrix_element,
         card.process.options,
@@ -50,18 +52,22 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
     if n_final == 1:
         resonance = getattr(me, "narrow_width_resonance", None)
         if resonance is None or not hadronic:
-            raise ValueError(f"{card.source}: a 2 -> 1 process needs hadron beams and a narrow_width_resonance")
+            raise ValueError(
+                f"{card.source}: a 2 -> 1 process needs hadron beams and a narrow_width_resonance"
+            )
         phase_space = NarrowResonance(card.beams.sqrt_s, resonance[0])
     else:
         topology = from_propagators(n_final, me.propagators) if me.propagators else "rambo"
         if n_final == 2 and topology == "rambo":
             topology = from_propagators(n_final, ())
         try:
-            phase_space = PhaseSpace(card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi)
+            phase_space = PhaseSpace(
+                card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi
+            )
         except ValueError as err:
             raise ValueError(
-                f"{card.source}: phase space: {err} (add a [[cuts]] table with observable = \"m\", "
-                f"objects = \"all\" and a min)"
+                f'{card.source}: phase space: {err} (add a [[cuts]] table with observable = "m", '
+                f'objects = "all" and a min)'
             ) from None
     pdf = None
     alpha_s = None

@@ -188,5 +188,3 @@ def _alpha_s_power(me: MatrixElement, phase_space: object) -> int:
     if abs(power - round(power)) > 1e-6:
         raise ValueError(f"{me.name}: |M|^2 is not a fixed power of alpha_s (measured {power})")
     return int(round(power))
-
-

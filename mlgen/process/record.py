@@ -122,7 +122,9 @@ class EventBuilder:
             flow_probs = cw[sub]
         else:
             flow_probs = cw[torch.arange(batch, device=device), sub].abs()
-            flow_probs = torch.where(flow_probs.sum(1, keepdim=True) > 0, flow_probs, torch.ones_like(flow_probs))
+            flow_probs = torch.where(
+                flow_probs.sum(1, keepdim=True) > 0, flow_probs, torch.ones_like(flow_probs)
+            )
         flow = torch.multinomial(flow_probs, 1, generator=generator).squeeze(1)
         colours = self.colour_table.to(device)[sub, flow]
         n_res = self.n_resonances

@@ -35,7 +35,9 @@ class MlgenLHAup(_pythia8mc.LHAup):  # type: ignore[misc,name-defined]
     Keep a reference to the object for as long as Pythia runs.
     """
 
-    def __init__(self, run_info: RunInfo, batches: Iterable[EventBatch], max_events: int | None = None) -> None:
+    def __init__(
+        self, run_info: RunInfo, batches: Iterable[EventBatch], max_events: int | None = None
+    ) -> None:
         _pythia8mc.LHAup.__init__(self)
         self.run_info = run_info
         self._batches: Iterator[EventBatch] = iter(batches)
@@ -89,14 +91,28 @@ class MlgenLHAup(_pythia8mc.LHAup):  # type: ignore[misc,name-defined]
         assert c is not None
         self._row += 1
         self.n_given += 1
-        self.setProcess(int(c["process_id"][i]), float(c["weight"][i]), float(c["scale"][i]),
-                        float(c["alpha_qed"][i]), float(c["alpha_s"][i]))
+        self.setProcess(
+            int(c["process_id"][i]),
+            float(c["weight"][i]),
+            float(c["scale"][i]),
+            float(c["alpha_qed"][i]),
+            float(c["alpha_s"][i]),
+        )
         for j in np.nonzero(c["pdg"][i])[0]:
             e, px, py, pz = (float(x) for x in c["momenta"][i, j])
             self.addParticle(
-                int(c["pdg"][i, j]), int(c["status"][i, j]),
-                int(c["mothers"][i, j, 0]), int(c["mothers"][i, j, 1]),
-                int(c["colors"][i, j, 0]), int(c["colors"][i, j, 1]),
-                px, py, pz, e, float(c["masses"][i, j]), float(c["lifetime"][i, j]), float(c["spin"][i, j]),
+                int(c["pdg"][i, j]),
+                int(c["status"][i, j]),
+                int(c["mothers"][i, j, 0]),
+                int(c["mothers"][i, j, 1]),
+                int(c["colors"][i, j, 0]),
+                int(c["colors"][i, j, 1]),
+                px,
+                py,
+                pz,
+                e,
+                float(c["masses"][i, j]),
+                float(c["lifetime"][i, j]),
+                float(c["spin"][i, j]),
             )
         return True

@@ -36,7 +36,9 @@ def exact_bw() -> float:
     return one(0.3) * one(0.7)
 
 
-@pytest.mark.parametrize("f, d, exact, bound", [(gauss, 4, exact_gauss(4), 5e-3), (bw_product, 2, exact_bw(), 5e-3)])
+@pytest.mark.parametrize(
+    "f, d, exact, bound", [(gauss, 4, exact_gauss(4), 5e-3), (bw_product, 2, exact_bw(), 5e-3)]
+)
 def test_vegas_integrates_within_4_sigma(f, d, exact, bound) -> None:
     result, sampler = vegas_integrate(f, d, n_adapt_iter=6, n_per_iter=20_000, n_iter=5, seed=3)
     assert abs(result.mean - exact) < 4 * result.sdev

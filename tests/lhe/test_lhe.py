@@ -44,16 +44,32 @@ def synthetic(n: int = 50, seed: int = 1, gluons: bool = True) -> tuple[RunInfo,
     colors[third] = torch.tensor([[501, 0], [0, 502], [0, 0], [0, 0], [0, 0], [502, 501]])
     w = 1234.5678901234567 * (1 + rnd(n))
     batch = EventBatch(
-        momenta=mom, pdg=pdg, status=status, mothers=mothers, colors=colors, masses=masses,
-        weight=w, scale=m, alpha_qed=torch.full((n,), 1 / 132.507, dtype=torch.float64),
-        alpha_s=0.118 + 0.001 * rnd(n), process_id=torch.ones(n, dtype=torch.long),
-        mu_r=m, mu_f=m / 2, extra_weights=torch.stack([w, w * 1.0123456789012345, w * 0.97], 1),
+        momenta=mom,
+        pdg=pdg,
+        status=status,
+        mothers=mothers,
+        colors=colors,
+        masses=masses,
+        weight=w,
+        scale=m,
+        alpha_qed=torch.full((n,), 1 / 132.507, dtype=torch.float64),
+        alpha_s=0.118 + 0.001 * rnd(n),
+        process_id=torch.ones(n, dtype=torch.long),
+        mu_r=m,
+        mu_f=m / 2,
+        extra_weights=torch.stack([w, w * 1.0123456789012345, w * 0.97], 1),
     )
     info = RunInfo(
-        beam_ids=(2212, 2212), beam_energies=(6500.0, 6500.0), pdf_set=(230000, 230000), weight_strategy=-4,
-        processes=(ProcessLine(1900.123456789, 1.5, 2500.0, 1),), generator=("mlgen", "test"),
-        weights=tuple(WeightInfo(f"{1001 + i}", f"MUR={r} MUF={f}", "scale_variation", r, f)
-                      for i, (r, f) in enumerate([(1.0, 1.0), (2.0, 1.0), (0.5, 1.0)])),
+        beam_ids=(2212, 2212),
+        beam_energies=(6500.0, 6500.0),
+        pdf_set=(230000, 230000),
+        weight_strategy=-4,
+        processes=(ProcessLine(1900.123456789, 1.5, 2500.0, 1),),
+        generator=("mlgen", "test"),
+        weights=tuple(
+            WeightInfo(f"{1001 + i}", f"MUR={r} MUF={f}", "scale_variation", r, f)
+            for i, (r, f) in enumerate([(1.0, 1.0), (2.0, 1.0), (0.5, 1.0)])
+        ),
         header="<mlgen_card>\n[process]\n</mlgen_card>",
     )
     return info, batch
@@ -171,7 +187,9 @@ def test_real_generator_files(name: str) -> None:
         for i, ev in enumerate(first):
             k = int(ev.eventinfo.nparticles)
             assert events.pdg[i, :k].tolist() == [int(p.id) for p in ev.particles]
-            np.testing.assert_allclose(events.momenta[i, :k, 3].numpy(), [p.pz for p in ev.particles], rtol=1e-12)
+            np.testing.assert_allclose(
+                events.momenta[i, :k, 3].numpy(), [p.pz for p in ev.particles], rtol=1e-12
+            )
             assert float(events.weight[i]) == pytest.approx(ev.eventinfo.weight, rel=1e-12)
 
 
@@ -187,17 +205,25 @@ def test_file_without_process_lines_reads_with_a_warning() -> None:
     [
         ("<html></html>", "no <LesHouchesEvents>"),
         ('<LesHouchesEvents version="1.0">\n<event>\n</event>\n</LesHouchesEvents>\n', "missing <init>"),
-        ('<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0\n</init>\n</LesHouchesEvents>\n',
-         ":3: <init> first line: expected 10 numbers"),
-        ('<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-         "<event>\n 2 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
-         ":9: event declares NUP = 2 particles, found 1"),
-        ('<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-         "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 zero 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
-         ":8: particle line .* non-numeric"),
-        ('<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-         "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n",
-         "missing </LesHouchesEvents>"),
+        (
+            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0\n</init>\n</LesHouchesEvents>\n',
+            ":3: <init> first line: expected 10 numbers",
+        ),
+        (
+            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
+            "<event>\n 2 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
+            ":9: event declares NUP = 2 particles, found 1",
+        ),
+        (
+            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
+            "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 zero 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
+            ":8: particle line .* non-numeric",
+        ),
+        (
+            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
+            "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n",
+            "missing </LesHouchesEvents>",
+        ),
     ],
 )
 def test_malformed_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:

@@ -17,9 +17,14 @@ from mlgen.pdf.locate import pythia_pdfdata
 
 PDFDATA = pythia_pdfdata()
 WHEEL_SETS = [
-    "NNPDF23_lo_as_0130_qed", "NNPDF23_nlo_as_0119_qed", "NNPDF23_nnlo_as_0119_qed",
-    "NNPDF31_lo_as_0118", "NNPDF31_nlo_as_0118_luxqed", "NNPDF31_nnlo_as_0118_luxqed",
-    "NNPDF31sx_nnlonllx_as_0118_LHCb_luxqed", "CT14qed_proton",
+    "NNPDF23_lo_as_0130_qed",
+    "NNPDF23_nlo_as_0119_qed",
+    "NNPDF23_nnlo_as_0119_qed",
+    "NNPDF31_lo_as_0118",
+    "NNPDF31_nlo_as_0118_luxqed",
+    "NNPDF31_nnlo_as_0118_luxqed",
+    "NNPDF31sx_nnlonllx_as_0118_LHCb_luxqed",
+    "CT14qed_proton",
 ]
 needs_wheel = pytest.mark.skipif(PDFDATA is None, reason="pythia8mc's pdfdata not installed")
 T = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
@@ -86,12 +91,16 @@ def test_continuation_extrapolation_formulas() -> None:
     x, q2 = xk[0] / 10, 100.0
     f0, f1 = at(xk[0], q2)[g], at(xk[1], q2)[g]
     t = math.log(x / xk[0]) / math.log(xk[1] / xk[0])
-    assert at(x, q2)[g] == pytest.approx(math.exp(math.log(f0) + t * (math.log(f1) - math.log(f0))), rel=1e-12)
+    assert at(x, q2)[g] == pytest.approx(
+        math.exp(math.log(f0) + t * (math.log(f1) - math.log(f0))), rel=1e-12
+    )
     # Q^2 above Q^2_max
     x, q2 = 0.01, qk[-1] * 4
     f0, f1 = at(x, qk[-1])[g], at(x, qk[-2])[g]
     t = math.log(q2 / qk[-1]) / math.log(qk[-2] / qk[-1])
-    assert at(x, q2)[g] == pytest.approx(math.exp(math.log(f0) + t * (math.log(f1) - math.log(f0))), rel=1e-12)
+    assert at(x, q2)[g] == pytest.approx(
+        math.exp(math.log(f0) + t * (math.log(f1) - math.log(f0))), rel=1e-12
+    )
     # Q^2 below Q^2_min: f0 r^(a r + 1 - r)
     x, q2 = 0.01, qk[0] / 3
     f0, f1 = at(x, qk[0])[g], at(x, 1.01 * qk[0])[g]
@@ -103,7 +112,9 @@ def test_continuation_extrapolation_formulas() -> None:
 
 
 @needs_wheel
-@pytest.mark.parametrize("name", ["NNPDF23_lo_as_0130_qed", "NNPDF23_nnlo_as_0119_qed", "NNPDF31_nnlo_as_0118_luxqed"])
+@pytest.mark.parametrize(
+    "name", ["NNPDF23_lo_as_0130_qed", "NNPDF23_nnlo_as_0119_qed", "NNPDF31_nnlo_as_0118_luxqed"]
+)
 def test_momentum_sum_rule(name: str) -> None:
     pdf = load(name)
     # Gauss-Legendre in ln x over [ln x_min, 0]; sum of x f over all partons (photon included)
@@ -125,8 +136,13 @@ def test_alpha_s_at_mz_from_name_and_running() -> None:
     assert float(nlo.alphasQ2(mz2)) == pytest.approx(0.118, abs=1e-9)
     # 2-loop running against an independent ODE solution (nf = 5 between m_b and m_t)
     b0, b1 = 23 / (12 * math.pi), 58 / (24 * math.pi**2)
-    sol = integrate.solve_ivp(lambda t, a: -(b0 * a**2 + b1 * a**3), (math.log(91.1876**2), math.log(150.0**2)),
-                              [0.118], rtol=1e-12, atol=1e-14)
+    sol = integrate.solve_ivp(
+        lambda t, a: -(b0 * a**2 + b1 * a**3),
+        (math.log(91.1876**2), math.log(150.0**2)),
+        [0.118],
+        rtol=1e-12,
+        atol=1e-14,
+    )
     assert float(nlo.alphasQ2(T([150.0**2]))) == pytest.approx(float(sol.y[0, -1]), rel=1e-6)
 
 
@@ -202,7 +218,9 @@ def test_per_event_flavours() -> None:
 def test_cuda_matches_cpu() -> None:
     pdf = load("NNPDF31_nnlo_as_0118_luxqed")
     g = torch.Generator().manual_seed(3)
-    x = torch.exp(torch.empty(10000, dtype=torch.float64).uniform_(math.log(1e-9), 0, generator=g)).clamp(max=1)
+    x = torch.exp(torch.empty(10000, dtype=torch.float64).uniform_(math.log(1e-9), 0, generator=g)).clamp(
+        max=1
+    )
     q2 = torch.exp(torch.empty(10000, dtype=torch.float64).uniform_(0, math.log(1e10), generator=g))
     cpu = pdf.xfxQ2_all(x, q2)
     gpu = pdf.xfxQ2_all(x.cuda(), q2.cuda()).cpu()

@@ -14,7 +14,11 @@ from mlgen.physics import vectors as v
 def random_momenta(n: int, seed: int = 1, massive: bool = True) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     p3 = torch.randn(n, 3, generator=g, dtype=torch.float64) * 50.0
-    m = torch.rand(n, generator=g, dtype=torch.float64) * 20.0 if massive else torch.zeros(n, dtype=torch.float64)
+    m = (
+        torch.rand(n, generator=g, dtype=torch.float64) * 20.0
+        if massive
+        else torch.zeros(n, dtype=torch.float64)
+    )
     e = torch.sqrt((p3 * p3).sum(-1) + m * m)
     return torch.cat([e[:, None], p3], dim=-1)
 

@@ -21,9 +21,15 @@ def ee_process(sqrt_s: float = 91.1876) -> Process:
     me = EEMuMu()
     ps = PhaseSpace(sqrt_s, me.masses[2:], from_propagators(2, ()), hadronic=False)
     return Process(
-        matrix_element=me, beams=(11, -11), sqrt_s=sqrt_s, phase_space=ps, pdf=None,
-        alpha_s=lambda q2: torch.full_like(q2, 0.118), alpha_qed=1 / 132.5,
-        scales=ScaleSetup(value=sqrt_s, variations=False), cuts=Cuts(),
+        matrix_element=me,
+        beams=(11, -11),
+        sqrt_s=sqrt_s,
+        phase_space=ps,
+        pdf=None,
+        alpha_s=lambda q2: torch.full_like(q2, 0.118),
+        alpha_qed=1 / 132.5,
+        scales=ScaleSetup(value=sqrt_s, variations=False),
+        cuts=Cuts(),
     )
 
 
@@ -46,7 +52,9 @@ def test_pythia_showers_in_memory_events_and_keeps_sigma() -> None:
     weights = torch.cat([b.weight for b in batches])
     sigma = float(weights.mean())
     run_info = RunInfo(
-        beam_ids=(11, -11), beam_energies=(45.5938, 45.5938), weight_strategy=-4,
+        beam_ids=(11, -11),
+        beam_energies=(45.5938, 45.5938),
+        weight_strategy=-4,
         processes=(ProcessLine(sigma, float(weights.std()) / 300**0.5, float(weights.max())),),
     )
     lha = MlgenLHAup(run_info, batches)
@@ -60,7 +68,11 @@ def test_pythia_showers_in_memory_events_and_keeps_sigma() -> None:
     muons = 0
     while pythia.next():
         n += 1
-        muons += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal() and abs(pythia.event[i].id()) == 13)
+        muons += sum(
+            1
+            for i in range(pythia.event.size())
+            if pythia.event[i].isFinal() and abs(pythia.event[i].id()) == 13
+        )
     assert n == 300
     assert muons >= 2 * 300 - 5  # FSR photons aside, both muons survive
     # weighted events (strategy -4): Pythia's sigma is the mean weight, converted mb -> pb

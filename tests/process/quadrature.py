@@ -35,8 +35,16 @@ def _alpha_s(pdf, q2: float) -> float:
     return float(pdf.alphasQ2(torch.tensor([q2], dtype=torch.float64))[0])
 
 
-def drell_yan(pdf, sqrt_s: float, m_lo: float, m_hi: float, pt_min: float = 0.0, eta_max: float = math.inf,
-              n_m: int = 400, n_y: int = 400) -> float:
+def drell_yan(
+    pdf,
+    sqrt_s: float,
+    m_lo: float,
+    m_hi: float,
+    pt_min: float = 0.0,
+    eta_max: float = math.inf,
+    n_m: int = 400,
+    n_y: int = 400,
+) -> float:
     """sigma(pp -> gamma*/Z -> l+ l-) in pb, m_lo < m_ll < m_hi, mu_F = m_ll, optional lepton pT / |eta| cuts.
 
     The lepton angle is integrated analytically: with both cuts the allowed
@@ -72,7 +80,11 @@ def drell_yan(pdf, sqrt_s: float, m_lo: float, m_hi: float, pt_min: float = 0.0,
     f1, f2 = _xf_all(pdf, x1, q2), _xf_all(pdf, x2, q2)
     for q, (qq, t3) in QUARKS.items():
         vq, aq = t3 - 2 * qq * sw2, t3
-        c0 = (qe * qq) ** 2 + 2 * qe * qq * ve * vq * chi.real + (ve**2 + ae**2) * (vq**2 + aq**2) * np.abs(chi) ** 2
+        c0 = (
+            (qe * qq) ** 2
+            + 2 * qe * qq * ve * vq * chi.real
+            + (ve**2 + ae**2) * (vq**2 + aq**2) * np.abs(chi) ** 2
+        )
         sigma_hat = 4 * math.pi * alpha**2 / (9 * m2) * c0  # colour averaged, GeV^-2
         lum = (f1[q] * f2[-q] + f1[-q] * f2[q]) / (x1 * x2)
         # dx1 dx2 = dtau dy, dtau = dm2 / s
@@ -91,7 +103,12 @@ def ttbar(pdf, sqrt_s: float, mt: float, n_tau: int = 300, n_y: int = 200) -> fl
     rho = 4 * mt**2 / shat
     beta = np.sqrt(np.clip(1 - rho, 0, 1))
     sig_qq = 8 * math.pi * a_s**2 / (27 * shat) * beta * (1 + rho / 2)
-    sig_gg = math.pi * a_s**2 / (3 * shat) * ((1 + rho + rho**2 / 16) * np.log((1 + beta) / (1 - beta)) - beta * (7 / 4 + 31 * rho / 16))
+    sig_gg = (
+        math.pi
+        * a_s**2
+        / (3 * shat)
+        * ((1 + rho + rho**2 / 16) * np.log((1 + beta) / (1 - beta)) - beta * (7 / 4 + 31 * rho / 16))
+    )
     tau = shat / s
     y_max = -0.5 * np.log(tau)
     u, wu = gauss(-1.0, 1.0, n_y)

@@ -88,7 +88,9 @@ def test_scales() -> None:
     torch.testing.assert_close(scale("m_ll", p, lepton_indices=(2, 3)), mll)
     torch.testing.assert_close(scale("sqrt_shat", p), v.mass(p[:, 0] + p[:, 1]), rtol=1e-12, atol=1e-9)
     torch.testing.assert_close(scale("ht_half", p), 0.5 * (v.pt(p[:, 2]) + v.pt(p[:, 3])))
-    torch.testing.assert_close(scale("mt_half", p), 0.5 * (v.pt(p[:, 2]) + v.pt(p[:, 3])), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(
+        scale("mt_half", p), 0.5 * (v.pt(p[:, 2]) + v.pt(p[:, 3])), rtol=1e-9, atol=1e-9
+    )
     assert torch.all(scale("fixed", p, fixed=91.0) == 91.0)
     assert torch.all(scale("m_t", p, top_mass=172.5) == 172.5)
     with pytest.raises(ValueError, match="needs leptons"):

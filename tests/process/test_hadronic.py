@@ -24,7 +24,9 @@ WINDOW = '[[cuts]]\nobservable = "m"\nobjects = "leptons"\nmin = 60.0\nmax = 120
 
 def run(card_text: str, n_per_iter: int = 40_000, seed: int = 2):
     process = build_process(parse_card(card_text))
-    result, _ = vegas_integrate(process, process.dim, n_adapt_iter=5, n_per_iter=n_per_iter, n_iter=5, seed=seed)
+    result, _ = vegas_integrate(
+        process, process.dim, n_adapt_iter=5, n_per_iter=n_per_iter, n_iter=5, seed=seed
+    )
     return process, result
 
 
@@ -35,27 +37,38 @@ def check(result, exact: float, bound: float = 3e-3) -> None:
 
 
 def test_drell_yan_mass_window() -> None:
-    card = '[process]\nmatrix_element = "drell_yan"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"') + WINDOW
+    card = (
+        '[process]\nmatrix_element = "drell_yan"\n'
+        + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"')
+        + WINDOW
+    )
     process, result = run(card)
     check(result, Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, n_m=300, n_y=300))
 
 
 def test_drell_yan_with_lepton_cuts() -> None:
-    card = ('[process]\nmatrix_element = "drell_yan"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"')
-            + WINDOW + LEPTON_CUTS)
+    card = (
+        '[process]\nmatrix_element = "drell_yan"\n'
+        + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"')
+        + WINDOW
+        + LEPTON_CUTS
+    )
     process, result = run(card, n_per_iter=60_000)
     check(result, Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, pt_min=25.0, eta_max=2.5, n_m=300, n_y=300))
 
 
 def test_ttbar() -> None:
-    card = '[process]\nmatrix_element = "ttbar"\n' + HEAD.replace("[scales]", '[scales]\nmu_f = "m_t"\nmu_r = "m_t"')
+    card = '[process]\nmatrix_element = "ttbar"\n' + HEAD.replace(
+        "[scales]", '[scales]\nmu_f = "m_t"\nmu_r = "m_t"'
+    )
     process, result = run(card)
     check(result, Q.ttbar(process.pdf, 13000.0, scheme("gmu").mt, n_tau=300, n_y=300))
 
 
 def test_w_plus() -> None:
-    card = ('[process]\nmatrix_element = "w_lnu"\noptions = { charge = 1 }\n'
-            + HEAD.replace("[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"'))
+    card = '[process]\nmatrix_element = "w_lnu"\noptions = { charge = 1 }\n' + HEAD.replace(
+        "[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"'
+    )
     process, result = run(card)
     check(result, Q.w_plus(process.pdf, 13000.0, n_m=300, n_y=300))
 

@@ -26,7 +26,9 @@ def build(me, n=4000, seed=2, m_min=None):
     point, _ = ps.forward(u)
     me2 = me(point.momenta, torch.full((n,), 0.118, dtype=torch.float64))
     builder = EventBuilder(me)
-    batch = builder.build(point.momenta, me2, torch.ones(n, dtype=torch.float64), make_generator(5), **fields(n))
+    batch = builder.build(
+        point.momenta, me2, torch.ones(n, dtype=torch.float64), make_generator(5), **fields(n)
+    )
     return batch, me2
 
 
@@ -101,7 +103,9 @@ def test_flavours_drawn_in_proportion_to_contributions() -> None:
     contributions[:, 2] = 3.0  # u u~
     contributions[:, 0] = 1.0  # d d~
     ps = PhaseSpace(13000.0, [0.0, 0.0], from_propagators(2, me.propagators), m_min=60.0, m_max=120.0)
-    point, _ = ps.forward(torch.rand(n, ps.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    point, _ = ps.forward(
+        torch.rand(n, ps.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    )
     batch = EventBuilder(me).build(
         point.momenta, contributions, torch.ones(n, dtype=torch.float64), make_generator(3), **fields(n)
     )
