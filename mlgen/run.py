@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["run_card"]
+__all__ = ["Prepared", "event_stream", "prepare", "run_card"]
 
 import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,67 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+@dataclass
+class Prepared:
+    """A card's process with its trained sampler, integral and ``<init>`` information."""
+
+    card: Card
+    process: Process
+    result: Any
+    sampler: Any
+    run_info: RunInfo
+    device: torch.device
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepared:
+    """Build the card's process, train the sampler, integrate, and fill the run information."""
+    say = log or (lambda _msg: None)
+    device = resolve_device(card.run.device)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    process = build_process(card, device)
+    timings["setup_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result, sampler = _integrate(process, card, device, card.run.seed)
+    timings["integration_s"] = time.perf_counter() - t0
+    say(result.summary())
+    sigma, sigma_err = float(result.mean), float(result.sdev)
+    pdf_id = int(getattr(process.pdf, "lhapdf_id", 0) or 0) if process.pdf is not None else 0
+    card_text = Path(card.source).read_text() if card.source and Path(card.source).is_file() else ""
+    run_info = RunInfo(
+        beam_ids=process.beams,
+        beam_energies=(card.beams.sqrt_s / 2, card.beams.sqrt_s / 2),
+        pdf_group=(0, 0),
+        pdf_set=(pdf_id, pdf_id),
+        weight_strategy=3 if card.events.unweight != "none" else -4,
+        processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
+        generator=("mlgen", mlgen.__version__),
+        weights=_weight_infos() if card.scales.variations else (),
+        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>',
+    )
+    return Prepared(card, process, result, sampler, run_info, device, timings)
+
+
+def event_stream(
+    prepared: Prepared, n_events: int, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[EventBatch, Any]]:
+    """Unweighted event batches of a prepared card (seed ``run.seed + 1``), weights in units of
+    the maximum (1 for ordinary events, more for counted overweights)."""
+    card = prepared.card
+    generator = make_generator(card.run.seed + 1, prepared.device)
+    yield from generate_unweighted(
+        prepared.process,
+        prepared.sampler,
+        n_events,
+        generator=generator,
+        mode=card.events.unweight,
+        overweight_fraction=card.events.overweight_fraction,
+        batch_size=card.events.batch_size,
+        progress=progress,
+    )
+
+
 def run_card(
     card: Card, *, progress: bool = True, log: Callable[[str], None] | None = print
 ) -> dict[str, Any]:
@@ -85,49 +147,18 @@ def run_card(
     from mlgen.lhe import LHEWriter
 
     say = log or (lambda _msg: None)
-    device = resolve_device(card.run.device)
     out_dir = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    process = build_process(card, device)
-    timings["setup_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    result, sampler = _integrate(process, card, device, card.run.seed)
-    timings["integration_s"] = time.perf_counter() - t0
-    say(result.summary())
-
+    prepared = prepare(card, log=log)
+    process, result, run_info, device = prepared.process, prepared.result, prepared.run_info, prepared.device
+    timings = prepared.timings
     sigma, sigma_err = float(result.mean), float(result.sdev)
-    generator = make_generator(card.run.seed + 1, device)
     n_events = card.events.n
-    weights_info = _weight_infos() if card.scales.variations else ()
-    pdf_id = int(getattr(process.pdf, "lhapdf_id", 0) or 0) if process.pdf is not None else 0
-    run_info = RunInfo(
-        beam_ids=process.beams,
-        beam_energies=(card.beams.sqrt_s / 2, card.beams.sqrt_s / 2),
-        pdf_group=(0, 0),
-        pdf_set=(pdf_id, pdf_id),
-        weight_strategy=3 if card.events.unweight != "none" else -4,
-        processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
-        generator=("mlgen", mlgen.__version__),
-        weights=weights_info,
-        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{Path(card.source).read_text() if card.source and Path(card.source).is_file() else ""}]]>\n</mlgen_card>',
-    )
     t0 = time.perf_counter()
     bar = _progress_bar(n_events, progress, "events")
     batches: list[EventBatch] = []
     report = None
-    for batch, report in generate_unweighted(
-        process,
-        sampler,
-        n_events,
-        generator=generator,
-        mode=card.events.unweight,
-        overweight_fraction=card.events.overweight_fraction,
-        batch_size=card.events.batch_size,
-        progress=bar,
-    ):
+    for batch, report in event_stream(prepared, n_events, bar):
         batches.append(batch)
     _close(bar)
     timings["generation_s"] = time.perf_counter() - t0

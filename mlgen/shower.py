@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ShowerReport", "import_pythia", "parse_messages", "shower_lhe"]
+__all__ = ["MB_TO_PB", "ShowerReport", "captured_stdout", "import_pythia", "parse_messages", "shower_lhe"]
 
 import contextlib
 import os
@@ -74,7 +74,7 @@ _MESSAGE = re.compile(r"^\s*\|\s+(\d+)\s+((Error|Warning|Abort) (?:in|from) .*?)
 
 
 @contextlib.contextmanager
-def _captured_stdout() -> Iterator[list[str]]:
+def captured_stdout() -> Iterator[list[str]]:
     """Capture what C++ code writes to file descriptor 1 (Pythia prints there)."""
     lines: list[str] = []
     sys.stdout.flush()
@@ -142,7 +142,7 @@ def shower_lhe(
             raise ValueError(f"Pythia rejected the setting {line!r}")
     report = ShowerReport(str(path), n, settings=used)
     multiplicity = 0
-    with _captured_stdout() as output:
+    with captured_stdout() as output:
         if not pythia.init():
             ok = False
         else:

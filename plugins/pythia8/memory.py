@@ -1,0 +1,99 @@
+"""Generation, shower and hadronisation in one process: an mlgen card feeds Pythia 8
+through :class:`MlgenLHAup`, with no LHE file in between.
+
+``mlgen shower --card cards/drell_yan.toml --pythia-card run.cmnd -n 1000`` calls
+:func:`shower_card` (registered as the ``pythia8`` entry point of ``mlgen.plugins``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["shower_card"]
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlgen.cards.schema import Card
+from mlgen.events import EventBatch
+from mlgen.run import event_stream, prepare
+from mlgen.shower import MB_TO_PB, ShowerReport, captured_stdout, import_pythia, parse_messages
+
+from .lhaup import MlgenLHAup
+
+
+def shower_card(
+    card: Card,
+    n: int,
+    *,
+    pythia_card: str | Path | None = None,
+    settings: Sequence[str] = (),
+    on_event: Callable[[Any], None] | None = None,
+    log: Callable[[str], None] | None = print,
+) -> ShowerReport:
+    """Integrate ``card``, then generate ``n`` unweighted events on demand and shower them.
+
+    Arguments:
+        card: the mlgen run card.
+        n: events to shower.
+        pythia_card: a Pythia ``.cmnd`` file (read with ``readFile``), applied before ``settings``.
+        settings: extra Pythia settings.
+        on_event: called with the ``Pythia`` object after each good event.
+
+    Returns:
+        A :class:`~mlgen.shower.ShowerReport`; its σ is Pythia's ``sigmaGen`` (strategy 3:
+        the card's integrated σ).
+    """
+    prepared = prepare(card, log=log)
+    sigma = float(prepared.result.mean)
+
+    def batches() -> Iterator[EventBatch]:
+        for batch, _ in event_stream(prepared, n):
+            # strategy 3: Pythia takes sigma from <init>; weights carry sigma/n per unit
+            batch.weight = batch.weight * (sigma / n)
+            yield batch
+
+    lha = MlgenLHAup(prepared.run_info, batches(), max_events=n)
+    pythia8mc = import_pythia()
+    pythia = pythia8mc.Pythia("", False)
+    used = ["Beams:frameType = 5", "Print:quiet = on", "Next:numberCount = 0"]
+    if prepared.process.pdf is None:
+        used.append("PDF:lepton = off")
+    for line in used:
+        pythia.readString(line)
+    if pythia_card is not None:
+        if not pythia.readFile(str(pythia_card)):
+            raise ValueError(f"{pythia_card}: Pythia rejected this card")
+        used.append(f"readFile {pythia_card}")
+    for line in settings:
+        if not pythia.readString(line):
+            raise ValueError(f"Pythia rejected the setting {line!r}")
+        used.append(line)
+    pythia.setLHAupPtr(lha)
+    report = ShowerReport(f"<memory: {card.source}>", n, settings=used)
+    multiplicity = 0
+    with captured_stdout() as output:
+        ok = pythia.init()
+        while ok and report.n_showered < n:
+            if not pythia.next():
+                if pythia.infoPython().atEndOfFile():
+                    break
+                report.n_failed += 1
+                continue
+            report.n_showered += 1
+            multiplicity += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal())
+            if on_event is not None:
+                on_event(pythia)
+        if ok:
+            pythia.stat()
+    if not ok:
+        raise RuntimeError(
+            "Pythia failed to initialise from the mlgen event stream:\n" + "\n".join(output[-20:])
+        )
+    info = pythia.infoPython()
+    report.messages = parse_messages(output)
+    report.n_errors = sum(t for m, t in report.messages.items() if not m.startswith("Warning"))
+    report.n_warnings = sum(t for m, t in report.messages.items() if m.startswith("Warning"))
+    report.sigma_pb = float(info.sigmaGen()) * MB_TO_PB
+    report.sigma_err_pb = float(info.sigmaErr()) * MB_TO_PB
+    report.mean_final_multiplicity = multiplicity / max(report.n_showered, 1)
+    return report
