@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["MB_TO_PB", "ShowerReport", "captured_stdout", "import_pythia", "parse_messages", "shower_lhe"]
+__all__ = [
+    "MB_TO_PB",
+    "ShowerReport",
+    "captured_stdout",
+    "import_pythia",
+    "parse_messages",
+    "run_pythia",
+    "shower_lhe",
+]
 
 import contextlib
 import os
@@ -140,29 +148,35 @@ def shower_lhe(
     for line in used:
         if not pythia.readString(line):
             raise ValueError(f"Pythia rejected the setting {line!r}")
-    report = ShowerReport(str(path), n, settings=used)
+    return run_pythia(pythia, ShowerReport(str(path), n, settings=used), on_event, source=str(path))
+
+
+def run_pythia(
+    pythia: Any, report: ShowerReport, on_event: Callable[[Any], None] | None = None, source: str = "events"
+) -> ShowerReport:
+    """Initialise a configured ``Pythia``, run up to ``report.n_requested`` events (all when
+    ``None``), and fill ``report`` from Pythia's own statistics and message table."""
+    n = report.n_requested
     multiplicity = 0
     with captured_stdout() as output:
-        if not pythia.init():
-            ok = False
-        else:
-            ok = True
-            while n is None or report.n_showered < n:
-                if not pythia.next():
-                    if pythia.infoPython().atEndOfFile():
-                        break
-                    report.n_failed += 1
-                    if report.n_failed > 100 + report.n_showered:
-                        break
-                    continue
-                report.n_showered += 1
-                multiplicity += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal())
-                if on_event is not None:
-                    on_event(pythia)
+        ok = bool(pythia.init())
+        while ok and (n is None or report.n_showered < n):
+            if not pythia.next():
+                if pythia.infoPython().atEndOfFile():
+                    break
+                report.n_failed += 1
+                if report.n_failed > 100 + report.n_showered:
+                    break
+                continue
+            report.n_showered += 1
+            multiplicity += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal())
+            if on_event is not None:
+                on_event(pythia)
+        if ok:
             pythia.stat()
     if not ok:
         tail = "\n".join(output[-20:])
-        raise RuntimeError(f"{path}: Pythia failed to initialise from this LHE file:\n{tail}")
+        raise RuntimeError(f"{source}: Pythia failed to initialise:\n{tail}")
     info = pythia.infoPython()
     report.messages = parse_messages(output)
     report.n_errors = sum(t for m, t in report.messages.items() if not m.startswith("Warning"))

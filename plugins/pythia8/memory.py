@@ -16,7 +16,7 @@ from typing import Any
 from mlgen.cards.schema import Card
 from mlgen.events import EventBatch
 from mlgen.run import event_stream, prepare
-from mlgen.shower import MB_TO_PB, ShowerReport, captured_stdout, import_pythia, parse_messages
+from mlgen.shower import ShowerReport, import_pythia, run_pythia
 
 from .lhaup import MlgenLHAup
 
@@ -69,31 +69,9 @@ def shower_card(
             raise ValueError(f"Pythia rejected the setting {line!r}")
         used.append(line)
     pythia.setLHAupPtr(lha)
-    report = ShowerReport(f"<memory: {card.source}>", n, settings=used)
-    multiplicity = 0
-    with captured_stdout() as output:
-        ok = pythia.init()
-        while ok and report.n_showered < n:
-            if not pythia.next():
-                if pythia.infoPython().atEndOfFile():
-                    break
-                report.n_failed += 1
-                continue
-            report.n_showered += 1
-            multiplicity += sum(1 for i in range(pythia.event.size()) if pythia.event[i].isFinal())
-            if on_event is not None:
-                on_event(pythia)
-        if ok:
-            pythia.stat()
-    if not ok:
-        raise RuntimeError(
-            "Pythia failed to initialise from the mlgen event stream:\n" + "\n".join(output[-20:])
-        )
-    info = pythia.infoPython()
-    report.messages = parse_messages(output)
-    report.n_errors = sum(t for m, t in report.messages.items() if not m.startswith("Warning"))
-    report.n_warnings = sum(t for m, t in report.messages.items() if m.startswith("Warning"))
-    report.sigma_pb = float(info.sigmaGen()) * MB_TO_PB
-    report.sigma_err_pb = float(info.sigmaErr()) * MB_TO_PB
-    report.mean_final_multiplicity = multiplicity / max(report.n_showered, 1)
-    return report
+    return run_pythia(
+        pythia,
+        ShowerReport(f"<memory: {card.source}>", n, settings=used),
+        on_event,
+        source="the mlgen event stream",
+    )
