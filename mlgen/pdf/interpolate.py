@@ -55,6 +55,7 @@ class GridInterpolator:
         upper[-1] = True
         upper[:-1] = q[1:-1] == q[2:]
         self.upper_edge = upper
+        self.has_two_knot_subgrid = bool(np.any(self.lower_edge & self.upper_edge))
         self._cache: dict[tuple[str, torch.dtype], dict[str, Tensor]] = {}
 
     @property
@@ -112,13 +113,14 @@ class GridInterpolator:
         b_h = torch.where(upper, one, 0.5 * (1 - r2))
         b_p = torch.where(upper, zero, 0.5 * r2)
         wq = torch.stack([h10 * a_m, h00 + h10 * a_l + h11 * b_l, h01 + h10 * a_h + h11 * b_h, h11 * b_p], -1)
-        # two-knot subgrids: bilinear in (ln x, ln Q^2), no derivatives
-        both = (lower & upper)[:, None]
-        lin_x = torch.stack([1 - tx, tx], -1)
-        lin_q = torch.stack([zero, 1 - tq, tq, zero], -1)
-        hx = torch.where(both, lin_x, hx)
-        hdx = torch.where(both, torch.zeros_like(hdx), hdx)
-        wq = torch.where(both, lin_q, wq)
+        if self.has_two_knot_subgrid:
+            # two-knot subgrids: bilinear in (ln x, ln Q^2), no derivatives
+            both = (lower & upper)[:, None]
+            lin_x = torch.stack([1 - tx, tx], -1)
+            lin_q = torch.stack([zero, 1 - tq, tq, zero], -1)
+            hx = torch.where(both, lin_x, hx)
+            hdx = torch.where(both, torch.zeros_like(hdx), hdx)
+            wq = torch.where(both, lin_q, wq)
         w_f = hx[:, :, None] * wq[:, None, :]  # (B, 2, 4)
         w_d = hdx[:, :, None] * wq[:, None, :]
         weights = torch.stack([w_f, w_d], -1).reshape(-1, 16)  # order: (i, j, f/d)
@@ -128,17 +130,19 @@ class GridInterpolator:
         ).reshape(-1, 8)
         return rows, weights
 
-    def interpolate(self, x: Tensor, q2: Tensor, chunk: int = 8192) -> Tensor:
+    def interpolate(self, x: Tensor, q2: Tensor, chunk: int = 4096) -> Tensor:
         """``(B, nf)`` ``x f`` at points inside the grid (no range checks)."""
         tb = self._tables(x.device, x.dtype)
         nf = self.n_flavours
         table = tb["table"]
+        # weights for the whole batch at once (elementwise, cheap per point); the gather and
+        # contraction in cache-sized chunks
+        rows, weights = self._weights(tb, torch.log(x), torch.log(q2))
         out = torch.empty(x.shape[0], nf, dtype=x.dtype, device=x.device)
         for start in range(0, x.shape[0], chunk):
             sl = slice(start, start + chunk)
-            rows, weights = self._weights(tb, torch.log(x[sl]), torch.log(q2[sl]))
-            block = table.index_select(0, rows.reshape(-1)).reshape(-1, 16, nf)
-            out[sl] = torch.bmm(weights[:, None, :], block).squeeze(1)
+            block = table.index_select(0, rows[sl].reshape(-1)).reshape(-1, 16, nf)
+            out[sl] = torch.bmm(weights[sl, None, :], block).squeeze(1)
         return out
 
     def __call__(self, x: Tensor, q2: Tensor) -> Tensor:
