@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("pythia8mc")
 
 from mlgen.cards import load_card  # noqa: E402
-from mlgen.cli import _plugin, main  # noqa: E402
+from mlgen.cli import main  # noqa: E402
+from mlgen.commands.shower import _plugin  # noqa: E402
 from mlgen.lhe import read_lhe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
