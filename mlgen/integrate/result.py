@@ -121,17 +121,23 @@ class IntegrationResult:
                 f"{part.chi2_dof:8.2f}  {part.Q:5.2f}"
             )
         s = self.weight_stats
-        lines.append(
-            f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {self.sdev / abs(self.mean) if self.mean else math.inf:.2e}, "
-            f"{self.n_eval} evaluations)"
-        )
+        rel = self.sdev / abs(self.mean) if self.mean else math.inf
+        lines.append(f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {rel:.2e}, {self.n_eval} evaluations)")
         if "eff_max" in s:
             lines.append(
                 f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "
                 f"eps(max) = {s['eff_max']:.3g}, eps(q = {s['q']:g}) = {s['eff_q']:.3g}"
             )
         for key, value in self.flags.items():
-            lines.append(f"FLAG {key}: {value}")
+            if key == "coverage":
+                lines.append(value["message"])
+            elif key == "training":
+                lines.append(
+                    f"training: {value['n_calls']} calls, {value['n_steps']} steps, {value['n_skipped']} skipped, "
+                    f"rel. std {value['rel_std_first']:.3g} -> {value['rel_std_last']:.3g}, {value['seconds']:.1f} s"
+                )
+            elif key != "warning":
+                lines.append(f"FLAG {key}: {value}")
         return "\n".join(lines)
 
 

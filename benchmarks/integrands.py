@@ -1,0 +1,49 @@
+"""Test integrands with exact integrals: the i-flow camel and Gaussian, a Breit-Wigner ridge.
+
+Definitions as in i-flow (arXiv:2001.05486) and ``../shared/research/nis_anchors.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from scipy.special import erf
+from torch import Tensor
+
+
+def camel(dim: int, alpha: float = 0.2):
+    """Two Gaussians of width alpha/sqrt(2) at (1/3, ...) and (2/3, ...), each carrying half."""
+    norm = 0.5 * (alpha * math.sqrt(math.pi)) ** (-dim)
+
+    def f(u: Tensor) -> Tensor:
+        a = ((u - 1 / 3) ** 2).sum(-1)
+        b = ((u - 2 / 3) ** 2).sum(-1)
+        return norm * (torch.exp(-a / alpha**2) + torch.exp(-b / alpha**2))
+
+    one = 0.5 * (erf(1 / (3 * alpha)) + erf(2 / (3 * alpha)))
+    return f, one**dim
+
+
+def gauss(dim: int, alpha: float = 0.2):
+    norm = (alpha * math.sqrt(math.pi)) ** (-dim)
+
+    def f(u: Tensor) -> Tensor:
+        return norm * torch.exp(-((u - 0.5) ** 2).sum(-1) / alpha**2)
+
+    return f, erf(1 / (2 * alpha)) ** dim
+
+
+def bw_ridge(dim: int = 8, width: float = 0.02):
+    """prod over pairs of a Cauchy density in x_{2k-1} - x_{2k} centred at 0 (half width width/2)."""
+    if dim % 2:
+        raise ValueError("bw_ridge needs an even dimension")
+    g = width / 2
+
+    def f(u: Tensor) -> Tensor:
+        t = u[:, 0::2] - u[:, 1::2]
+        return (g / math.pi / (t**2 + g**2)).prod(-1)
+
+    # int_0^1 int_0^1 Cauchy(x - y) dx dy = (2/pi)(atan(1/g) - (g/2) log(1 + 1/g^2))
+    pair = 2 / math.pi * (math.atan(1 / g) - g / 2 * math.log1p(1 / g**2))
+    return f, pair ** (dim // 2)

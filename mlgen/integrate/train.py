@@ -1,0 +1,148 @@
+"""Training a flow sampler on an integrand: online, with a replay buffer for expensive integrands.
+
+Each *fresh* step draws a batch from the current sampler, evaluates the
+integrand once and stores ``(v, f, log q_sampled)`` in a buffer; ``replay``
+further steps reuse buffered points (the losses reweight them by ``q / q_s``),
+so an integrand call is used ``1 + replay`` times. Adam with a cosine learning-
+rate schedule and gradient-norm clipping; a batch whose loss or gradient is not
+finite is skipped and counted, never applied. Early stopping watches the
+relative standard deviation of the weights of the fresh batches (points the
+network has not been trained on yet) and stops when it has not improved by 1%
+for ``patience`` fresh batches.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TrainConfig", "TrainReport", "train_flow"]
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor
+
+from mlgen.integrate.flow_sampler import FlowSampler
+from mlgen.integrate.losses import LOSSES
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of :func:`train_flow`.
+
+    Attributes:
+        n_calls: integrand calls to spend on training (the budget).
+        batch: points per fresh batch.
+        replay: buffered steps per fresh step (0: purely online).
+        buffer_batches: fresh batches kept in the buffer.
+        loss: ``"variance"`` or ``"kl"``.
+        lr: initial learning rate (cosine decay to ``lr / 20``).
+        clip: gradient-norm clip.
+        patience: fresh batches without a 1% improvement of rel. std before stopping (0: never).
+    """
+
+    n_calls: int = 200_000
+    batch: int = 2_000
+    replay: int = 1
+    buffer_batches: int = 10
+    loss: str = "variance"
+    lr: float = 3e-3
+    clip: float = 10.0
+    patience: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; expected one of {sorted(LOSSES)}")
+        if self.batch <= 0 or self.n_calls < self.batch:
+            raise ValueError(f"need 0 < batch <= n_calls, got batch={self.batch}, n_calls={self.n_calls}")
+
+
+@dataclass
+class TrainReport:
+    """What training did: calls, steps, skipped batches, rel. std per fresh batch, wall time."""
+
+    n_calls: int = 0
+    n_steps: int = 0
+    n_skipped: int = 0
+    stopped_early: bool = False
+    rel_std: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _rel_std(f: Tensor, log_q: Tensor) -> float:
+    w = f * torch.exp(-log_q)
+    mean = float(w.mean())
+    return float(w.std()) / abs(mean) if mean != 0 else math.inf
+
+
+def train_flow(
+    sampler: FlowSampler,
+    g: Callable[[Tensor], Tensor],
+    config: TrainConfig,
+    generator: torch.Generator,
+    progress: Callable[[int, float], None] | None = None,
+) -> TrainReport:
+    """Train ``sampler.flow`` on ``g``, an integrand over the sampler's *latent* space.
+
+    ``g(v) = f(V(v)) |dV/dv|`` when the sampler has a VEGAS grid ``V``.
+    ``progress(calls, rel_std)`` is called after every fresh batch.
+    """
+    loss_fn = LOSSES[config.loss]
+    params = [p for p in sampler.flow.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=config.lr)
+    n_fresh = config.n_calls // config.batch
+    total_steps = n_fresh * (1 + config.replay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps, eta_min=config.lr / 20)
+    buffer: list[tuple[Tensor, Tensor, Tensor]] = []
+    report = TrainReport()
+    best, since_best = math.inf, 0
+    start = time.perf_counter()
+    for _ in range(n_fresh):
+        v, log_qs = sampler.sample_latent(config.batch, generator)
+        f = g(v)
+        report.n_calls += config.batch
+        if not bool(torch.isfinite(f).all()):
+            report.n_skipped += 1
+            continue
+        buffer = [*buffer[-(config.buffer_batches - 1) :], (v, f, log_qs)] if config.buffer_batches > 1 else [
+            (v, f, log_qs)
+        ]
+        report.rel_std.append(_rel_std(f, log_qs))
+        if progress is not None:
+            progress(report.n_calls, report.rel_std[-1])
+        batches = [(v, f, log_qs)]
+        for _ in range(config.replay):
+            k = int(torch.randint(len(buffer), (1,), generator=generator, device=generator.device))
+            batches.append(buffer[k])
+        for vb, fb, lqs in batches:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(fb, lqs, sampler.log_prob_latent(vb))
+            if not bool(torch.isfinite(loss)):
+                report.n_skipped += 1
+                schedule.step()
+                continue
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, config.clip)
+            if not bool(torch.isfinite(norm)):
+                report.n_skipped += 1
+                optimizer.zero_grad(set_to_none=True)
+            else:
+                optimizer.step()
+                report.loss.append(float(loss.detach()))
+            report.n_steps += 1
+            schedule.step()
+        if config.patience:
+            if report.rel_std[-1] < 0.99 * best:
+                best, since_best = report.rel_std[-1], 0
+            else:
+                since_best += 1
+                if since_best >= config.patience:
+                    report.stopped_early = True
+                    break
+    report.seconds = time.perf_counter() - start
+    return report
