@@ -32,8 +32,13 @@ class CoverageCheck:
     informative: bool
     message: str
 
+    @property
+    def confirmed(self) -> bool:
+        """True only when an informative probe agrees: what a user may rely on."""
+        return self.passed and self.informative
+
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return asdict(self) | {"confirmed": self.confirmed}
 
 
 def coverage_check(
@@ -57,7 +62,10 @@ def coverage_check(
             "the sampler has probably missed a region of phase space"
         )
     elif not informative:
-        message = f"coverage check weak: the VEGAS probe has a relative error of {rel:.1%}"
+        message = (
+            f"coverage check weak: the VEGAS probe ({probe.mean:.6g} +- {probe.sdev:.2g}) has a relative error "
+            f"of {rel:.1%}, so the estimate is unconfirmed; spend more on the probe (probe_iter) or on VEGAS"
+        )
     else:
         message = f"coverage check passed (pull {pull:+.2f} against the VEGAS probe)"
     return CoverageCheck(

@@ -1,17 +1,19 @@
-"""The neural importance sampler: a flow on top of a VEGAS grid, mixed with a defensive share.
+"""The neural importance sampler: a flow on top of a VEGAS grid, mixed with two defensive shares.
 
-Points are drawn in three stages. A uniform ``z`` goes through the flow ``F`` to
-``v = F(z)`` with density ``p(v)``; with probability ``alpha`` (the defensive
-share) ``v = z`` instead, so the density of ``v`` is ``r(v) = (1 - alpha) p(v) + alpha``,
-which is at least ``alpha`` everywhere: no region of the cube has zero density,
-whatever the flow learned. Then ``v`` goes through the VEGAS grid ``V`` (the warm
-start; the identity when there is none) to ``u = V(v)``, so
+A uniform ``z`` goes through the flow ``F`` to ``v = F(z)`` with density
+``p(v)``, and ``v`` through the VEGAS grid ``V`` (the warm start; the identity
+when there is none) to ``u = V(v)``. Two shares of the points skip part of it:
+with probability ``alpha`` (``defensive``) ``v = z``, a point of the VEGAS grid
+alone; with probability ``beta`` (``uniform``) ``u`` is uniform on the cube. In
+the grid's latent space the density is
 
-    q(u) = r(V^-1(u)) / |du/dv|.
+    r(v) = (1 - alpha - beta) p(v) + alpha + beta |dV/dv|,    q(u) = r(V^-1(u)) / |dV/dv|.
 
-An untrained flow is the identity, so the sampler starts as VEGAS; the defensive
-share keeps VEGAS's own coverage in the mixture for good (defensive importance
-sampling, T. Hesterberg, Technometrics 37 (1995) 185). ``log q`` is float64.
+So ``q >= alpha q_VEGAS`` and ``q >= beta`` everywhere: whatever the flow learned,
+it cannot drop a region VEGAS sees, nor, through the uniform share, a region
+that VEGAS itself missed (defensive importance sampling, T. Hesterberg,
+Technometrics 37 (1995) 185). An untrained flow is the identity, so the sampler
+starts as VEGAS. ``log q`` is float64.
 """
 
 from __future__ import annotations
@@ -35,17 +37,23 @@ class FlowSampler:
     Arguments:
         flow: the flow on the VEGAS latent space (its ``n_context`` must be 0).
         grid: the VEGAS grid of the warm start, or ``None`` for none.
-        defensive: the share ``alpha`` of points drawn uniformly in the latent space.
+        defensive: the share ``alpha`` of points drawn from the VEGAS grid alone.
+        uniform: the share ``beta`` of points drawn uniformly on the cube.
     """
 
-    def __init__(self, flow: Flow, grid: VegasSampler | None = None, defensive: float = 0.1) -> None:
-        if not 0.0 <= defensive < 1.0:
-            raise ValueError(f"defensive share must be in [0, 1), got {defensive}")
+    def __init__(
+        self, flow: Flow, grid: VegasSampler | None = None, defensive: float = 0.1, uniform: float = 0.0
+    ) -> None:
+        if defensive < 0 or uniform < 0 or defensive + uniform >= 1.0:
+            raise ValueError(f"need defensive, uniform >= 0 with a sum below 1, got {defensive}, {uniform}")
         if flow.n_context:
             raise ValueError("FlowSampler takes an unconditional flow")
         self.flow = flow
         self.grid = grid
         self.defensive = defensive
+        self.uniform = uniform if grid is not None else 0.0
+        if grid is None:  # without a grid the two shares are the same thing
+            self.defensive += uniform
         self.dim = flow.dim
 
     @property
@@ -57,30 +65,40 @@ class FlowSampler:
         return self
 
     # -- densities in the latent space of the grid --------------------------------------------
-    def _mix(self, log_p: Tensor) -> Tensor:
-        """``log r = log((1 - alpha) p + alpha)``."""
-        if self.defensive == 0.0:
+    def _mix(self, log_p: Tensor, v: Tensor) -> Tensor:
+        """``log r = log((1 - alpha - beta) p + alpha + beta |dV/dv|)``."""
+        alpha, beta = self.defensive, self.uniform
+        if alpha == 0.0 and beta == 0.0:
             return log_p
-        return torch.logaddexp(log_p + math.log1p(-self.defensive), torch.full_like(log_p, math.log(self.defensive)))
+        terms = [log_p + math.log1p(-alpha - beta)]
+        if alpha > 0:
+            terms.append(torch.full_like(log_p, math.log(alpha)))
+        if beta > 0:
+            terms.append(self.to_cube(v)[1].to(log_p.dtype) + math.log(beta))
+        return torch.logsumexp(torch.stack(terms), dim=0)
 
     def sample_latent(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``n`` points ``v`` of the grid's latent space and ``log r(v)`` (float64, no gradient)."""
         device = generator.device
         z = torch.rand(n, self.dim, generator=generator, dtype=torch.float64, device=device)
-        defensive = torch.rand(n, generator=generator, dtype=torch.float64, device=device) < self.defensive
+        choice = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
         with torch.no_grad():
             v, log_jac = self.flow(z)
             log_p = -log_jac
-            if bool(defensive.any()):
-                v = torch.where(defensive[:, None], z, v)
-                _, log_p_def = self.flow.inverse(z[defensive])
-                log_p = log_p.clone()
-                log_p[defensive] = log_p_def
-        return v, self._mix(log_p)
+            other = choice < self.defensive + self.uniform  # points not drawn through the flow
+            v = torch.where((choice < self.defensive)[:, None], z, v)
+            if self.uniform > 0:
+                # a uniform point of the cube, seen from the latent space: v = V^-1(u) with u = z
+                to_cube = (choice >= self.defensive) & other
+                if bool(to_cube.any()):
+                    v[to_cube] = self.grid.inverse(z[to_cube])[0]
+            if bool(other.any()):
+                log_p[other] = self.flow.inverse(v[other])[1]
+            return v, self._mix(log_p, v)
 
     def log_prob_latent(self, v: Tensor) -> Tensor:
         """``log r(v)``, differentiable in the flow's parameters."""
-        return self._mix(self.flow.inverse(v)[1])
+        return self._mix(self.flow.inverse(v)[1], v)
 
     # -- the Sampler protocol ----------------------------------------------------------------------
     def to_cube(self, v: Tensor) -> tuple[Tensor, Tensor]:
@@ -112,6 +130,7 @@ class FlowSampler:
             "flow": {k: v.cpu() for k, v in self.flow.state_dict().items()},
             "grid": None if self.grid is None else self.grid.state_dict(),
             "defensive": self.defensive,
+            "uniform": self.uniform,
         }
 
     @classmethod
@@ -120,7 +139,7 @@ class FlowSampler:
         flow = Flow(**state["flow_config"], dtype=dtype)
         flow.load_state_dict(state["flow"])
         grid = None if state["grid"] is None else VegasSampler.from_state_dict(state["grid"])
-        return cls(flow.to(device), grid, state["defensive"])
+        return cls(flow.to(device), grid, state["defensive"], state.get("uniform", 0.0))
 
     def save(self, path: str | Path) -> None:
         """Write the sampler to ``path`` (``torch.save``; atomic: temporary file, then rename)."""

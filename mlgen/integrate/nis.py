@@ -35,7 +35,8 @@ class FlowSettings:
         vegas_adapt_iter, vegas_per_iter: VEGAS warm-start adaptation.
         probe_iter: iterations of ``vegas_per_iter`` points with the frozen grid: the probe.
         warm_start: put the flow on the VEGAS grid (else on the plain cube; the probe still runs).
-        defensive: share of points drawn without the flow.
+        defensive: share of points drawn from the VEGAS grid alone.
+        uniform: share of points drawn uniformly on the cube (covers what VEGAS missed).
         flow: keyword arguments of :class:`~mlgen.integrate.flow.Flow` (n_bins, hidden, layers, n_blocks).
         train: the training settings.
         n_iter, n_per_iter: final integration with the frozen sampler.
@@ -47,6 +48,7 @@ class FlowSettings:
     probe_iter: int = 2
     warm_start: bool = True
     defensive: float = 0.1
+    uniform: float = 0.01
     flow: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     n_iter: int = 5
@@ -66,7 +68,7 @@ def flow_integrate(
     """Integrate ``f`` over ``[0, 1]^dim`` with a trained flow; returns ``(result, sampler)``.
 
     The result carries ``flags["coverage"]`` (a :class:`CoverageCheck` as a dict) and
-    ``flags["training"]`` (the :class:`TrainReport`); a failed coverage check also sets
+    ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the estimate (failed, or a weak probe) also sets
     ``flags["warning"]``.
     """
     device = torch.device(device)
@@ -81,7 +83,7 @@ def flow_integrate(
     )
     torch.manual_seed(seed)  # network initialisation (the last layers start at zero anyway)
     flow = Flow(dim, **settings.flow).to(device)
-    sampler = FlowSampler(flow, grid if settings.warm_start else None, settings.defensive)
+    sampler = FlowSampler(flow, grid if settings.warm_start else None, settings.defensive, settings.uniform)
 
     def g(v: Tensor) -> Tensor:
         u, log_jac = sampler.to_cube(v)
@@ -96,7 +98,7 @@ def flow_integrate(
         n_per_iter=settings.n_per_iter,
         generator=generator,
         n_eval_before=probe.n_eval + report.n_calls,
-        name=f"flow ({len(flow.layers)} RQS couplings, defensive {settings.defensive:g}"
+        name=f"flow ({len(flow.layers)} RQS couplings, defensive {settings.defensive:g}, uniform {settings.uniform:g}"
         + (", on VEGAS grid)" if settings.warm_start else ")"),
     )
     check = coverage_check(result, probe, threshold=settings.coverage_threshold)
@@ -105,6 +107,6 @@ def flow_integrate(
         "rel_std_first": report.rel_std[0] if report.rel_std else None,
         "rel_std_last": report.rel_std[-1] if report.rel_std else None,
     }
-    if not check.passed:
+    if not check.confirmed:
         result.flags["warning"] = check.message
     return result, sampler

@@ -1,4 +1,4 @@
-"""Test integrands with exact integrals: the i-flow camel and Gaussian, a Breit-Wigner ridge.
+"""Integrands with exact integrals (for tests and benchmarks): the i-flow camel and Gaussian, a Breit-Wigner ridge.
 
 Definitions as in i-flow (arXiv:2001.05486) and ``../shared/research/nis_anchors.md``.
 """
@@ -10,6 +10,8 @@ import math
 import torch
 from scipy.special import erf
 from torch import Tensor
+
+__all__ = ["bw_ridge", "camel", "gauss"]
 
 
 def camel(dim: int, alpha: float = 0.2):
