@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Prepared", "event_stream", "prepare", "run_card"]
+__all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card"]
 
 import json
 import os
@@ -33,15 +33,64 @@ def _weight_infos() -> tuple[WeightInfo, ...]:
     )
 
 
-def _integrate(process: Process, card: Card, device: torch.device, seed: int) -> tuple[Any, Any]:
-    """Train the sampler the card asks for and integrate; returns ``(result, sampler)``."""
+def flow_settings(card: Card) -> Any:
+    """The :class:`~mlgen.integrate.nis.FlowSettings` of a card's ``[integrator]`` and ``[integrator.flow]``."""
+    from mlgen.integrate.nis import FlowSettings
+    from mlgen.integrate.train import TrainConfig
+
+    cfg, fc = card.integrator, card.integrator.flow
+    return FlowSettings(
+        vegas_adapt_iter=cfg.n_adapt_iter,
+        vegas_per_iter=fc.vegas_per_iter,
+        probe_iter=fc.probe_iter,
+        defensive=fc.defensive,
+        uniform=fc.uniform,
+        flow=dict(n_bins=fc.bins, hidden=fc.hidden, layers=fc.layers, n_blocks=fc.blocks),
+        train=TrainConfig(n_calls=fc.n_calls, batch=fc.batch, replay=fc.replay, loss=fc.loss, lr=fc.lr),
+        n_iter=cfg.n_iter,
+        n_per_iter=cfg.n_per_iter,
+        coverage_threshold=fc.coverage_threshold,
+    )
+
+
+def _integrate(process: Process, card: Card, device: torch.device, seed: int) -> tuple[Any, Any, Any]:
+    """Train the sampler the card asks for (or load a saved one) and integrate.
+
+    Returns ``(result, sampler, integrand)``; the integrand is the process itself, or
+    its multi-channel view for the multi-channel sampler.
+    """
     from mlgen.integrate.loop import integrate, vegas_integrate
     from mlgen.integrate.uniform import UniformSampler
 
     cfg = card.integrator
     generator = make_generator(seed, device)
+    if cfg.load is not None:
+        from mlgen.integrate.persist import load_sampler
+
+        path = Path(cfg.load)
+        if not path.is_absolute() and card.source:
+            # relative to the card, as a user writing the card next to a run directory expects
+            near_card = Path(card.source).parent / path
+            path = near_card if near_card.exists() or not path.exists() else path
+        try:
+            sampler = load_sampler(path, device)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{card.source}: integrator.load: {err}") from None
+        integrand: Any = process
+        if hasattr(sampler, "weights"):  # a multi-channel sampler brings its channel weights
+            from mlgen.process.channels import MultiChannelProcess
+
+            integrand = MultiChannelProcess(process, sampler.weights)
+        if getattr(sampler, "dim", integrand.dim) != integrand.dim:
+            raise ValueError(
+                f"{card.source}: integrator.load: {path} samples {sampler.dim} dimensions, "
+                f"the process needs {integrand.dim}"
+            )
+        result = integrate(integrand, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
+        result.flags["loaded_from"] = str(path)
+        return result, sampler, integrand
     if cfg.kind == "vegas":
-        return vegas_integrate(
+        result, sampler = vegas_integrate(
             process,
             process.dim,
             n_adapt_iter=cfg.n_adapt_iter,
@@ -50,15 +99,24 @@ def _integrate(process: Process, card: Card, device: torch.device, seed: int) ->
             seed=seed,
             device=device,
         )
+        return result, sampler, process
     if cfg.kind == "uniform":
         sampler = UniformSampler(process.dim)
         result = integrate(
             process, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator
         )
-        return result, sampler
-    raise ValueError(
-        f"{card.source}: integrator.kind = {cfg.kind!r} is not available yet (use vegas or uniform)"
-    )
+        return result, sampler, process
+    if cfg.kind == "flow":
+        from mlgen.integrate.nis import flow_integrate
+
+        result, sampler = flow_integrate(process, process.dim, flow_settings(card), seed=seed, device=device)
+        return result, sampler, process
+    if cfg.kind == "multichannel":
+        from mlgen.integrate.multichannel import multichannel_integrate
+
+        result, sampler, mc = multichannel_integrate(process, flow_settings(card), seed=seed, device=device)
+        return result, sampler, mc
+    raise ValueError(f"{card.source}: integrator.kind = {cfg.kind!r} is unknown")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -95,7 +153,7 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
     process = build_process(card, device)
     timings["setup_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result, sampler = _integrate(process, card, device, card.run.seed)
+    result, sampler, process = _integrate(process, card, device, card.run.seed)
     timings["integration_s"] = time.perf_counter() - t0
     say(result.summary())
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -175,6 +233,11 @@ def run_card(
         with LHEWriter(lhe_path, run_info) as writer:
             writer.write(events.to("cpu"))
         timings["lhe_write_s"] = time.perf_counter() - t0
+    sampler_file = None
+    if hasattr(prepared.sampler, "state") or hasattr(prepared.sampler, "state_dict"):
+        from mlgen.integrate.persist import save_sampler
+
+        sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt"))
     plots: list[str] = []
     if card.run.plots and events is not None and len(events):
         from mlgen.plots import plot_run
@@ -195,6 +258,8 @@ def run_card(
         "generation": report.to_dict(),
         "n_events": 0 if events is None else len(events),
         "events_file": str(lhe_path) if events is not None else None,
+        "sampler_file": sampler_file,
+        "warning": result.flags.get("warning"),
         "plots": plots,
         "timings": timings,
         "device": str(device),
@@ -206,6 +271,8 @@ def run_card(
         f"(efficiency {report.efficiency:.3g}, w_max {report.w_max_pb:.4g} pb, "
         f"{report.n_overweight} overweights carrying {report.overweight_fraction:.2e} of sigma) -> {out_dir}"
     )
+    if out["warning"]:
+        say(f"WARNING: {out['warning']}")
     return out
 
 

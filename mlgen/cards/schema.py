@@ -14,6 +14,7 @@ __all__ = [
     "Card",
     "CutCard",
     "EventsCard",
+    "FlowCard",
     "IntegratorCard",
     "ModelCard",
     "PDFCard",
@@ -139,13 +140,62 @@ class CutCard:
 
 
 @dataclass(frozen=True)
+class FlowCard:
+    """``[integrator.flow]``: the neural importance sampler (kinds ``flow`` and ``multichannel``).
+
+    ``n_calls`` integrand calls go to training, on top of the VEGAS warm start
+    (``[integrator] n_adapt_iter`` iterations of ``vegas_per_iter`` points) and
+    the VEGAS probe of the coverage check (``probe_iter`` iterations).
+    """
+
+    n_calls: int = 200_000
+    batch: int = 4_000
+    replay: int = 1
+    loss: Literal["variance", "kl"] = "variance"
+    lr: float = 3e-3
+    bins: int = 10
+    hidden: int = 32
+    layers: int = 3
+    blocks: int = 1
+    defensive: float = 0.1
+    uniform: float = 0.01
+    vegas_per_iter: int = 20_000
+    probe_iter: int = 2
+    coverage_threshold: float = 4.0
+
+    def validate(self) -> None:
+        for key in ("n_calls", "batch", "bins", "hidden", "layers", "blocks", "vegas_per_iter", "probe_iter"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
+        if self.batch > self.n_calls:
+            raise ValueError(f"batch: expected at most n_calls = {self.n_calls}, got {self.batch}")
+        if self.replay < 0:
+            raise ValueError(f"replay: expected an integer >= 0, got {self.replay}")
+        if self.lr <= 0:
+            raise ValueError(f"lr: expected a number > 0, got {self.lr}")
+        if self.defensive < 0 or self.uniform < 0 or self.defensive + self.uniform >= 1:
+            raise ValueError(
+                f"defensive, uniform: expected shares >= 0 with a sum below 1, "
+                f"got {self.defensive} and {self.uniform}"
+            )
+        if self.coverage_threshold <= 0:
+            raise ValueError(f"coverage_threshold: expected a number > 0, got {self.coverage_threshold}")
+
+
+@dataclass(frozen=True)
 class IntegratorCard:
-    """How to integrate: the sampler kind and its budget."""
+    """How to integrate: the sampler kind and its budget.
+
+    ``load`` names a sampler saved by an earlier run (``sampler.pt``): it is used
+    as it stands, with no adaptation or training, to integrate and generate more events.
+    """
 
     kind: Literal["uniform", "vegas", "flow", "multichannel"] = "vegas"
     n_adapt_iter: int = 10
     n_per_iter: int = 100_000
     n_iter: int = 5
+    load: str | None = None
+    flow: FlowCard = field(default_factory=FlowCard)
 
     def validate(self) -> None:
         for key in ("n_per_iter", "n_iter"):
@@ -153,6 +203,8 @@ class IntegratorCard:
                 raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
         if self.n_adapt_iter < 0:
             raise ValueError(f"n_adapt_iter: expected an integer >= 0, got {self.n_adapt_iter}")
+        if self.kind in ("flow", "multichannel") and self.n_adapt_iter < 1:
+            raise ValueError(f"n_adapt_iter: the {self.kind} sampler needs a VEGAS warm start (>= 1)")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,11 @@ class CoverageCheck:
 
 
 def coverage_check(
-    result: IntegrationResult, probe: IntegrationResult, *, threshold: float = 4.0, max_probe_rel: float = 0.05
+    result: IntegrationResult,
+    probe: IntegrationResult,
+    *,
+    threshold: float = 4.0,
+    max_probe_rel: float = 0.05,
 ) -> CoverageCheck:
     """Compare ``result`` with ``probe``; flag a pull above ``threshold``.
 
@@ -51,7 +55,9 @@ def coverage_check(
     and says that it is weak.
     """
     sigma = math.hypot(result.sdev, probe.sdev)
-    pull = (result.mean - probe.mean) / sigma if sigma > 0 else (0.0 if result.mean == probe.mean else math.inf)
+    pull = (
+        (result.mean - probe.mean) / sigma if sigma > 0 else (0.0 if result.mean == probe.mean else math.inf)
+    )
     rel = probe.sdev / abs(probe.mean) if probe.mean else math.inf
     informative = rel < max_probe_rel
     passed = abs(pull) <= threshold

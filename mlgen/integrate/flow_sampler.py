@@ -21,7 +21,6 @@ from __future__ import annotations
 __all__ = ["FlowSampler"]
 
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -121,7 +120,7 @@ class FlowSampler:
             v, log_jac_inv = self.grid.inverse(u)
             return self.log_prob_latent(v) + log_jac_inv
 
-    # -- save and reload ---------------------------------------------------------------------------
+    # -- save and reload (mlgen.integrate.persist) ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {
             "kind": "flow",
@@ -140,14 +139,3 @@ class FlowSampler:
         flow.load_state_dict(state["flow"])
         grid = None if state["grid"] is None else VegasSampler.from_state_dict(state["grid"])
         return cls(flow.to(device), grid, state["defensive"], state.get("uniform", 0.0))
-
-    def save(self, path: str | Path) -> None:
-        """Write the sampler to ``path`` (``torch.save``; atomic: temporary file, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        torch.save(self.state(), tmp)
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: str | Path, device: torch.device | str = "cpu") -> FlowSampler:
-        return cls.from_state(torch.load(path, map_location="cpu", weights_only=True), device)

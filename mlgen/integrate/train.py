@@ -109,9 +109,11 @@ def train_flow(
         if not bool(torch.isfinite(f).all()):
             report.n_skipped += 1
             continue
-        buffer = [*buffer[-(config.buffer_batches - 1) :], (v, f, log_qs)] if config.buffer_batches > 1 else [
-            (v, f, log_qs)
-        ]
+        buffer = (
+            [*buffer[-(config.buffer_batches - 1) :], (v, f, log_qs)]
+            if config.buffer_batches > 1
+            else [(v, f, log_qs)]
+        )
         report.rel_std.append(_rel_std(f, log_qs))
         if progress is not None:
             progress(report.n_calls, report.rel_std[-1])

@@ -86,8 +86,13 @@ class DrellYan:
             self.propagators = (Propagator((2, 3), zprime.mass, zprime.width, 32),)
         elif mode == "photon":
             self.propagators = (Propagator((2, 3), 0.0, 0.0, 22),)
-        else:
+        elif mode == "z":
             self.propagators = (Propagator((2, 3), self.parameters.mz, self.parameters.wz, 23),)
+        else:  # full or interference: every exchange is a channel, the Z first (it sets the default map)
+            self.propagators = (
+                Propagator((2, 3), self.parameters.mz, self.parameters.wz, 23),
+                Propagator((2, 3), 0.0, 0.0, 22),
+            ) + ((Propagator((2, 3), zprime.mass, zprime.width, 32),) if zprime is not None else ())
         self._f_in = couplings(pdgs, self.parameters, zprime)
         self._f_out = couplings([lepton], self.parameters, zprime)
         self._quark_first = quark_first

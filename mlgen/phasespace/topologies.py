@@ -13,7 +13,7 @@ parameter card, W mass 80.419); pass your parameter scheme's values where they d
 
 from __future__ import annotations
 
-__all__ = ["drell_yan", "from_propagators", "ttbar_decay_chain", "w_to_lepton_neutrino"]
+__all__ = ["channel_groups", "drell_yan", "from_propagators", "ttbar_decay_chain", "w_to_lepton_neutrino"]
 
 from collections.abc import Sequence
 
@@ -60,7 +60,8 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
             their daughter sets must nest (any two are disjoint or one contains the other).
 
     A propagator over the whole final state becomes the root (and so the
-    luminosity's ``tau`` map); a set with more than two maximal subsets is split
+    luminosity's ``tau`` map); of several propagators over the same set the first is used
+    (the others are other channels, :func:`channel_groups`); a set with more than two maximal subsets is split
     by flat massless intermediates, joining its parts left to right.
     """
     sets: dict[frozenset[int], Propagator] = {}
@@ -70,7 +71,7 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
             raise ValueError(
                 f"propagator {prop} must have >= 2 final-state daughters (indices 2..{n_final + 1})"
             )
-        sets[daughters] = prop
+        sets.setdefault(daughters, prop)  # the first (dominant) propagator of a set sets the map
     keys = sorted(sets, key=len)
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
@@ -97,3 +98,28 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
     if not isinstance(root, Node):
         raise ValueError("need at least two final-state particles")
     return root
+
+
+def channel_groups(propagators: Sequence[Propagator]) -> list[tuple[Propagator, ...]]:
+    """Split a matrix element's propagators into channels: sets that one decay tree can map.
+
+    Propagators go, in order, into the first channel whose propagators they nest
+    with (disjoint or contained daughter sets, none with the same set); one that
+    fits nowhere opens a new channel. Drell-Yan with gamma, Z and Z' (three
+    propagators over the lepton pair) gives three channels; the t tbar decay
+    chain, whose propagators nest, gives one.
+    """
+
+    def compatible(a: Propagator, b: Propagator) -> bool:
+        da, db = set(a.daughters), set(b.daughters)
+        return da != db and (not da & db or da <= db or db <= da)
+
+    groups: list[list[Propagator]] = []
+    for prop in propagators:
+        for group in groups:
+            if all(compatible(prop, other) for other in group):
+                group.append(prop)
+                break
+        else:
+            groups.append([prop])
+    return [tuple(g) for g in groups]

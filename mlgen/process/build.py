@@ -10,7 +10,9 @@ import torch
 
 from mlgen.cards.schema import BEAM_PARTICLES, Card
 from mlgen.matrix.loader import load_matrix_element
+from mlgen.matrix.base import Propagator
 from mlgen.phasespace import PhaseSpace, from_propagators
+from mlgen.phasespace.topologies import channel_groups
 from mlgen.phasespace.onebody import NarrowResonance
 from mlgen.process.cuts import Cuts
 from mlgen.process.objects import object_indices
@@ -69,6 +71,19 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
                 f'{card.source}: phase space: {err} (add a [[cuts]] table with observable = "m", '
                 f'objects = "all" and a min)'
             ) from None
+    channels: list[tuple[tuple[Propagator, ...], PhaseSpace]] = []
+    if isinstance(phase_space, PhaseSpace):
+        # one map per channel of the propagator structure, for the multi-channel sampler
+        for group in channel_groups(me.propagators):
+            space = PhaseSpace(
+                card.beams.sqrt_s,
+                final_masses,
+                from_propagators(n_final, group),
+                hadronic=hadronic,
+                m_min=m_lo,
+                m_max=m_hi,
+            )
+            channels.append((group, space))
     pdf = None
     alpha_s = None
     if hadronic:
@@ -100,4 +115,5 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
         cuts=cuts,
         lepton_indices=leptons,
         name=card.process.name,
+        channels=tuple(channels),
     )

@@ -17,6 +17,7 @@ __all__ = ["GEV2_TO_PB", "Evaluation", "Process", "ScaleSetup"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -90,6 +91,8 @@ class Process:
         cuts: :class:`~mlgen.process.cuts.Cuts` on the final state.
         lepton_indices: indices of leptons, for the ``m_ll`` scale.
         name: a label.
+        channels: ``(propagators, phase_space)`` per channel of the multi-channel
+            sampler (:mod:`mlgen.process.channels`); may be empty.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Process:
         cuts: Cuts,
         lepton_indices: tuple[int, ...] = (),
         name: str = "",
+        channels: tuple[tuple[tuple[Any, ...], Any], ...] = (),
     ) -> None:
         self.matrix_element = matrix_element
         self.beams = beams
@@ -117,6 +121,7 @@ class Process:
         self.cuts = cuts
         self.lepton_indices = lepton_indices
         self.name = name or matrix_element.name
+        self.channels = channels
         incoming = [(sub.pdg[0], sub.pdg[1]) for sub in matrix_element.subprocesses]
         self.luminosity = Luminosity(beams, incoming, pdf)
         if pdf is not None:

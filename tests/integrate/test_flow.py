@@ -14,6 +14,7 @@ from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.integrands import camel, gauss
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.nis import FlowSettings, flow_integrate
+from mlgen.integrate.persist import load_sampler, save_sampler
 from mlgen.integrate.splines import n_spline_params, rq_spline
 from mlgen.integrate.train import TrainConfig, train_flow
 
@@ -76,7 +77,9 @@ def test_flow_round_trip_and_log_jacobian_against_autograd(n_context: int) -> No
 def test_sampler_density_integrates_to_one_and_matches_its_samples() -> None:
     f, _ = gauss(2, 0.3)
     _, grid = vegas_integrate(f, 2, n_adapt_iter=3, n_per_iter=5_000, n_iter=1, seed=4)
-    sampler = FlowSampler(_randomise(Flow(2, n_bins=6, hidden=16, layers=2), std=0.2), grid, 0.2, uniform=0.05)
+    sampler = FlowSampler(
+        _randomise(Flow(2, n_bins=6, hidden=16, layers=2), std=0.2), grid, 0.2, uniform=0.05
+    )
     g = make_generator(5)
     u = torch.rand(400_000, 2, generator=g, dtype=torch.float64)
     q = torch.exp(sampler.log_prob(u))
@@ -102,9 +105,7 @@ def _quick_settings(n_calls: int = 60_000, **train) -> FlowSettings:
     )
 
 
-@pytest.mark.parametrize(
-    "case, dim, bound", [("camel", 2, 4e-3), ("gauss", 4, 4e-3)]
-)
+@pytest.mark.parametrize("case, dim, bound", [("camel", 2, 4e-3), ("gauss", 4, 4e-3)])
 def test_flow_integrates_within_4_sigma_and_beats_its_warm_start(case: str, dim: int, bound: float) -> None:
     f, exact = {"camel": camel, "gauss": gauss}[case](dim, 0.2)
     torch.set_num_threads(1)
@@ -115,8 +116,9 @@ def test_flow_integrates_within_4_sigma_and_beats_its_warm_start(case: str, dim:
     assert cov["passed"] and cov["informative"], cov["message"]
     assert "warning" not in result.flags
     # training helped: the flow's weights spread less than those of the VEGAS grid it started from
-    vegas_only = integrate(f, FlowSampler(Flow(dim), sampler.grid, 0.1), n_iter=4, n_per_iter=25_000,
-                           generator=make_generator(3))
+    vegas_only = integrate(
+        f, FlowSampler(Flow(dim), sampler.grid, 0.1), n_iter=4, n_per_iter=25_000, generator=make_generator(3)
+    )
     assert result.weight_stats["spread"] < 0.8 * vegas_only.weight_stats["spread"]
     train = result.flags["training"]
     assert train["n_calls"] == 60_000 and train["n_skipped"] == 0
@@ -144,7 +146,9 @@ def test_coverage_check_flags_a_sampler_that_misses_a_peak() -> None:
     sampler = FlowSampler(Flow(dim), one_peak, defensive=0.0)
     f, exact = camel(dim, alpha)
     missed = integrate(f, sampler, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
-    assert abs(missed.mean - 0.5 * exact) < 4 * missed.sdev  # the peak really is missed, with a small error bar ...
+    assert (
+        abs(missed.mean - 0.5 * exact) < 4 * missed.sdev
+    )  # the peak really is missed, with a small error bar ...
     probe, _ = vegas_integrate(f, dim, n_adapt_iter=4, n_per_iter=10_000, n_iter=2, seed=3)
     assert abs(probe.mean - exact) < 4 * probe.sdev
     check = coverage_check(missed, probe)
@@ -178,7 +182,9 @@ def test_bad_batches_are_skipped_and_counted() -> None:
         return out
 
     sampler = FlowSampler(Flow(2, n_bins=6, hidden=16, layers=2), None, 0.1)
-    report = train_flow(sampler, sometimes_nan, TrainConfig(n_calls=18_000, batch=1_000, replay=0), make_generator(4))
+    report = train_flow(
+        sampler, sometimes_nan, TrainConfig(n_calls=18_000, batch=1_000, replay=0), make_generator(4)
+    )
     assert report.n_calls == 18_000 and report.n_skipped == 6
     assert all(torch.isfinite(p).all() for p in sampler.flow.parameters())
 
@@ -188,14 +194,26 @@ def test_saved_sampler_reloads_on_another_device_string_with_identical_samples(t
     _, grid = vegas_integrate(f, 3, n_adapt_iter=2, n_per_iter=5_000, n_iter=1, seed=1)
     sampler = FlowSampler(_randomise(Flow(3, n_bins=6, hidden=16, layers=2)), grid, 0.1, uniform=0.02)
     path = tmp_path / "sampler.pt"
-    sampler.save(path)
+    save_sampler(sampler, path)
     assert not (tmp_path / "sampler.pt.part").exists()
     u0, lq0 = sampler.sample(500, make_generator(9))
     for device in [*devices, "cpu:0"]:
-        again = FlowSampler.load(path, device=device)
+        again = load_sampler(path, device=device)
         u1, lq1 = again.sample(500, make_generator(9, device))
         if device.startswith("cuda"):
             # another device's random stream: check the density instead of the points
             assert torch.allclose(sampler.log_prob(u1.cpu()), lq1.cpu(), atol=1e-5)
             continue
         assert torch.equal(u0, u1) and torch.equal(lq0, lq1)
+
+
+def test_load_sampler_names_the_file_on_bad_input(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
+        load_sampler(tmp_path / "nothing.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a torch file")
+    with pytest.raises(ValueError, match="bad.pt: not a sampler saved by mlgen"):
+        load_sampler(bad)
+    torch.save({"kind": "magic"}, tmp_path / "magic.pt")
+    with pytest.raises(ValueError, match="unknown sampler kind 'magic'"):
+        load_sampler(tmp_path / "magic.pt")

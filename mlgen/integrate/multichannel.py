@@ -1,0 +1,300 @@
+"""Multi-channel neural importance sampling: one flow per channel, learned channel weights, stratified allocation.
+
+The integrand is a :class:`~mlgen.process.channels.MultiChannelProcess` on the
+extended cube ``(t, u)``. :class:`MultiChannelSampler` draws the channel ``c``
+with probability ``p_c`` (the allocation), ``t`` uniform in the channel's slice
+and ``u`` from channel ``c``'s :class:`~mlgen.integrate.flow_sampler.FlowSampler`,
+so ``q(t, u) = C p_c q_c(u)`` and the weight is ``alpha_c f |J_c| / (p_c q_c)``.
+
+:func:`multichannel_integrate` spends its calls like :func:`~mlgen.integrate.nis.flow_integrate`:
+
+1. a VEGAS warm start per channel on ``alpha_c^prior f |J_c|``, then a probe
+   with the frozen grids (the sum of the channel probes is the independent
+   estimate of the coverage check);
+2. joint training of the channel flows and the channel-weight network on the
+   stratified variance ``(sum_c sigma_c)^2`` (arXiv:2311.01548), the variance
+   of the total at the optimal allocation ``p_c ~ sigma_c``, to which the
+   allocation is moved as training goes;
+3. dropping channels whose optimal share is below ``drop_below``;
+4. independent iterations with everything frozen.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MultiChannelSampler", "multichannel_integrate", "train_multichannel"]
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mlgen.device import make_generator
+from mlgen.integrate.channel_weights import ChannelWeights
+from mlgen.integrate.coverage import coverage_check
+from mlgen.integrate.flow import Flow
+from mlgen.integrate.flow_sampler import FlowSampler
+from mlgen.integrate.loop import integrate, vegas_integrate
+from mlgen.integrate.losses import stratified_variance_loss
+from mlgen.integrate.nis import FlowSettings
+from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.integrate.train import TrainReport
+
+
+class MultiChannelSampler:
+    """A density on the extended cube ``[0, 1]^(1 + d)``: channel allocation times per-channel flow samplers.
+
+    Arguments:
+        samplers: one :class:`FlowSampler` per channel (all of dimension ``d``).
+        weights: the channel-weight network (part of the integrand; saved with the sampler).
+        allocation: ``(C,)`` channel probabilities ``p_c`` (normalised here).
+    """
+
+    def __init__(self, samplers: list[FlowSampler], weights: ChannelWeights, allocation: Tensor) -> None:
+        self.samplers = samplers
+        self.weights = weights
+        self.n_channels = len(samplers)
+        self.dim = 1 + samplers[0].dim
+        self.allocation = (allocation / allocation.sum()).to(torch.float64).cpu()
+
+    def _counts(self, n: int, generator: torch.Generator) -> Tensor:
+        channel = torch.multinomial(
+            self.allocation.to(generator.device), n, replacement=True, generator=generator
+        )
+        return channel
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``n`` points of the extended cube and ``log q`` (float64), in random channel order."""
+        device = generator.device
+        channel = self._counts(n, generator)
+        u_ext = torch.empty(n, self.dim, dtype=torch.float64, device=device)
+        log_q = torch.empty(n, dtype=torch.float64, device=device)
+        t = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
+        for c in range(self.n_channels):
+            idx = torch.nonzero(channel == c).squeeze(1)
+            if idx.numel() == 0:
+                continue
+            u, lq = self.samplers[c].sample(idx.numel(), generator)
+            u_ext[idx, 1:] = u
+            u_ext[idx, 0] = (c + t[idx]) / self.n_channels
+            log_q[idx] = lq + math.log(self.n_channels * float(self.allocation[c]))
+        return u_ext, log_q
+
+    def log_prob(self, u_ext: Tensor) -> Tensor:
+        """``log q`` at extended points (``-inf`` in a channel with no allocation)."""
+        channel = (u_ext[:, 0] * self.n_channels).long().clamp(0, self.n_channels - 1)
+        out = torch.full((u_ext.shape[0],), -math.inf, dtype=torch.float64, device=u_ext.device)
+        for c in range(self.n_channels):
+            sel = channel == c
+            p = float(self.allocation[c])
+            if bool(sel.any()) and p > 0:
+                out[sel] = self.samplers[c].log_prob(u_ext[sel, 1:]) + math.log(self.n_channels * p)
+        return out
+
+    def to(self, device: torch.device | str) -> MultiChannelSampler:
+        for s in self.samplers:
+            s.to(device)
+        self.weights.to(device)
+        return self
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": "multichannel",
+            "channels": [s.state() for s in self.samplers],
+            "weights_config": self.weights.config,
+            "weights": {k: v.cpu() for k, v in self.weights.state_dict().items()},
+            "allocation": self.allocation,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], device: torch.device | str = "cpu") -> MultiChannelSampler:
+        weights = ChannelWeights(**state["weights_config"])
+        weights.load_state_dict(state["weights"])
+        samplers = [FlowSampler.from_state(s, device) for s in state["channels"]]
+        return cls(samplers, weights.to(device), state["allocation"])
+
+
+def train_multichannel(
+    mc: Any,
+    sampler: MultiChannelSampler,
+    settings: FlowSettings,
+    generator: torch.Generator,
+    progress: Callable[[int, float], None] | None = None,
+) -> TrainReport:
+    """Train the channel flows and the channel weights jointly; moves ``sampler.allocation`` to ``p_c ~ sigma_c``.
+
+    ``mc`` is the :class:`~mlgen.process.channels.MultiChannelProcess` whose
+    ``log_alpha`` is ``sampler.weights``.
+    """
+    config = settings.train
+    params = [p for s in sampler.samplers for p in s.flow.parameters()] + list(sampler.weights.parameters())
+    optimizer = torch.optim.Adam(params, lr=config.lr)
+    n_fresh = config.n_calls // config.batch
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, n_fresh * (1 + config.replay), eta_min=config.lr / 20
+    )
+    report = TrainReport()
+    buffer: list[list[tuple[int, Tensor, Tensor, Tensor, Tensor, Tensor]]] = []
+    sigma_ema = torch.ones(sampler.n_channels, dtype=torch.float64)
+    start = time.perf_counter()
+    for step in range(n_fresh):
+        channel = sampler._counts(config.batch, generator)
+        batch = []
+        for c in range(sampler.n_channels):
+            n_c = int((channel == c).sum())
+            if n_c < 2:
+                continue
+            s = sampler.samplers[c]
+            v, log_qs = s.sample_latent(n_c, generator)
+            u, log_jac = s.to_cube(v)
+            point = mc.channel_point(c, u)
+            f = point.evaluation.weight * torch.exp(log_jac)  # f |J_c| in the channel's latent space
+            batch.append((c, v, f, log_qs, point.features, point.log_prior))
+        report.n_calls += config.batch
+        if not all(bool(torch.isfinite(b[2]).all()) for b in batch):
+            report.n_skipped += 1
+            continue
+        buffer = [*buffer[-(config.buffer_batches - 1) :], batch] if config.buffer_batches > 1 else [batch]
+        chosen = [batch] + [
+            buffer[int(torch.randint(len(buffer), (1,), generator=generator, device=generator.device))]
+            for _ in range(config.replay)
+        ]
+        for i, b in enumerate(chosen):
+            optimizer.zero_grad(set_to_none=True)
+            f_all, lqs_all, lq_all, ch_all = [], [], [], []
+            for c, v, f, lqs, feats, log_prior in b:
+                alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
+                lq = sampler.samplers[c].log_prob_latent(v)
+                f_all.append(alpha * f)
+                lqs_all.append(lqs)
+                lq_all.append(lq)
+                ch_all.append(torch.full_like(f, c, dtype=torch.long))
+            f_cat, lqs_cat, lq_cat = torch.cat(f_all), torch.cat(lqs_all), torch.cat(lq_all)
+            ch_cat = torch.cat(ch_all)
+            loss = stratified_variance_loss(f_cat, lqs_cat, lq_cat, ch_cat, sampler.n_channels)
+            if i == 0:  # fresh points: the channel spreads for the allocation and the report
+                with torch.no_grad():
+                    log_p = torch.log(sampler.allocation.to(ch_cat.device))[ch_cat]
+                    w = f_cat / torch.exp(lqs_cat + log_p)  # weights of the whole mixture
+                    total = float(w.mean())
+                    sig = torch.zeros(sampler.n_channels, dtype=torch.float64)
+                    for c in range(sampler.n_channels):
+                        sel = ch_cat == c
+                        if int(sel.sum()) > 1:
+                            sig[c] = float((f_cat[sel] / torch.exp(lqs_cat[sel])).std())  # sigma_c per point
+                    sigma_ema = 0.8 * sigma_ema + 0.2 * sig if step else sig.clone()
+                    report.rel_std.append(float(w.std()) / abs(total) if total else math.inf)
+                    if progress is not None:
+                        progress(report.n_calls, report.rel_std[-1])
+            if not bool(torch.isfinite(loss)):
+                report.n_skipped += 1
+                schedule.step()
+                continue
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, config.clip)
+            if bool(torch.isfinite(norm)):
+                optimizer.step()
+                report.loss.append(float(loss.detach()))
+            else:
+                report.n_skipped += 1
+            report.n_steps += 1
+            schedule.step()
+        # stratified allocation: p_c ~ sigma_c, with a floor so that no active channel starves
+        active = sampler.weights.active.cpu()
+        target = sigma_ema.clamp(min=0) * active
+        if float(target.sum()) > 0:
+            target = target / target.sum()
+            target = torch.where(active, target.clamp(min=0.02 / int(active.sum())), torch.zeros_like(target))
+            sampler.allocation = target / target.sum()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def multichannel_integrate(
+    process: Any,
+    settings: FlowSettings = FlowSettings(),
+    *,
+    seed: int = 1,
+    device: torch.device | str = "cpu",
+    drop_below: float = 1e-3,
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[IntegrationResult, MultiChannelSampler, Any]:
+    """Integrate a process with channels; returns ``(result, sampler, multichannel process)``.
+
+    The multichannel process is the integrand the sampler belongs to: generate events from it.
+    """
+    from mlgen.process.channels import MultiChannelProcess
+
+    device = torch.device(device)
+    prior = MultiChannelProcess(process)
+    n_ch = prior.n_channels
+    torch.manual_seed(seed)
+    weights = ChannelWeights(prior.n_features, n_ch).to(device)
+    mc = MultiChannelProcess(process, weights)
+    grids, probes = [], []
+    for c in range(n_ch):
+
+        def f_prior(u: Tensor, c: int = c) -> Tensor:
+            point = prior.channel_point(c, u)
+            return point.evaluation.weight * torch.exp(point.log_prior[:, c])
+
+        probe, grid = vegas_integrate(
+            f_prior,
+            prior.channel_dim,
+            n_adapt_iter=settings.vegas_adapt_iter,
+            n_per_iter=max(settings.vegas_per_iter // n_ch, 1000),
+            n_iter=settings.probe_iter,
+            seed=seed + 17 * c,
+            device=device,
+        )
+        grids.append(grid)
+        probes.append(probe)
+    probe_all = IntegrationResult(
+        [Iteration(sum(p.mean for p in probes), math.sqrt(sum(p.sdev**2 for p in probes)), 0)],
+        sum(p.n_eval for p in probes),
+        sampler="VEGAS probe, sum of channels",
+    )
+    samplers = [
+        FlowSampler(Flow(prior.channel_dim, **settings.flow).to(device), grid, settings.defensive, settings.uniform)
+        for grid in grids
+    ]
+    # start from the allocation the probes suggest: p_c ~ sigma_c of the VEGAS channel estimates
+    start = torch.tensor([p.sdev * math.sqrt(p.iterations[-1].n) for p in probes], dtype=torch.float64)
+    start = start.clamp(min=1e-3 * float(start.max())) if float(start.max()) > 0 else torch.ones(n_ch)
+    sampler = MultiChannelSampler(samplers, weights, start)
+    generator = make_generator(seed + 1, device)
+    report = train_multichannel(mc, sampler, settings, generator, progress)
+    dropped = []
+    for c in range(n_ch):
+        if float(sampler.allocation[c]) < drop_below and int(weights.active.sum()) > 1:
+            weights.drop(c)
+            dropped.append(c)
+    if dropped:
+        alloc = sampler.allocation.clone()
+        alloc[dropped] = 0.0
+        sampler.allocation = alloc / alloc.sum()
+    result = integrate(
+        mc,
+        sampler,
+        n_iter=settings.n_iter,
+        n_per_iter=settings.n_per_iter,
+        generator=generator,
+        n_eval_before=probe_all.n_eval + report.n_calls,
+        name=f"multi-channel flow ({n_ch} channels, {len(dropped)} dropped)",
+    )
+    check = coverage_check(result, probe_all, threshold=settings.coverage_threshold)
+    result.flags["coverage"] = check.to_dict()
+    result.flags["training"] = {k: v for k, v in report.to_dict().items() if k not in ("rel_std", "loss")} | {
+        "rel_std_first": report.rel_std[0] if report.rel_std else None,
+        "rel_std_last": report.rel_std[-1] if report.rel_std else None,
+    }
+    result.flags["channels"] = {
+        "propagators": [[f"{p.pdg}:{p.mass:g}" for p in props] for props in mc.propagators],
+        "allocation": [float(a) for a in sampler.allocation],
+        "dropped": dropped,
+    }
+    if not check.confirmed:
+        result.flags["warning"] = check.message
+    return result, sampler, mc

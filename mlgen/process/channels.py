@@ -1,0 +1,169 @@
+"""A process seen channel by channel: one phase-space map per propagator topology, on an extended cube.
+
+With channel weights ``alpha_c(x)`` (``sum_c alpha_c = 1`` at every phase-space
+point ``x``) the cross section splits exactly into channel integrals, each done
+with the map ``x = Phi_c(u)`` that flattens its own propagators:
+
+    sigma = sum_c int du  alpha_c(Phi_c(u)) f(Phi_c(u)) |dPhi_c/du|.
+
+:class:`MultiChannelProcess` is that sum as *one* integrand over ``[0, 1]^(1 + d)``:
+the first coordinate ``t`` picks the channel ``c = floor(C t)`` and the integrand
+is ``C alpha_c f |J_c|`` there, so samplers, the integration loop, unweighting
+and the event record use it like any process. The prior weights are those of
+single-diagram enhancement: ``alpha_c`` proportional to the product of the
+channel's squared propagators ``|1 / (s - M^2 + i M Gamma)|^2`` (for a massless
+one ``1/s^2``); a learned correction multiplies them (see
+:class:`mlgen.integrate.channel_weights.ChannelWeights`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ChannelPoint", "MultiChannelProcess"]
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from mlgen.physics.vectors import mass2
+from mlgen.process.process import Evaluation, Process
+
+
+@dataclass
+class ChannelPoint:
+    """One channel's view of a batch: the integrand with the channel's Jacobian, and the weight inputs.
+
+    Attributes:
+        evaluation: the process evaluated through channel ``c``'s map (``weight = f |J_c|``).
+        features: ``(B, n_features)`` float32 inputs of the channel-weight network.
+        log_prior: ``(B, C)`` log of the normalised prior channel weights.
+    """
+
+    evaluation: Evaluation
+    features: Tensor
+    log_prior: Tensor
+
+
+class MultiChannelProcess:
+    """``process`` as a sum of channels over the extended cube (see the module docstring).
+
+    Arguments:
+        process: a process whose ``channels`` list ``(propagators, phase_space)`` pairs.
+        log_alpha: ``(features, log_prior) -> (B, C)`` log channel weights; ``None``
+            keeps the prior (single-diagram enhancement).
+    """
+
+    def __init__(
+        self, process: Process, log_alpha: Callable[[Tensor, Tensor], Tensor] | None = None
+    ) -> None:
+        if not process.channels:
+            raise ValueError(f"{process.name}: no channels (the matrix element lists no propagators)")
+        dims = {space.dim for _, space in process.channels}
+        if len(dims) != 1:
+            raise ValueError(f"{process.name}: channels of different dimensions {sorted(dims)}")
+        self.process = process
+        self.propagators = [props for props, _ in process.channels]
+        self.channel_processes = []
+        for _, space in process.channels:
+            view = copy.copy(process)
+            view.phase_space = space
+            self.channel_processes.append(view)
+        # the distinct daughter sets whose invariant masses the weights look at
+        self.daughter_sets = sorted({p.daughters for props in self.propagators for p in props})
+        self.n_channels = len(self.propagators)
+        self.channel_dim = dims.pop()
+        self.log_alpha = log_alpha
+        self.name = process.name
+
+    # what the event record and the run need, unchanged from the process
+    def __getattr__(self, name: str) -> object:
+        if name == "process":
+            raise AttributeError(name)
+        return getattr(self.process, name)
+
+    @property
+    def dim(self) -> int:
+        return 1 + self.channel_dim
+
+    @property
+    def n_features(self) -> int:
+        return len(self.daughter_sets) + 1
+
+    def _features_and_prior(self, ev: Evaluation) -> tuple[Tensor, Tensor]:
+        p = ev.momenta
+        s_total = self.process.sqrt_s**2
+        invariants = {d: mass2(p[:, list(d)].sum(1)).clamp(min=1e-300) for d in self.daughter_sets}
+        log_terms = []
+        for props in self.propagators:
+            term = torch.zeros(p.shape[0], dtype=p.dtype, device=p.device)
+            for prop in props:
+                s = invariants[prop.daughters]
+                term = term - torch.log((s - prop.mass**2) ** 2 + (prop.mass * prop.width) ** 2)
+            log_terms.append(term)
+        log_prior = torch.log_softmax(torch.stack(log_terms, -1), -1)
+        feats = [torch.log(invariants[d] / s_total) / math.log(s_total) for d in self.daughter_sets]
+        x1 = ev.x1.clamp(min=1e-300)
+        x2 = ev.x2.clamp(min=1e-300)
+        feats.append(0.5 * torch.log(x1 / x2) / math.log(s_total))
+        return torch.stack(feats, -1).float(), log_prior
+
+    def channel_point(self, c: int, u: Tensor, *, variations: bool = False) -> ChannelPoint:
+        """Evaluate the process through channel ``c``'s map at ``u (B, d)``."""
+        ev = self.channel_processes[c].evaluate(u, variations=variations)
+        feats, log_prior = self._features_and_prior(ev)
+        return ChannelPoint(ev, feats, log_prior)
+
+    def channel_log_alpha(self, point: ChannelPoint) -> Tensor:
+        """``(B, C)`` log channel weights at a channel point."""
+        if self.log_alpha is None:
+            return point.log_prior
+        return self.log_alpha(point.features, point.log_prior)
+
+    def channel_of(self, u_ext: Tensor) -> Tensor:
+        """The channel index of extended points (first coordinate)."""
+        return (u_ext[:, 0] * self.n_channels).long().clamp(0, self.n_channels - 1)
+
+    def evaluate(self, u_ext: Tensor, *, variations: bool = True) -> Evaluation:
+        """The integrand ``C alpha_c f |J_c|`` at ``u_ext (B, 1 + d)``, with the event-record fields."""
+        channel = self.channel_of(u_ext)
+        u = u_ext[:, 1:]
+        parts: list[tuple[Tensor, Evaluation]] = []
+        for c in range(self.n_channels):
+            idx = torch.nonzero(channel == c).squeeze(1)
+            if idx.numel() == 0:
+                continue
+            point = self.channel_point(c, u[idx], variations=variations)
+            with torch.no_grad():
+                alpha = torch.exp(self.channel_log_alpha(point)[:, c].to(u.dtype))
+            factor = self.n_channels * alpha
+            ev = point.evaluation
+            ev.weight = ev.weight * factor
+            ev.contributions = ev.contributions * factor[:, None]
+            if ev.variations is not None:
+                ev.variations = ev.variations * factor[:, None]
+            parts.append((idx, ev))
+        if not parts:  # an empty batch
+            return self.channel_point(0, u, variations=variations).evaluation
+        return _scatter(parts, u_ext.shape[0])
+
+    def __call__(self, u_ext: Tensor) -> Tensor:
+        return self.evaluate(u_ext, variations=False).weight
+
+
+def _scatter(parts: list[tuple[Tensor, Evaluation]], n: int) -> Evaluation:
+    """One :class:`Evaluation` of ``n`` points from per-channel pieces at index sets ``idx``."""
+    first = parts[0][1]
+    fields = {}
+    for name in ("weight", "contributions", "momenta", "x1", "x2", "mu_r", "mu_f", "alpha_s", "passed", "variations"):
+        ref = getattr(first, name)
+        if ref is None:
+            fields[name] = None
+            continue
+        out = torch.zeros((n, *ref.shape[1:]), dtype=ref.dtype, device=ref.device)
+        for idx, ev in parts:
+            out[idx] = getattr(ev, name)
+        fields[name] = out
+    return Evaluation(**fields)

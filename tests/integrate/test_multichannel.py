@@ -1,0 +1,105 @@
+"""Multi-channel sampling of Drell-Yan with gamma and Z channels, against the independent quadrature."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mlgen.cards import parse_card
+from mlgen.device import make_generator
+from mlgen.integrate.channel_weights import ChannelWeights
+from mlgen.integrate.flow import Flow
+from mlgen.integrate.flow_sampler import FlowSampler
+from mlgen.integrate.multichannel import MultiChannelSampler, multichannel_integrate
+from mlgen.integrate.nis import FlowSettings
+from mlgen.integrate.persist import load_sampler, save_sampler
+from mlgen.integrate.train import TrainConfig
+from mlgen.phasespace.topologies import channel_groups
+from mlgen.process.build import build_process
+from mlgen.process.channels import MultiChannelProcess
+
+from tests.process import quadrature as Q
+
+pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
+
+CARD = """
+[process]
+matrix_element = "drell_yan"
+[beams]
+sqrt_s = 13000.0
+[pdf]
+set = "NNPDF23_lo_as_0130_qed"
+[scales]
+mu_f = "m_ll"
+mu_r = "m_ll"
+variations = false
+[[cuts]]
+observable = "m"
+objects = "leptons"
+min = 60.0
+max = 120.0
+"""
+
+
+@pytest.fixture(scope="module")
+def process():
+    return build_process(parse_card(CARD))
+
+
+def test_channels_follow_the_propagators(process) -> None:
+    groups = channel_groups(process.matrix_element.propagators)
+    assert [[p.pdg for p in g] for g in groups] == [[23], [22]]
+    assert len(process.channels) == 2
+    mc = MultiChannelProcess(process)
+    assert mc.dim == 1 + process.dim
+    # prior weights sum to one and follow the propagators: the Z channel wins at the pole
+    u = torch.rand(2000, process.dim, generator=make_generator(1), dtype=torch.float64)
+    point = mc.channel_point(0, u)
+    alpha = torch.exp(point.log_prior)
+    assert torch.allclose(alpha.sum(-1), torch.ones(2000, dtype=torch.float64))
+    m = point.evaluation.momenta[:, 2:].sum(1)
+    m_ll = torch.sqrt(m[:, 0] ** 2 - (m[:, 1:] ** 2).sum(-1))
+    near_pole = (m_ll - 91.19).abs() < 2
+    assert bool((alpha[near_pole, 0] > 0.99).all())
+
+
+def test_extended_density_integrates_to_one(process) -> None:
+    mc = MultiChannelProcess(process)
+    samplers = [FlowSampler(Flow(process.dim, n_bins=4, hidden=8, layers=1), None, 0.1) for _ in range(2)]
+    weights = ChannelWeights(mc.n_features, 2)
+    sampler = MultiChannelSampler(samplers, weights, torch.tensor([0.7, 0.3]))
+    g = make_generator(3)
+    u = torch.rand(200_000, mc.dim, generator=g, dtype=torch.float64)
+    q = torch.exp(sampler.log_prob(u))
+    est, err = float(q.mean()), float(q.std()) / math.sqrt(len(q))
+    assert err < 5e-3 and abs(est - 1) < 4 * err
+    x, log_q = sampler.sample(500, g)
+    assert torch.allclose(sampler.log_prob(x), log_q, atol=1e-6)
+
+
+def test_multichannel_drell_yan_against_quadrature(process, tmp_path) -> None:
+    torch.set_num_threads(1)
+    settings = FlowSettings(
+        vegas_adapt_iter=4,
+        vegas_per_iter=20_000,
+        flow=dict(n_bins=8, hidden=16, layers=2),
+        train=TrainConfig(n_calls=40_000, batch=4_000),
+        n_iter=4,
+        n_per_iter=30_000,
+    )
+    result, sampler, mc = multichannel_integrate(process, settings, seed=5)
+    exact = Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, n_m=300, n_y=300)
+    assert abs(result.mean - exact) < 4 * result.sdev, (result.mean, result.sdev, exact)
+    assert result.sdev / exact < 3e-3
+    assert result.flags["coverage"]["confirmed"]
+    alloc = result.flags["channels"]["allocation"]
+    assert alloc[0] > alloc[1]  # the Z channel carries most of the variance in this window
+    # saved and reloaded, the sampler draws the same points and the integrand rebuilt around it agrees
+    path = save_sampler(sampler, tmp_path / "mc.pt")
+    again = load_sampler(path)
+    u0, lq0 = sampler.sample(300, make_generator(8))
+    u1, lq1 = again.sample(300, make_generator(8))
+    assert torch.equal(u0, u1) and torch.equal(lq0, lq1)
+    assert torch.allclose(MultiChannelProcess(process, again.weights)(u1), mc(u0))
