@@ -19,6 +19,9 @@ SHORT = [
     "integrator.n_per_iter=4000",
     "integrator.n_iter=2",
     "events.batch_size=20000",
+    "integrator.flow.n_calls=8000",
+    "integrator.flow.batch=2000",
+    "integrator.flow.vegas_per_iter=4000",
 ]
 
 pytest.importorskip("pythia8mc")
@@ -75,3 +78,40 @@ def test_bad_card_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureF
     )
     assert "mode" in capsys.readouterr().err
     assert not (tmp_path / "events.lhe.gz").exists()
+
+
+@pytest.mark.parametrize("kind", ["flow", "multichannel"])
+def test_trained_sampler_is_saved_and_reused_without_training(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = ROOT / "cards" / "drell_yan.toml"
+    common = ["--events", "300", "--json", "--set", "run.plots=false", "--set", "run.device=cpu"]
+    train = [f"integrator.kind={kind!r}".replace("'", '"'), *SHORT, "integrator.flow.n_calls=20000"]
+    argv = ["run", str(card), "--output-dir", str(tmp_path / "a"), *common]
+    for item in train:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    flags = first["integration"]["flags"]
+    assert flags["coverage"]["passed"] and "training" in flags
+    assert first["sampler_file"] == str(tmp_path / "a" / "sampler.pt")
+    # a later run loads it: no adaptation, no training, the same sigma within errors, new events
+    load = f'integrator.load="{first["sampler_file"]}"'
+    argv = ["run", str(card), "--output-dir", str(tmp_path / "b"), "--seed", "9", *common, "--set", load]
+    for item in SHORT:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert "training" not in second["integration"]["flags"]
+    assert second["integration"]["n_eval"] == 2 * 4000
+    sigma = lambda r: (r["sigma_pb"], r["sigma_err_pb"])  # noqa: E731
+    (m1, e1), (m2, e2) = sigma(first), sigma(second)
+    assert abs(m1 - m2) < 4 * (e1**2 + e2**2) ** 0.5
+    assert second["n_events"] == 300
+
+
+def test_missing_saved_sampler_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", str(ROOT / "cards" / "drell_yan.toml"), "-o", str(tmp_path), "--set", 'integrator.load="gone.pt"']
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "integrator.load" in err and "gone.pt" in err
