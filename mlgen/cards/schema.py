@@ -19,9 +19,11 @@ __all__ = [
     "ModelCard",
     "PDFCard",
     "ProcessCard",
+    "PropagatorCard",
     "RunCard",
     "SCALE_CHOICES",
     "ScalesCard",
+    "UserMatrixElementCard",
 ]
 
 from dataclasses import dataclass, field
@@ -40,12 +42,44 @@ Objects = Literal[
 
 
 @dataclass(frozen=True)
+class PropagatorCard:
+    """An s-channel propagator of a user matrix element (``daughters`` index the external particles)."""
+
+    daughters: tuple[int, ...]
+    mass: float
+    width: float = 0.0
+    pdg: int = 0
+
+    def validate(self) -> None:
+        if len(self.daughters) < 2:
+            raise ValueError(f"daughters: expected at least two particle indices, got {list(self.daughters)}")
+        if self.mass < 0 or self.width < 0:
+            raise ValueError(f"mass, width: expected values >= 0 GeV, got {self.mass}, {self.width}")
+
+
+@dataclass(frozen=True)
+class UserMatrixElementCard:
+    """``[process.user]``: the external particles of a user's ``|M|^2`` function (see :mod:`mlgen.matrix.user`)."""
+
+    subprocesses: tuple[tuple[int, ...], ...]
+    kind: Literal["torch", "numpy", "event"] = "torch"
+    masses: tuple[float, ...] | None = None
+    colour: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    propagators: tuple[PropagatorCard, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProcessCard:
-    """The matrix element: a built-in name, ``module:attr`` or ``path/file.py:attr``."""
+    """The matrix element: a built-in name, ``module:attr`` or ``path/file.py:attr``.
+
+    With a ``[process.user]`` table, ``matrix_element`` names a plain ``|M|^2``
+    function and the table describes its particles.
+    """
 
     matrix_element: str
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    user: UserMatrixElementCard | None = None
 
     def validate(self) -> None:
         if not self.matrix_element:

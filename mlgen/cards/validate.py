@@ -53,6 +53,10 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     if tp is Any:
         return value
     if origin in (Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if value is not None and len(options) == 1:
+            # an optional table or value: its own error (naming the inner key) is the useful one
+            return _convert(value, options[0], where)
         errors = []
         for option in get_args(tp):
             try:

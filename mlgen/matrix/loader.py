@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN", "load_matrix_element"]
+__all__ = ["BUILTIN", "load_matrix_element", "load_user_matrix_element"]
 
 import importlib
 import importlib.util
@@ -114,3 +114,28 @@ def _call_with_options(
         return factory(**options, **kwargs)
     except TypeError as err:
         raise ValueError(f"process.options: {spec!r} rejected its options: {err}") from None
+
+
+def load_user_matrix_element(spec: str, user: Any, *, base_dir: Path | None = None, name: str = "") -> MatrixElement:
+    """Wrap the ``|M|^2`` function ``spec`` (``module:attr`` or ``file.py:attr``) as a matrix element.
+
+    ``user`` is the card's ``[process.user]`` table (:class:`~mlgen.cards.schema.UserMatrixElementCard`).
+    """
+    from mlgen.matrix.base import Propagator
+    from mlgen.matrix.user import UserMatrixElement
+
+    function = _import_attr(spec, base_dir)
+    if not callable(function):
+        raise ValueError(f"matrix element {spec!r} is not callable")
+    try:
+        return UserMatrixElement(
+            function,
+            user.subprocesses,
+            kind=user.kind,
+            masses=user.masses,
+            colour=user.colour,
+            propagators=[Propagator(tuple(p.daughters), p.mass, p.width, p.pdg) for p in user.propagators],
+            name=name,
+        )
+    except ValueError as err:
+        raise ValueError(f"process.user.{err}") from None

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from mlgen.cards.schema import BEAM_PARTICLES, Card
-from mlgen.matrix.loader import load_matrix_element
-from mlgen.matrix.base import Propagator
+from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
+from mlgen.matrix.base import MatrixElement, Propagator
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.phasespace.topologies import channel_groups
 from mlgen.phasespace.onebody import NarrowResonance
@@ -19,9 +19,13 @@ from mlgen.process.objects import object_indices
 from mlgen.process.process import Process, ScaleSetup
 
 
-def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
+def build_process(
+    card: Card, device: torch.device | str = "cpu", *, matrix_element: MatrixElement | None = None
+) -> Process:
     """Everything a card describes, assembled into a process on ``device``.
 
+    ``matrix_element`` replaces the card's ``[process] matrix_element`` (the Python
+    route: e.g. a :class:`~mlgen.matrix.user.UserMatrixElement` built in a script).
     Errors name the card key that caused them (``process.options.mode: ...``).
     """
     from mlgen.physics.sm import parameters_from_card
@@ -30,12 +34,23 @@ def build_process(card: Card, device: torch.device | str = "cpu") -> Process:
     parameters = parameters_from_card(
         card.model.scheme, card.model.param_card, base_dir=source.parent if source else None
     )
-    me = load_matrix_element(
-        card.process.matrix_element,
-        card.process.options,
-        base_dir=source.parent if source else None,
-        parameters=parameters,
-    )
+    me: MatrixElement
+    if matrix_element is not None:
+        me = matrix_element
+    elif card.process.user is not None:
+        me = load_user_matrix_element(
+            card.process.matrix_element,
+            card.process.user,
+            base_dir=source.parent if source else None,
+            name=card.process.name,
+        )
+    else:
+        me = load_matrix_element(
+            card.process.matrix_element,
+            card.process.options,
+            base_dir=source.parent if source else None,
+            parameters=parameters,
+        )
     beams = (BEAM_PARTICLES[card.beams.particles[0]], BEAM_PARTICLES[card.beams.particles[1]])
     hadronic = card.beams.hadronic
     final_pdgs = [sub.pdg[2:] for sub in me.subprocesses]

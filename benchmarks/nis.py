@@ -1,0 +1,266 @@
+"""Neural importance sampling side by side: mlgen flow, mlgen multi-channel, vegas (VEGAS+) and madnis 1.0.0.
+
+Every method gets the same budget of integrand calls for adaptation/training
+(``--train-calls``; mlgen's VEGAS warm start and coverage probe count in it) and
+then ``--eval`` fresh points whose weights give the figures of merit:
+
+* estimate and pull against the exact value (analytic, or for physics cases a
+  high-statistics VEGAS value computed in the same run with 20x the budget);
+* ``spread`` = std(w)/mean(w) of the per-point weights (what unweighting sees);
+* ``eff_max`` = mean(w)/max(w) at N = ``--eval`` and ``eff_q`` with the reduced
+  maximum whose overweights carry at most 0.1% of sigma;
+* training wall time, sampling rate (points/s including the integrand), device.
+
+Usage (madnis lives in the benchmark's own environment, see benchmarks/README.md)::
+
+    .venv-bench/bin/python benchmarks/nis.py --quick --json runs/nis_quick.json
+    .venv-bench/bin/python benchmarks/nis.py --cases camel8,camelN8 --seeds 0,1,2 --json runs/nis.json
+
+Not a test: nothing here asserts; it measures and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mlgen.device import make_generator, resolve_device  # noqa: E402
+from mlgen.integrate.integrands import bw_ridge, camel, gauss  # noqa: E402
+from mlgen.integrate.nis import FlowSettings, flow_integrate  # noqa: E402
+from mlgen.integrate.train import TrainConfig  # noqa: E402
+from mlgen.metrics import reduced_max  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ANALYTIC = {  # name: (dimension, (f, exact))
+    "camel4": (4, lambda: camel(4, 0.2)),
+    "camel8": (8, lambda: camel(8, 0.2)),
+    "camel16": (16, lambda: camel(16, 0.2)),
+    "camelN8": (8, lambda: camel(8, 0.1)),
+    "gauss16": (16, lambda: gauss(16, 0.2)),
+    "ridge8": (8, lambda: bw_ridge(8, 0.02)),
+}
+PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j.toml"}
+METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
+
+
+def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
+    w = w.double()
+    mean, n = float(w.mean()), len(w)
+    err = float(w.std()) / math.sqrt(n)
+    return {
+        "estimate": mean,
+        "error": err,
+        "pull": (mean - exact) / err if err > 0 else math.inf,
+        "spread": float(w.std()) / mean,
+        "eff_max": mean / float(w.abs().max()),
+        "eff_q": mean / reduced_max(w, 1e-3),
+        "n_eval": n,
+    }
+
+
+def run_vegas(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float) -> dict:
+    import vegas
+
+    np.random.seed(seed)
+
+    @vegas.batchintegrand
+    def fb(x: np.ndarray) -> np.ndarray:
+        return f(torch.from_numpy(np.ascontiguousarray(x))).double().cpu().numpy()
+
+    integ = vegas.Integrator([[0.0, 1.0]] * dim)
+    t0 = time.perf_counter()
+    integ(fb, nitn=10, neval=budget // 10)
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ws = []
+    integ.set(neval=n_eval)
+    for x, wgt in integ.random_batch():
+        ws.append(torch.from_numpy(wgt * fb(x)))
+    t_eval = time.perf_counter() - t0
+    # random_batch's weights sum to the estimate over all points: N wgt f is the per-point weight
+    w = torch.cat(ws)
+    return figures(w * len(w), exact) | {"train_s": t_train, "rate_per_s": len(w) / t_eval}
+
+
+def run_mlgen_flow(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
+    vegas_iter, vegas_n = 5, max(budget // 20, 5_000)
+    probe_iter = 2
+    train_calls = budget - (vegas_iter + probe_iter) * vegas_n
+    settings = FlowSettings(
+        vegas_adapt_iter=vegas_iter,
+        vegas_per_iter=vegas_n,
+        probe_iter=probe_iter,
+        train=TrainConfig(n_calls=train_calls, batch=4_000 if dim < 16 else 2_000),
+        n_iter=1,
+        n_per_iter=1_000,
+    )
+    t0 = time.perf_counter()
+    result, sampler = flow_integrate(f, dim, settings, seed=seed, device=device)
+    t_train = time.perf_counter() - t0
+    return evaluate_sampler(f, sampler, n_eval, seed, exact, device) | {
+        "train_s": t_train,
+        "coverage": result.flags["coverage"]["message"],
+        "confirmed": result.flags["coverage"]["confirmed"],
+    }
+
+
+def evaluate_sampler(f: Callable, sampler, n_eval: int, seed: int, exact: float, device) -> dict:
+    g = make_generator(seed + 1000, device)
+    t0 = time.perf_counter()
+    ws = []
+    for start in range(0, n_eval, 100_000):
+        u, log_q = sampler.sample(min(100_000, n_eval - start), g)
+        ws.append((f(u) * torch.exp(-log_q)).cpu())
+    t_eval = time.perf_counter() - t0
+    return figures(torch.cat(ws), exact) | {"rate_per_s": n_eval / t_eval}
+
+
+def run_madnis(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float) -> dict:
+    from madnis.integrator import Integrator
+
+    torch.manual_seed(seed)
+
+    def fm(x: torch.Tensor) -> torch.Tensor:
+        return f(x.double()).to(x.dtype)
+
+    integrator = Integrator(fm, dims=dim)
+    t0 = time.perf_counter()
+    integrator.train(budget // integrator.batch_size)
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    batch = integrator.sample(n_eval)
+    t_eval = time.perf_counter() - t0
+    return figures(batch.weights.double(), exact) | {"train_s": t_train, "rate_per_s": n_eval / t_eval}
+
+
+def physics_case(name: str, device):
+    from mlgen.cards import load_card
+    from mlgen.process.build import build_process
+
+    card = load_card(ROOT / PHYSICS[name], ["run.device=cpu"])
+    return card, build_process(card, device)
+
+
+def reference_value(process, dim: int, budget: int, seed: int, device) -> tuple[float, float]:
+    from mlgen.integrate.loop import vegas_integrate
+
+    result, _ = vegas_integrate(
+        process, dim, n_adapt_iter=10, n_per_iter=budget, n_iter=10, seed=seed + 99, device=device
+    )
+    return result.mean, result.sdev
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default="camel4,camel8,camelN8,gauss16,ridge8,dy_zprime,ttbar6")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--train-calls", type=int, default=1_000_000)
+    parser.add_argument("--eval", type=int, default=1_000_000, dest="n_eval")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="200k training calls, 200k points, one seed")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.train_calls, args.n_eval, args.seeds = 200_000, 200_000, "0"
+    device = resolve_device(args.device)
+    methods = args.methods.split(",")
+    try:
+        import madnis  # noqa: F401
+    except ImportError:
+        if "madnis" in methods:
+            print("madnis is not importable here: skipped (see benchmarks/README.md for its environment)")
+            methods.remove("madnis")
+    rows = []
+    machine = f"{os.cpu_count()} CPU cores, torch {torch.__version__}, device {device}" + (
+        f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""
+    )
+    for case in args.cases.split(","):
+        if case in ANALYTIC:
+            dim, make = ANALYTIC[case]
+            (f, exact), exact_err, process = make(), 0.0, None
+        elif case in PHYSICS:
+            _, process = physics_case(case, device)
+            f, dim = process, process.dim
+            exact, exact_err = reference_value(process, dim, 2 * args.train_calls, 0, device)
+        else:
+            raise SystemExit(f"unknown case {case!r}; expected one of {', '.join([*ANALYTIC, *PHYSICS])}")
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for method in methods:
+                t0 = time.perf_counter()
+                if method == "vegas":
+                    row = run_vegas(f, dim, args.train_calls, args.n_eval, seed, exact)
+                elif method == "mlgen_flow":
+                    row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device)
+                elif method == "mlgen_multichannel":
+                    if process is None:
+                        continue  # no propagator structure: nothing to build channels from
+                    row = run_multichannel(process, args.train_calls, args.n_eval, seed, exact, device)
+                elif method == "madnis":
+                    row = run_madnis(f, dim, args.train_calls, args.n_eval, seed, exact)
+                else:
+                    raise SystemExit(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+                if exact_err:
+                    row["pull"] = (row["estimate"] - exact) / math.hypot(row["error"], exact_err)
+                row |= {
+                    "case": case,
+                    "method": method,
+                    "seed": seed,
+                    "exact": exact,
+                    "wall_s": time.perf_counter() - t0,
+                }
+                rows.append(row)
+                print(
+                    f"{case:10s} {method:19s} seed {seed}: {row['estimate']:.6g} +- {row['error']:.2g} "
+                    f"(exact {exact:.6g}, pull {row['pull']:+.1f})  spread {row['spread']:.3g}  "
+                    f"eff_max {row['eff_max']:.3g}  eff_q {row['eff_q']:.3g}  train {row['train_s']:.1f} s  "
+                    f"{row['rate_per_s']:.3g} pts/s" + ("" if row.get("confirmed", True) else "  [FLAGGED]"),
+                    flush=True,
+                )
+    print(f"\nmachine: {machine}; training budget {args.train_calls} calls, {args.n_eval} evaluation points")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {"machine": machine, "args": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=1
+            )
+        )
+    return 0
+
+
+def run_multichannel(process, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
+    from mlgen.integrate.multichannel import multichannel_integrate
+
+    vegas_iter, vegas_n = 5, max(budget // 20, 5_000)
+    probe_iter = 2
+    settings = FlowSettings(
+        vegas_adapt_iter=vegas_iter,
+        vegas_per_iter=vegas_n,
+        probe_iter=probe_iter,
+        train=TrainConfig(n_calls=budget - (vegas_iter + probe_iter) * vegas_n, batch=4_000),
+        n_iter=1,
+        n_per_iter=1_000,
+    )
+    t0 = time.perf_counter()
+    result, sampler, mc = multichannel_integrate(process, settings, seed=seed, device=device)
+    t_train = time.perf_counter() - t0
+    return evaluate_sampler(mc, sampler, n_eval, seed, exact, device) | {
+        "train_s": t_train,
+        "coverage": result.flags["coverage"]["message"],
+        "confirmed": result.flags["coverage"]["confirmed"],
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
