@@ -86,7 +86,9 @@ def _integrate(process: Process, card: Card, device: torch.device, seed: int) ->
                 f"{card.source}: integrator.load: {path} samples {sampler.dim} dimensions, "
                 f"the process needs {integrand.dim}"
             )
-        result = integrate(integrand, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
+        result = integrate(
+            integrand, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator
+        )
         result.flags["loaded_from"] = str(path)
         return result, sampler, integrand
     if cfg.kind == "vegas":

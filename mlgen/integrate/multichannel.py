@@ -214,7 +214,7 @@ def train_multichannel(
 
 def multichannel_integrate(
     process: Any,
-    settings: FlowSettings = FlowSettings(),
+    settings: FlowSettings | None = None,
     *,
     seed: int = 1,
     device: torch.device | str = "cpu",
@@ -227,6 +227,7 @@ def multichannel_integrate(
     """
     from mlgen.process.channels import MultiChannelProcess
 
+    settings = settings or FlowSettings()
     device = torch.device(device)
     prior = MultiChannelProcess(process)
     n_ch = prior.n_channels
@@ -257,7 +258,9 @@ def multichannel_integrate(
         sampler="VEGAS probe, sum of channels",
     )
     samplers = [
-        FlowSampler(Flow(prior.channel_dim, **settings.flow).to(device), grid, settings.defensive, settings.uniform)
+        FlowSampler(
+            Flow(prior.channel_dim, **settings.flow).to(device), grid, settings.defensive, settings.uniform
+        )
         for grid in grids
     ]
     # start from the allocation the probes suggest: p_c ~ sigma_c of the VEGAS channel estimates

@@ -59,7 +59,7 @@ class FlowSettings:
 def flow_integrate(
     f: Integrand,
     dim: int,
-    settings: FlowSettings = FlowSettings(),
+    settings: FlowSettings | None = None,
     *,
     seed: int = 1,
     device: torch.device | str = "cpu",
@@ -71,6 +71,7 @@ def flow_integrate(
     ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the estimate (failed, or a weak probe) also sets
     ``flags["warning"]``.
     """
+    settings = settings or FlowSettings()
     device = torch.device(device)
     probe, grid = vegas_integrate(
         f,

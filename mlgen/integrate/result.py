@@ -122,7 +122,9 @@ class IntegrationResult:
             )
         s = self.weight_stats
         rel = self.sdev / abs(self.mean) if self.mean else math.inf
-        lines.append(f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {rel:.2e}, {self.n_eval} evaluations)")
+        lines.append(
+            f"sigma = {_fmt(self.mean, self.sdev)} pb   (rel. error {rel:.2e}, {self.n_eval} evaluations)"
+        )
         if "eff_max" in s:
             lines.append(
                 f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "

@@ -67,7 +67,7 @@ def load_matrix_element(
         options: keyword arguments for the factory (the card's ``[process] options``);
             an option the factory does not accept is an error naming it.
         context: keyword arguments passed only if the factory accepts them
-            (``parameters`` — the SM parameters — and ``device``).
+            (``parameters`` — the SM parameters —, ``device``, ``name``; ``base_dir`` too).
 
     Returns:
         An object satisfying :class:`~mlgen.matrix.base.MatrixElement`.
@@ -85,7 +85,7 @@ def load_matrix_element(
         return target
     if not callable(target):
         raise ValueError(f"matrix element {spec!r} is neither a matrix element nor a factory")
-    me = _call_with_options(spec, target, options, context)
+    me = _call_with_options(spec, target, options, {**context, "base_dir": base_dir})
     if not isinstance(me, MatrixElement):
         raise ValueError(
             f"matrix element {spec!r}: the factory returned {type(me).__name__}, "
@@ -116,7 +116,9 @@ def _call_with_options(
         raise ValueError(f"process.options: {spec!r} rejected its options: {err}") from None
 
 
-def load_user_matrix_element(spec: str, user: Any, *, base_dir: Path | None = None, name: str = "") -> MatrixElement:
+def load_user_matrix_element(
+    spec: str, user: Any, *, base_dir: Path | None = None, name: str = ""
+) -> MatrixElement:
     """Wrap the ``|M|^2`` function ``spec`` (``module:attr`` or ``file.py:attr``) as a matrix element.
 
     ``user`` is the card's ``[process.user]`` table (:class:`~mlgen.cards.schema.UserMatrixElementCard`).

@@ -77,7 +77,9 @@ class UserMatrixElement:
             raise ValueError("subprocesses: expected at least one list of PDG ids")
         n = len(subprocesses[0])
         if n < 3 or any(len(s) != n for s in subprocesses):
-            raise ValueError(f"subprocesses: expected lists of the same length >= 3, got {list(subprocesses)}")
+            raise ValueError(
+                f"subprocesses: expected lists of the same length >= 3, got {list(subprocesses)}"
+            )
         if masses is None:
             masses = [0.0] * n
         if len(masses) != n:
@@ -94,15 +96,21 @@ class UserMatrixElement:
                 flows.append(())
                 continue
             if len(colour) != len(subprocesses) or len(colour[i]) != n:
-                raise ValueError(f"colour: expected one flow of {n} [colour, anticolour] pairs per subprocess")
+                raise ValueError(
+                    f"colour: expected one flow of {n} [colour, anticolour] pairs per subprocess"
+                )
             flows.append((tuple((int(a), int(b)) for a, b in colour[i]),))
         for prop in propagators:
             if min(prop.daughters) < 2 or max(prop.daughters) >= n:
-                raise ValueError(f"propagators: daughters {prop.daughters} must index outgoing particles 2..{n - 1}")
+                raise ValueError(
+                    f"propagators: daughters {prop.daughters} must index outgoing particles 2..{n - 1}"
+                )
         self.function = function
         self.kind = kind
         self.name = name or getattr(function, "__name__", "user matrix element")
-        self.subprocesses = tuple(Subprocess(tuple(int(x) for x in s), f) for s, f in zip(subprocesses, flows))
+        self.subprocesses = tuple(
+            Subprocess(tuple(int(x) for x in s), f) for s, f in zip(subprocesses, flows)
+        )
         self.masses = tuple(float(m) for m in masses)
         self.propagators = tuple(propagators)
         self.resonances = tuple(Resonance(p.pdg, p.daughters) for p in self.propagators if p.pdg)

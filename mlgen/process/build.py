@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 
 from mlgen.cards.schema import BEAM_PARTICLES, Card
-from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.matrix.base import MatrixElement, Propagator
+from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.phasespace import PhaseSpace, from_propagators
-from mlgen.phasespace.topologies import channel_groups
 from mlgen.phasespace.onebody import NarrowResonance
+from mlgen.phasespace.topologies import channel_groups
 from mlgen.process.cuts import Cuts
 from mlgen.process.objects import object_indices
 from mlgen.process.process import Process, ScaleSetup
@@ -50,6 +50,7 @@ def build_process(
             card.process.options,
             base_dir=source.parent if source else None,
             parameters=parameters,
+            name=card.process.name,
         )
     beams = (BEAM_PARTICLES[card.beams.particles[0]], BEAM_PARTICLES[card.beams.particles[1]])
     hadronic = card.beams.hadronic

@@ -56,9 +56,7 @@ class MultiChannelProcess:
             keeps the prior (single-diagram enhancement).
     """
 
-    def __init__(
-        self, process: Process, log_alpha: Callable[[Tensor, Tensor], Tensor] | None = None
-    ) -> None:
+    def __init__(self, process: Process, log_alpha: Callable[[Tensor, Tensor], Tensor] | None = None) -> None:
         if not process.channels:
             raise ValueError(f"{process.name}: no channels (the matrix element lists no propagators)")
         dims = {space.dim for _, space in process.channels}
@@ -157,7 +155,18 @@ def _scatter(parts: list[tuple[Tensor, Evaluation]], n: int) -> Evaluation:
     """One :class:`Evaluation` of ``n`` points from per-channel pieces at index sets ``idx``."""
     first = parts[0][1]
     fields = {}
-    for name in ("weight", "contributions", "momenta", "x1", "x2", "mu_r", "mu_f", "alpha_s", "passed", "variations"):
+    for name in (
+        "weight",
+        "contributions",
+        "momenta",
+        "x1",
+        "x2",
+        "mu_r",
+        "mu_f",
+        "alpha_s",
+        "passed",
+        "variations",
+    ):
         ref = getattr(first, name)
         if ref is None:
             fields[name] = None

@@ -19,7 +19,6 @@ from mlgen.integrate.train import TrainConfig
 from mlgen.phasespace.topologies import channel_groups
 from mlgen.process.build import build_process
 from mlgen.process.channels import MultiChannelProcess
-
 from tests.process import quadrature as Q
 
 pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
