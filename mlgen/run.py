@@ -275,6 +275,26 @@ def run_card(
     )
     if out["warning"]:
         say(f"WARNING: {out['warning']}")
+    if card.hooks:
+        from mlgen.hooks import HookContext, run_hooks
+
+        def record(entries: list[dict[str, Any]]) -> None:
+            out["hooks"] = entries
+            _atomic_write_text(out_dir / "result.json", json.dumps(out, indent=2, default=str))
+
+        context = HookContext(
+            events_file=lhe_path if lhe_path.exists() else None,
+            events=None if events is None else events.to("cpu"),
+            result=out,
+            output_dir=out_dir,
+        )
+        run_hooks(
+            [(h.step, h.options) for h in card.hooks],
+            context,
+            record,
+            base_dir=Path(card.source).parent if card.source else None,
+            log=log,
+        )
     return out
 
 

@@ -111,7 +111,108 @@ def test_trained_sampler_is_saved_and_reused_without_training(
 
 
 def test_missing_saved_sampler_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["run", str(ROOT / "cards" / "drell_yan.toml"), "-o", str(tmp_path), "--set", 'integrator.load="gone.pt"']
+    argv = [
+        "run",
+        str(ROOT / "cards" / "drell_yan.toml"),
+        "-o",
+        str(tmp_path),
+        "--set",
+        'integrator.load="gone.pt"',
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "integrator.load" in err and "gone.pt" in err
+
+
+HOOKS_MODULE = """
+import json
+
+ORDER = []
+
+
+def count(ctx):
+    ORDER.append("count")
+    n = len(ctx.events)
+    (ctx.output_dir / "count.json").write_text(json.dumps({"n": n}))
+    return {"n_events": n, "sigma_pb": ctx.result["sigma_pb"], "scale": ctx.options.get("scale", 1)}
+
+
+def broken(ctx):
+    ORDER.append("broken")
+    raise RuntimeError("the analysis fell over")
+"""
+
+
+def _hook_card(tmp_path: Path, steps: list[str]) -> Path:
+    (tmp_path / "my_hooks.py").write_text(HOOKS_MODULE)
+    text = (ROOT / "cards" / "drell_yan.toml").read_text()
+    for step in steps:
+        text += (
+            f'\n[[hooks]]\nstep = "{step}"\noptions = {{ scale = 2 }}\n'
+            if "count" in step
+            else f'\n[[hooks]]\nstep = "{step}"\n'
+        )
+    card = tmp_path / "card.toml"
+    card.write_text(text)
+    return card
+
+
+def test_hooks_run_in_order_and_are_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    card = _hook_card(tmp_path, ["my_hooks.py:count", "shower"])
+    argv = ["run", str(card), "-n", "100", "-o", str(tmp_path / "out"), "--json", "--set", "run.plots=false"]
+    for item in SHORT:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    steps = [(h["step"], h["status"]) for h in result["hooks"]]
+    assert steps == [("my_hooks.py:count", "ok"), ("shower", "ok")]
+    assert result["hooks"][0]["output"] == {"n_events": 100, "sigma_pb": result["sigma_pb"], "scale": 2}
+    assert result["hooks"][1]["output"]["n_showered"] == 100 and result["hooks"][1]["output"]["n_errors"] == 0
+
+
+def test_failing_hook_stops_the_chain_and_keeps_the_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = _hook_card(tmp_path, ["my_hooks.py:count", "my_hooks.py:broken", "shower"])
+    argv = [
+        "run",
+        str(card),
+        "-n",
+        "50",
+        "-o",
+        str(tmp_path / "out"),
+        "--no-progress",
+        "--set",
+        "run.plots=false",
+    ]
+    for item in SHORT:
+        argv += ["--set", item]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "hook 2 (my_hooks.py:broken) failed: RuntimeError: the analysis fell over" in err
+    out = tmp_path / "out"
+    assert len(read_lhe(out / "events.lhe.gz")[1]) == 50
+    result = json.loads((out / "result.json").read_text())
+    assert [h["status"] for h in result["hooks"]] == ["ok", "failed"]  # the shower never ran
+    assert "the analysis fell over" in result["hooks"][1]["error"]
+
+
+def test_unknown_hook_step_is_named_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = _hook_card(tmp_path, ["shower", "amplfy"])
+    argv = [
+        "run",
+        str(card),
+        "-n",
+        "20",
+        "-o",
+        str(tmp_path / "out"),
+        "--no-progress",
+        "--set",
+        "run.plots=false",
+    ]
+    for item in SHORT:
+        argv += ["--set", item]
+    assert main(argv) == 1
+    assert "hook 2 (amplfy): step 'amplfy': expected a built-in step (shower)" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 A card has one table per concern (``[process]``, ``[beams]``, ``[pdf]``,
 ``[model]``, ``[scales]``, ``[[cuts]]``, ``[integrator]``, ``[events]``,
-``[run]``). Types are checked by :mod:`mlgen.cards.validate`; each table's
+``[run]``, ``[[hooks]]``). Types are checked by :mod:`mlgen.cards.validate`; each table's
 ``validate()`` checks values and raises ``ValueError("key: what was expected")``.
 """
 
@@ -15,6 +15,7 @@ __all__ = [
     "CutCard",
     "EventsCard",
     "FlowCard",
+    "HookCard",
     "IntegratorCard",
     "ModelCard",
     "PDFCard",
@@ -270,6 +271,18 @@ class RunCard:
 
 
 @dataclass(frozen=True)
+class HookCard:
+    """``[[hooks]]``: a step run after generation (see :mod:`mlgen.hooks`)."""
+
+    step: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not self.step:
+            raise ValueError("step: expected a built-in step name, module:attr or file.py:attr")
+
+
+@dataclass(frozen=True)
 class Card:
     """A whole run card. ``source`` is the file it came from (not a card key)."""
 
@@ -282,4 +295,5 @@ class Card:
     integrator: IntegratorCard = field(default_factory=IntegratorCard)
     events: EventsCard = field(default_factory=EventsCard)
     run: RunCard = field(default_factory=RunCard)
+    hooks: tuple[HookCard, ...] = ()
     source: str = field(default="", metadata={"internal": True})

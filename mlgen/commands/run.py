@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 HELP = "integrate a process card, unweight, write LHE, result.json and plots"
 
@@ -36,8 +37,16 @@ def main(args: argparse.Namespace) -> int:
         overrides.append(f"run.seed={args.seed}")
     if args.output_dir is not None:
         overrides.append(f"run.output_dir={json.dumps(args.output_dir)}")
+    from mlgen.hooks import HookError
+
     card = load_card(args.card, overrides)
-    result = run_card(card, progress=not args.no_progress and not args.json, log=None if args.json else print)
+    try:
+        result = run_card(
+            card, progress=not args.no_progress and not args.json, log=None if args.json else print
+        )
+    except HookError as err:
+        print(f"mlgen run: {err} (the events and result.json written before it are kept)", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(result, indent=2))
     return 0

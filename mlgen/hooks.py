@@ -1,0 +1,147 @@
+"""Run-card hooks: steps that run, in order, after ``mlgen run`` has written its events.
+
+A card lists them as an array of tables::
+
+    [[hooks]]
+    step = "shower"                     # a built-in step ...
+    options = { n = 1000, settings = ["HadronLevel:all = off"] }
+
+    [[hooks]]
+    step = "my_analysis.py:histogram"   # ... or a user's function, module:attr or file.py:attr
+    options = { bins = 40 }
+
+Each step receives a :class:`HookContext` (the events file, the events in memory,
+``result.json`` as written so far, the output directory, its options) and
+returns a JSON-ready dict, recorded under ``result.json["hooks"]`` with its
+status and wall time. A step that raises stops the chain: the failure is
+recorded, ``result.json`` is rewritten, and :class:`HookError` names the step;
+the events written before it stay where they are.
+
+Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`).
+The GAN post-processing steps (``amplify``, ``positive``, ``compare``) join this
+table when their commands land.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BUILTIN_STEPS", "HookContext", "HookError", "resolve_step", "run_hooks"]
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class HookError(RuntimeError):
+    """A hook failed; the message names it (position and step)."""
+
+
+@dataclass
+class HookContext:
+    """What a hook step gets.
+
+    Attributes:
+        events_file: the LHE file ``mlgen run`` wrote (``None`` without events).
+        events: the unweighted events (:class:`~mlgen.events.EventBatch`, on the CPU), or ``None``.
+        result: ``result.json`` as written so far (read-only by convention).
+        output_dir: the run's output directory (write step outputs there).
+        options: the hook's ``options`` table.
+    """
+
+    events_file: Path | None
+    events: Any
+    result: dict[str, Any]
+    output_dir: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _shower(ctx: HookContext) -> dict[str, Any]:
+    from mlgen.shower import shower_lhe
+
+    if ctx.events_file is None:
+        raise ValueError("no events file to shower")
+    opts = dict(ctx.options)
+    # the whole file by default: asking for exactly what is there avoids Pythia's end-of-file abort
+    n = opts.pop("n", None) or (len(ctx.events) if ctx.events is not None else None)
+    settings = opts.pop("settings", [])
+    hadronise = opts.pop("hadronise", True)
+    mpi = opts.pop("mpi", True)
+    if opts:
+        raise ValueError(f"unknown option(s) {sorted(opts)} (allowed: n, settings, hadronise, mpi)")
+    report = shower_lhe(ctx.events_file, n, settings=settings, hadronise=hadronise, mpi=mpi)
+    out = asdict(report)
+    if report.n_errors or report.n_showered == 0:
+        raise RuntimeError(
+            f"Pythia showered {report.n_showered} events with {report.n_errors} errors: {report.messages}"
+        )
+    return out
+
+
+#: Steps a card may name directly.
+BUILTIN_STEPS: dict[str, Callable[[HookContext], dict[str, Any] | None]] = {"shower": _shower}
+
+
+def resolve_step(step: str, base_dir: Path | None = None) -> Callable[[HookContext], Any]:
+    """The function of a step: a built-in name, ``module:attr`` or ``file.py:attr``."""
+    if step in BUILTIN_STEPS:
+        return BUILTIN_STEPS[step]
+    if ":" not in step:
+        raise ValueError(
+            f"step {step!r}: expected a built-in step ({', '.join(sorted(BUILTIN_STEPS))}), "
+            "module:attr or path/to/file.py:attr"
+        )
+    from mlgen.matrix.loader import _import_attr
+
+    try:
+        fn = _import_attr(step, base_dir)
+    except ValueError as err:
+        raise ValueError(str(err).replace("matrix element", "hook")) from None
+    if not callable(fn):
+        raise ValueError(f"step {step!r} is not callable")
+    return fn
+
+
+def run_hooks(
+    hooks: list[tuple[str, dict[str, Any]]],
+    context: HookContext,
+    record: Callable[[list[dict[str, Any]]], None],
+    *,
+    base_dir: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``(step, options)`` pairs in order; ``record(entries)`` is called after each one.
+
+    Raises :class:`HookError` on the first failure, after recording it.
+    """
+    entries: list[dict[str, Any]] = []
+    # resolve everything first: a typo in the third step should not cost the first two
+    functions = []
+    for i, (step, _) in enumerate(hooks, 1):
+        try:
+            functions.append(resolve_step(step, base_dir))
+        except ValueError as err:
+            raise HookError(f"hook {i} ({step}): {err}") from None
+    for i, ((step, options), fn) in enumerate(zip(hooks, functions), 1):
+        context.options = dict(options)
+        t0 = time.perf_counter()
+        try:
+            output = fn(context)
+        except Exception as err:  # a hook is user code: anything it raises stops the chain
+            entries.append(
+                {
+                    "step": step,
+                    "status": "failed",
+                    "error": f"{type(err).__name__}: {err}",
+                    "traceback": traceback.format_exc(limit=5),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            record(entries)
+            raise HookError(f"hook {i} ({step}) failed: {type(err).__name__}: {err}") from err
+        entries.append({"step": step, "status": "ok", "output": output, "seconds": time.perf_counter() - t0})
+        record(entries)
+        if log is not None:
+            log(f"hook {i} ({step}): ok in {entries[-1]['seconds']:.1f} s")
+    return entries
