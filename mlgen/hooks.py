@@ -17,7 +17,8 @@ status and wall time. A step that raises stops the chain: the failure is
 recorded, ``result.json`` is rewritten, and :class:`HookError` names the step;
 the events written before it stay where they are.
 
-Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`).
+Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`;
+options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3).
 The GAN post-processing steps (``amplify``, ``positive``, ``compare``) join this
 table when their commands land.
 """
@@ -68,10 +69,20 @@ def _shower(ctx: HookContext) -> dict[str, Any]:
     settings = opts.pop("settings", [])
     hadronise = opts.pop("hadronise", True)
     mpi = opts.pop("mpi", True)
+    hepmc = opts.pop("hepmc", None)
     if opts:
-        raise ValueError(f"unknown option(s) {sorted(opts)} (allowed: n, settings, hadronise, mpi)")
-    report = shower_lhe(ctx.events_file, n, settings=settings, hadronise=hadronise, mpi=mpi)
-    out = asdict(report)
+        raise ValueError(f"unknown option(s) {sorted(opts)} (allowed: n, settings, hadronise, mpi, hepmc)")
+    if hepmc is not None:
+        from mlgen.hepmc import HepMCWriter
+
+        sigma = (ctx.result.get("sigma_pb", 0.0), ctx.result.get("sigma_err_pb", 0.0))
+        with HepMCWriter(ctx.output_dir / hepmc, sigma) as writer:
+            report = shower_lhe(
+                ctx.events_file, n, settings=settings, hadronise=hadronise, mpi=mpi, on_event=writer
+            )
+    else:
+        report = shower_lhe(ctx.events_file, n, settings=settings, hadronise=hadronise, mpi=mpi)
+    out = asdict(report) | ({"hepmc_file": str(ctx.output_dir / hepmc)} if hepmc else {})
     if report.n_errors or report.n_showered == 0:
         raise RuntimeError(
             f"Pythia showered {report.n_showered} events with {report.n_errors} errors: {report.messages}"

@@ -41,3 +41,33 @@ def test_shower_powheg_file_reports_sigma() -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nope.lhe"):
         shower_lhe(tmp_path / "nope.lhe")
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/lhe not present")
+def test_hepmc3_output_reads_back_with_momentum_conserved(tmp_path: Path) -> None:
+    import numpy as np
+    import pyhepmc
+
+    from mlgen.hepmc import HepMCWriter
+
+    path = tmp_path / "z.hepmc3"
+    with HepMCWriter(path, (123.0, 4.0)) as writer:
+        report = shower_lhe(DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz", 15, on_event=writer)
+    assert report.n_showered == writer.n_written == 15
+    assert not (tmp_path / "z.hepmc3.part").exists()
+    n = 0
+    with pyhepmc.open(path) as handle:
+        for event in handle:
+            n += 1
+            four = lambda ps: np.sum(
+                [[p.momentum.px, p.momentum.py, p.momentum.pz, p.momentum.e] for p in ps], 0
+            )  # noqa: E731
+            final = [p for p in event.particles if p.status == 1]
+            beams = [p for p in event.particles if p.status == 4]
+            assert len(beams) == 2 and len(final) > 10
+            # the whole history is there: final state = beams, to rounding of GeV-scale sums
+            assert np.allclose(four(final), four(beams), atol=1e-5 * 13000)
+            assert event.cross_section.xsec() == 123.0
+            # every non-beam particle has a production vertex with incoming particles
+            assert all(p.production_vertex is not None for p in event.particles if p.status != 4)
+    assert n == 15

@@ -27,6 +27,7 @@ def add_arguments(shower: argparse.ArgumentParser) -> None:
         help="extra Pythia setting (repeatable)",
     )
     shower.add_argument("--no-hadronisation", action="store_true")
+    shower.add_argument("--hepmc", metavar="PATH", help="write the showered events to PATH (HepMC3 ASCII)")
     shower.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -41,6 +42,22 @@ def _plugin(name: str) -> Any:
 
 
 def main(args: argparse.Namespace) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        on_event = None
+        if args.hepmc:
+            from mlgen.hepmc import HepMCWriter
+
+            on_event = stack.enter_context(HepMCWriter(args.hepmc))
+        report = _shower(args, on_event)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    if args.hepmc and not args.json:
+        print(f"HepMC3: {on_event.n_written} events -> {args.hepmc}")
+    return 0 if report.n_errors == 0 else 1
+
+
+def _shower(args: argparse.Namespace, on_event: Any) -> Any:
     from mlgen.shower import shower_lhe
 
     if args.card:
@@ -57,10 +74,16 @@ def main(args: argparse.Namespace) -> int:
             pythia_card=args.pythia_card,
             settings=settings,
             log=None if args.json else print,
+            on_event=on_event,
         )
     elif args.events:
-        report = shower_lhe(args.events, args.n, settings=args.settings, hadronise=not args.no_hadronisation)
+        report = shower_lhe(
+            args.events,
+            args.n,
+            settings=args.settings,
+            hadronise=not args.no_hadronisation,
+            on_event=on_event,
+        )
     else:
         raise ValueError("shower needs an LHE file or --card CARD")
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
-    return 0 if report.n_errors == 0 else 1
+    return report

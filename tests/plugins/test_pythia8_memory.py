@@ -67,3 +67,25 @@ def test_memory_route_matches_lhe_route(tmp_path: Path) -> None:
 def test_cli_needs_a_file_or_a_card(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["shower"]) == 2
     assert "needs an LHE file or --card" in capsys.readouterr().err
+
+
+def test_cli_memory_route_writes_hepmc3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyhepmc
+
+    text = (ROOT / "cards" / "drell_yan.toml").read_text()
+    text = text.replace("n_adapt_iter = 10", "n_adapt_iter = 3").replace(
+        "n_per_iter = 100000", "n_per_iter = 10000"
+    )
+    (tmp_path / "dy.toml").write_text(text)
+    out = tmp_path / "dy.hepmc3"
+    argv = ["shower", "--card", str(tmp_path / "dy.toml"), "-n", "25", "--hepmc", str(out)]
+    assert main([*argv, "--set", "HadronLevel:all = off"]) == 0
+    assert "HepMC3: 25 events" in capsys.readouterr().out
+    with pyhepmc.open(out) as handle:
+        events = list(handle)
+    assert len(events) == 25
+    # every event has its two beams, the hard e+ e- pair and a showered final state
+    for event in events:
+        pdgs = {p.pid for p in event.particles}
+        assert {2212, 11, -11} <= pdgs
+        assert sum(p.status == 1 for p in event.particles) > 2
