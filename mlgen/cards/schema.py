@@ -184,7 +184,7 @@ class FlowCard:
     """
 
     n_calls: int = 200_000
-    batch: int = 4_000
+    batch: int = 1_024
     replay: int = 1
     loss: Literal["variance", "kl"] = "variance"
     lr: float = 3e-3

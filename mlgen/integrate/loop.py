@@ -62,13 +62,18 @@ def vegas_integrate(
     seed: int = 1,
     device: torch.device | str = "cpu",
     n_bins: int = 1000,
+    keep_adaptation: int = 0,
 ) -> tuple[IntegrationResult, VegasSampler]:
     """Adapt a VEGAS grid with the ``vegas`` package, then integrate with the frozen grid in torch.
 
     Adaptation (``n_adapt_iter`` iterations of ``n_per_iter`` points, VEGAS+
     defaults) uses its own seeded numpy generator; its estimates are discarded,
     so the quoted sigma comes from ``n_iter`` independent iterations with the
-    same density that event generation uses.
+    same density that event generation uses. ``keep_adaptation = k`` keeps the
+    last ``k`` adaptive (stratified VEGAS+) iterations in the result as well:
+    each is an unbiased estimate from points already paid for, which is what an
+    independent cross-check (the coverage probe) wants, but not the density
+    events are generated with.
 
     Returns:
         ``(result, sampler)``.
@@ -86,9 +91,13 @@ def vegas_integrate(
         return f(u).cpu().numpy()
 
     n_adapt = 0
+    kept: list[Iteration] = []
     if n_adapt_iter > 0:
         adapt = integ(batch_f, nitn=n_adapt_iter, neval=n_per_iter)
         n_adapt = int(getattr(adapt, "sum_neval", n_adapt_iter * n_per_iter))
+        if keep_adaptation > 0:
+            per_iter = n_adapt // n_adapt_iter
+            kept = [Iteration(float(r.mean), float(r.sdev), per_iter) for r in adapt.itn_results[-keep_adaptation:]]
     sampler = VegasSampler.from_adaptive_map(integ.map)
     generator = make_generator(seed, device)
     result = integrate(
@@ -100,4 +109,7 @@ def vegas_integrate(
         n_eval_before=n_adapt,
         name=f"VEGAS grid ({int(sampler.n_bins.max())} bins/dim)",
     )
+    if kept:
+        result.iterations = kept + result.iterations
+        result.sampler += f" + {len(kept)} adaptive VEGAS+ iterations"
     return result, sampler

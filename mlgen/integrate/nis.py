@@ -2,8 +2,10 @@
 
 ``flow_integrate`` spends its integrand calls in four stages, all counted in
 ``n_eval``: VEGAS adaptation (the warm start), a VEGAS probe with the frozen
-grid (the independent estimate of the coverage check), flow training, and the
-final independent iterations with the frozen flow that give the quoted sigma.
+grid, flow training, and the final independent iterations with the frozen flow
+that give the quoted sigma. The independent estimate of the coverage check
+combines the probe with the second half of the adaptive VEGAS+ iterations
+(stratified, already paid for).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def flow_integrate(
         n_iter=settings.probe_iter,
         seed=seed,
         device=device,
+        keep_adaptation=(settings.vegas_adapt_iter + 1) // 2,
     )
     torch.manual_seed(seed)  # network initialisation (the last layers start at zero anyway)
     flow = Flow(dim, **settings.flow).to(device)

@@ -43,7 +43,7 @@ class TrainConfig:
     """
 
     n_calls: int = 200_000
-    batch: int = 2_000
+    batch: int = 1_024
     replay: int = 1
     buffer_batches: int = 10
     loss: str = "variance"
