@@ -39,6 +39,7 @@ import torch
 from torch import Tensor
 
 from mlgen.matrix.base import ColourFlow, Propagator, Resonance, Subprocess
+from mlgen.matrix.user import check_values
 
 _MODULE_NAMES = ("all_matrix2py", "allmatrix2py", "matrix2py")
 _QUARKS = {1, 2, 3, 4, 5, 6}
@@ -173,7 +174,9 @@ class MadGraphStandalone:
             point = np.asfortranarray(moms[i].T)
             for k, pdgs in enumerate(self._pdgs):
                 out[i, k] = smatrixhel(pdgs, -1, point, float(alphas[i]), 0.0, -1)
-        return torch.from_numpy(out).to(p.device)
+        result = torch.from_numpy(out).to(p.device)
+        check_values(result, self.name)
+        return result
 
     def colour_weights(self, p: Tensor) -> Tensor | None:
         return None

@@ -29,7 +29,7 @@ event record as intermediate resonances (status 2).
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "UserMatrixElement"]
+__all__ = ["KINDS", "UserMatrixElement", "check_values"]
 
 import inspect
 from collections.abc import Callable, Sequence
@@ -44,6 +44,19 @@ from mlgen.matrix.base import ColourFlow, Propagator, Resonance, Subprocess
 KINDS = ("torch", "numpy", "event")
 
 _COLOURED = {1, 2, 3, 4, 5, 6, 21}
+
+
+def check_values(me2: Tensor, name: str) -> None:
+    """Stop on ``|M|^2`` values that are not finite or negative, naming the matrix element."""
+    bad = ~torch.isfinite(me2)
+    if bool(bad.any()):
+        raise ValueError(f"{name}: returned {int(bad.sum())} non-finite |M|^2 values (of {me2.numel()})")
+    neg = me2 < 0
+    if bool(neg.any()):
+        raise ValueError(
+            f"{name}: returned {int(neg.sum())} negative |M|^2 values (smallest {float(me2.min()):.3g}); "
+            "a squared matrix element is >= 0"
+        )
 
 
 class UserMatrixElement:
@@ -143,6 +156,7 @@ class UserMatrixElement:
             raise ValueError(
                 f"{self.name}: returned shape {tuple(out.shape)}, expected ({p.shape[0]},) or ({p.shape[0]}, {k})"
             )
+        check_values(out, self.name)
         return out
 
     def colour_weights(self, p: Tensor) -> Tensor | None:

@@ -95,5 +95,11 @@ def test_bad_user_input_is_named() -> None:
     wrong = UserMatrixElement(lambda p: np.ones((len(p), 3)), [[11, -11, 13, -13]], kind="numpy")
     with pytest.raises(ValueError, match="returned shape \\(2, 3\\), expected \\(2,\\) or \\(2, 1\\)"):
         wrong(torch.zeros(2, 4, 4, dtype=torch.float64))
+    nan = UserMatrixElement(lambda p: p[:, 0, 0] * float("nan"), [[11, -11, 13, -13]], name="nanny")
+    with pytest.raises(ValueError, match="nanny: returned 2 non-finite"):
+        nan(torch.ones(2, 4, 4, dtype=torch.float64))
+    negative = UserMatrixElement(lambda p: -p[:, 0, 0], [[11, -11, 13, -13]], name="neg")
+    with pytest.raises(ValueError, match="neg: returned 2 negative"):
+        negative(torch.ones(2, 4, 4, dtype=torch.float64))
     with pytest.raises(CardError, match="process.user.kind"):
         parse_card(_card("x.py:f", "fortran"))
