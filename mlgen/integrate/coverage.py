@@ -59,18 +59,30 @@ def coverage_check(
         (result.mean - probe.mean) / sigma if sigma > 0 else (0.0 if result.mean == probe.mean else math.inf)
     )
     rel = probe.sdev / abs(probe.mean) if probe.mean else math.inf
-    informative = rel < max_probe_rel
+    # a probe whose own iterations disagree has an error bar that cannot be trusted either
+    consistent = probe.Q > 1e-3
+    informative = rel < max_probe_rel and consistent
     passed = abs(pull) <= threshold
-    if not passed:
+    found = (
+        f"sampler {result.mean:.6g} +- {result.sdev:.2g} vs independent VEGAS probe "
+        f"{probe.mean:.6g} +- {probe.sdev:.2g} (pull {pull:+.1f})"
+    )
+    if not passed and pull < 0:
+        message = f"COVERAGE CHECK FAILED: {found}; the sampler has probably missed a region of phase space"
+    elif not passed:
         message = (
-            f"COVERAGE CHECK FAILED: sampler {result.mean:.6g} +- {result.sdev:.2g} disagrees with the "
-            f"independent VEGAS probe {probe.mean:.6g} +- {probe.sdev:.2g} (pull {pull:+.1f}); "
-            "the sampler has probably missed a region of phase space"
+            f"COVERAGE CHECK FAILED: {found}; the sampler is above the probe: the probe may have under-sampled "
+            "a region (heavy-tailed VEGAS weights), or the sampler's weights fluctuated up"
         )
     elif not informative:
+        why = (
+            f"a relative error of {rel:.1%}"
+            if consistent
+            else f"iterations that disagree (Q = {probe.Q:.1e})"
+        )
         message = (
-            f"coverage check weak: the VEGAS probe ({probe.mean:.6g} +- {probe.sdev:.2g}) has a relative error "
-            f"of {rel:.1%}, so the estimate is unconfirmed; spend more on the probe (probe_iter) or on VEGAS"
+            f"coverage check weak: the VEGAS probe ({probe.mean:.6g} +- {probe.sdev:.2g}) has {why}, so the "
+            "estimate is unconfirmed; spend more on VEGAS (n_adapt_iter, vegas_per_iter, probe_iter)"
         )
     else:
         message = f"coverage check passed (pull {pull:+.2f} against the VEGAS probe)"
