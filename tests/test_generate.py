@@ -23,7 +23,9 @@ pytest.importorskip("pythia8mc")  # PDF grids
 def dy():
     card = load_card("cards/drell_yan.toml", ["scales.variations=false"])
     process = build_process(card)
-    result, sampler = vegas_integrate(process, process.dim, n_adapt_iter=4, n_per_iter=20_000, n_iter=2, seed=4)
+    result, sampler = vegas_integrate(
+        process, process.dim, n_adapt_iter=4, n_per_iter=20_000, n_iter=2, seed=4
+    )
     return process, result, sampler
 
 
@@ -33,7 +35,13 @@ def test_unweighted_events_follow_the_weighted_distribution(dy, mode: str) -> No
     n = 20_000
     batches, report = [], None
     for batch, report in generate_unweighted(
-        process, sampler, n, generator=make_generator(9), mode=mode, overweight_fraction=0.01, batch_size=50_000
+        process,
+        sampler,
+        n,
+        generator=make_generator(9),
+        mode=mode,
+        overweight_fraction=0.01,
+        batch_size=50_000,
     ):
         batches.append(batch)
     events = EventBatch.concat(batches)

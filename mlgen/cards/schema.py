@@ -36,7 +36,7 @@ BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
 #: Dynamical scale choices (see :mod:`mlgen.process.scales`).
 SCALE_CHOICES = ("fixed", "m_ll", "m_final", "ht_half", "ht", "sqrt_shat", "m_t", "mt_half")
 
-Observable = Literal["pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht"]
+Observable = Literal["pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht", "y_pair"]
 Objects = Literal[
     "leptons", "charged_leptons", "neutrinos", "jets", "quarks", "gluons", "b", "photons", "top", "all"
 ]
@@ -154,7 +154,8 @@ class CutCard:
     """One cut: ``min <= observable(objects) <= max``.
 
     ``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y`` apply to every object of the
-    class; ``m`` and ``ht`` to the sum over the class; ``delta_r`` to every pair.
+    class; ``m`` and ``ht`` to the sum over the class; ``delta_r`` and ``y_pair``
+    (``m_ij^2 / s_hat``, the JADE-type resolution of a pair) to every pair.
     """
 
     observable: Observable
@@ -167,7 +168,7 @@ class CutCard:
             raise ValueError("min: a cut needs min, max or both")
         if self.min is not None and self.max is not None and self.min >= self.max:
             raise ValueError(f"max: expected max > min, got min={self.min}, max={self.max}")
-        if self.observable in ("pt", "m", "delta_r", "ht", "abs_eta", "abs_y"):
+        if self.observable in ("pt", "m", "delta_r", "ht", "abs_eta", "abs_y", "y_pair"):
             for key in ("min", "max"):
                 value = getattr(self, key)
                 if value is not None and value < 0:

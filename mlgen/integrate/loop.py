@@ -97,7 +97,10 @@ def vegas_integrate(
         n_adapt = int(getattr(adapt, "sum_neval", n_adapt_iter * n_per_iter))
         if keep_adaptation > 0:
             per_iter = n_adapt // n_adapt_iter
-            kept = [Iteration(float(r.mean), float(r.sdev), per_iter) for r in adapt.itn_results[-keep_adaptation:]]
+            kept = [
+                Iteration(float(r.mean), float(r.sdev), per_iter)
+                for r in adapt.itn_results[-keep_adaptation:]
+            ]
     sampler = VegasSampler.from_adaptive_map(integ.map)
     generator = make_generator(seed, device)
     result = integrate(

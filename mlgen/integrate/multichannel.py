@@ -265,7 +265,9 @@ def multichannel_integrate(
         for grid in grids
     ]
     # start from the allocation the probes suggest: p_c ~ sigma_c of the VEGAS channel estimates
-    start = torch.tensor([p.iterations[-1].sdev * math.sqrt(p.iterations[-1].n) for p in probes], dtype=torch.float64)
+    start = torch.tensor(
+        [p.iterations[-1].sdev * math.sqrt(p.iterations[-1].n) for p in probes], dtype=torch.float64
+    )
     start = start.clamp(min=1e-3 * float(start.max())) if float(start.max()) > 0 else torch.ones(n_ch)
     sampler = MultiChannelSampler(samplers, weights, start)
     generator = make_generator(seed + 1, device)

@@ -13,7 +13,6 @@ ttbar      :class:`~mlgen.matrix.ttbar.TTbar`           ``quarks``
 ttbar_6j   :class:`~mlgen.matrix.ttbar_decay.TTbarAllHadronic` ``generations``, ``quarks``
 ggh        :class:`~mlgen.matrix.higgs.GGH`             (none)
 ee_qqg     :class:`~mlgen.matrix.ee_qqg.EEQQG`          ``mode``, ``quarks``
-madgraph   :class:`~mlgen.matrix.madgraph.MadGraphStandalone` ``path``, ``masses``, ``param_card``, ...
 ========== ============================================ =====================================
 """
 
@@ -29,6 +28,5 @@ BUILTIN_MATRIX_ELEMENTS: dict[str, str] = {
     "ttbar": "mlgen.matrix.ttbar:TTbar",
     "ttbar_6j": "mlgen.matrix.ttbar_decay:TTbarAllHadronic",
     "ggh": "mlgen.matrix.higgs:GGH",
-    "madgraph": "mlgen.matrix.madgraph:MadGraphStandalone",
     "ee_qqg": "mlgen.matrix.ee_qqg:EEQQG",
 }

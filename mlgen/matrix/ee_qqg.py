@@ -65,7 +65,12 @@ class EEQQG:
         boson = 22 if mode == "photon" else 23
         self.resonances = (Resonance(boson, (2, 3, 4)),)
         mz, wz = (0.0, 0.0) if mode == "photon" else (self.parameters.mz, self.parameters.wz)
-        self.propagators = (Propagator((2, 3, 4), mz, wz, boson),)
+        # the boson, then the two collinear regions: gluon along the quark, along the antiquark
+        self.propagators = (
+            Propagator((2, 3, 4), mz, wz, boson),
+            Propagator((2, 4), 0.0, 0.0, 1),
+            Propagator((3, 4), 0.0, 0.0, -1),
+        )
         self._f_in = couplings([11], self.parameters, None)
         self._f_out = couplings(list(quarks), self.parameters, None)
 

@@ -15,8 +15,11 @@ from typing import Any
 from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.builtin import BUILTIN_MATRIX_ELEMENTS
 
-#: Built-in matrix elements: card name -> "module:factory" inside mlgen.matrix.
-BUILTIN: dict[str, str] = dict(BUILTIN_MATRIX_ELEMENTS)
+#: Names a card may use: the built-in processes, and ``madgraph`` for a MadGraph5 standalone
+#: directory (options ``path``, ``masses``, ...; :class:`mlgen.matrix.madgraph.MadGraphStandalone`).
+BUILTIN: dict[str, str] = dict(BUILTIN_MATRIX_ELEMENTS) | {
+    "madgraph": "mlgen.matrix.madgraph:MadGraphStandalone"
+}
 
 
 def register(name: str, target: str) -> None:

@@ -21,6 +21,9 @@ from mlgen.matrix.base import Propagator
 from mlgen.phasespace.tree import Node
 
 MZ, WZ = 91.188, 2.441404
+
+#: power of the map of an inner massless propagator ``1/s^nu``: below 1 so that it needs no lower cut
+MASSLESS_NU = 0.8
 MW, WW = 80.419002, 2.0476
 MT, WT = 173.0, 1.4915
 
@@ -92,7 +95,9 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
         prop = sets.get(members)
         if prop is None:
             return Node((built[0], built[1]))
-        return Node((built[0], built[1]), prop.mass, prop.width, pdg=prop.pdg)
+        # an inner massless propagator (a collinear pair): 1/s^0.8, integrable down to s = 0
+        nu = MASSLESS_NU if prop.mass == 0.0 and len(members) < n_final else None
+        return Node((built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg)
 
     root = build(frozenset(range(n_final)))
     if not isinstance(root, Node):
@@ -107,7 +112,8 @@ def channel_groups(propagators: Sequence[Propagator]) -> list[tuple[Propagator, 
     with (disjoint or contained daughter sets, none with the same set); one that
     fits nowhere opens a new channel. Drell-Yan with gamma, Z and Z' (three
     propagators over the lepton pair) gives three channels; the t tbar decay
-    chain, whose propagators nest, gives one.
+    chain, whose propagators nest, gives one; e+e- -> q q~ g gives two (gluon
+    along the quark, along the antiquark), each with the Z.
     """
 
     def compatible(a: Propagator, b: Propagator) -> bool:
@@ -122,4 +128,10 @@ def channel_groups(propagators: Sequence[Propagator]) -> list[tuple[Propagator, 
                 break
         else:
             groups.append([prop])
-    return [tuple(g) for g in groups]
+    # a propagator shared by several topologies belongs to each (the Z of e+e- -> q q~ g is in both
+    # collinear channels), so that it cancels in the prior channel weights instead of favouring one
+    full = []
+    for group in groups:
+        members = [p for p in propagators if p in group or all(compatible(p, other) for other in group)]
+        full.append(tuple(members))
+    return full

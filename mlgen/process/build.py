@@ -75,7 +75,8 @@ def build_process(
             )
         phase_space = NarrowResonance(card.beams.sqrt_s, resonance[0])
     else:
-        topology = from_propagators(n_final, me.propagators) if me.propagators else "rambo"
+        # the default map: the first channel (the others are the multi-channel sampler's)
+        topology = from_propagators(n_final, channel_groups(me.propagators)[0]) if me.propagators else "rambo"
         if n_final == 2 and topology == "rambo":
             topology = from_propagators(n_final, ())
         try:

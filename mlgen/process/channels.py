@@ -99,9 +99,14 @@ class MultiChannelProcess:
             term = torch.zeros(p.shape[0], dtype=p.dtype, device=p.device)
             for prop in props:
                 s = invariants[prop.daughters]
-                term = term - torch.log((s - prop.mass**2) ** 2 + (prop.mass * prop.width) ** 2)
+                denominator = (s - prop.mass**2) ** 2 + (prop.mass * prop.width) ** 2
+                term = term - torch.log(denominator.clamp(min=1e-300))
             log_terms.append(term)
         log_prior = torch.log_softmax(torch.stack(log_terms, -1), -1)
+        # a degenerate point (a massless propagator exactly on shell, outside any cut) gets the flat prior
+        log_prior = torch.where(
+            torch.isfinite(log_prior), log_prior, torch.full_like(log_prior, -math.log(len(log_terms)))
+        )
         feats = [torch.log(invariants[d] / s_total) / math.log(s_total) for d in self.daughter_sets]
         x1 = ev.x1.clamp(min=1e-300)
         x2 = ev.x2.clamp(min=1e-300)

@@ -21,7 +21,8 @@ class Cut:
 
     Per-object observables (``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y``) must
     hold for every object; ``m`` and ``ht`` apply to the sum over the objects;
-    ``delta_r`` to every pair.
+    ``delta_r`` and ``y_pair`` (``m_ij^2 / s_hat``, ``s_hat`` of the whole final
+    state) to every pair.
     """
 
     observable: str
@@ -47,11 +48,14 @@ class Cut:
             return v.mass(objs.sum(1))[:, None]
         if self.observable == "ht":
             return v.pt(objs).sum(1, keepdim=True)
-        if self.observable == "delta_r":
+        if self.observable in ("delta_r", "y_pair"):
             pairs = list(itertools.combinations(range(len(self.indices)), 2))
             a = objs[:, [i for i, _ in pairs]]
             b = objs[:, [j for _, j in pairs]]
-            return v.delta_r(a, b)
+            if self.observable == "delta_r":
+                return v.delta_r(a, b)
+            s_hat = v.mass2(p[:, 2:].sum(1))
+            return v.mass2(a + b) / s_hat[:, None]
         raise ValueError(f"unknown observable {self.observable!r}")
 
     def passes(self, p: Tensor) -> Tensor:
@@ -83,8 +87,8 @@ class Cuts:
                 raise ValueError(f"cuts[{i}].objects: {err}") from None
             if not indices:
                 raise ValueError(f"cuts[{i}].objects: the process has no {objects!r} in its final state")
-            if observable == "delta_r" and len(indices) < 2:
-                raise ValueError(f"cuts[{i}].objects: delta_r needs at least two {objects!r}")
+            if observable in ("delta_r", "y_pair") and len(indices) < 2:
+                raise ValueError(f"cuts[{i}].objects: {observable} needs at least two {objects!r}")
             lo, hi = card.min, card.max  # type: ignore[attr-defined]
             cuts.append(Cut(observable, indices, lo, hi, f"{lo} <= {observable}({objects}) <= {hi}"))
         return cls(cuts)

@@ -102,3 +102,23 @@ def test_multichannel_drell_yan_against_quadrature(process, tmp_path) -> None:
     u1, lq1 = again.sample(300, make_generator(8))
     assert torch.equal(u0, u1) and torch.equal(lq0, lq1)
     assert torch.allclose(MultiChannelProcess(process, again.weights)(u1), mc(u0))
+
+
+def test_ee_qqg_has_two_collinear_channels_sharing_the_z() -> None:
+    from mlgen.matrix.ee_qqg import EEQQG
+    from mlgen.process.cuts import Cut
+
+    groups = channel_groups(EEQQG().propagators)
+    assert [[(p.daughters, p.pdg) for p in g] for g in groups] == [
+        [((2, 3, 4), 23), ((2, 4), 1)],
+        [((2, 3, 4), 23), ((3, 4), -1)],
+    ]
+    # the resolution cut: three partons at 120 degrees (Mercedes) have every y_ij = 1/3
+    e = 91.188 / 3
+    c, s = math.cos(2 * math.pi / 3), math.sin(2 * math.pi / 3)
+    p = torch.tensor(
+        [[[0, 0, 0, 0], [0, 0, 0, 0], [e, e, 0, 0], [e, e * c, e * s, 0], [e, e * c, -e * s, 0]]],
+        dtype=torch.float64,
+    )
+    y = Cut("y_pair", (2, 3, 4), 0.01, None).values(p)
+    assert torch.allclose(y, torch.full((1, 3), 1 / 3, dtype=torch.float64))
