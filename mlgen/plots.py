@@ -11,17 +11,9 @@ __all__ = ["event_observables", "plot_run"]
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mlgen.events import EventBatch
-from mlgen.physics import vectors as v
-
-_CLASSES = {
-    "leptons": lambda a: (a >= 11) & (a <= 16),
-    "jets": lambda a: ((a >= 1) & (a <= 5)) | (a == 21),
-    "top": lambda a: a == 6,
-    "photons": lambda a: a == 22,
-}
+from mlgen.observables import observables
 
 
 def _require_plotting() -> tuple:
@@ -38,27 +30,8 @@ def _require_plotting() -> tuple:
 
 
 def event_observables(batch: EventBatch) -> dict[str, np.ndarray]:
-    """Per-event observables for plots: for each object class present in the final
-    state (status 1, or status 2 for tops), the invariant mass of the class and the pT
-    and rapidity of its leading object, as ``name -> (B,)`` arrays."""
-    out: dict[str, np.ndarray] = {}
-    pdg = batch.pdg.abs()
-    final = batch.status == 1
-    for name, select in _CLASSES.items():
-        mask = select(pdg) & (final | ((batch.status == 2) & (pdg == 6)))
-        if not bool(mask[0].any()) or not bool((mask.sum(1) == mask[0].sum()).all()):
-            continue
-        p = torch.where(mask[..., None], batch.momenta, torch.zeros_like(batch.momenta))
-        if int(mask[0].sum()) > 1:
-            out[f"m_{name} [GeV]"] = v.mass(p.sum(1)).cpu().numpy()
-            out[f"y_{name} (system)"] = v.rapidity(p.sum(1)).cpu().numpy()
-            out[f"pT_{name} (system) [GeV]"] = v.pt(p.sum(1)).cpu().numpy()
-        pts = torch.where(mask, v.pt(batch.momenta), torch.full_like(batch.momenta[..., 0], -1.0))
-        lead = pts.argmax(1)
-        leading = batch.momenta[torch.arange(len(batch), device=batch.device), lead]
-        out[f"pT leading {name} [GeV]"] = v.pt(leading).cpu().numpy()
-        out[f"y leading {name}"] = v.rapidity(leading).cpu().numpy()
-    return out
+    """The observables of :func:`mlgen.observables.observables` that plots show (no multiplicities)."""
+    return observables(batch, multiplicities=False)
 
 
 def plot_run(

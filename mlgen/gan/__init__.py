@@ -1,0 +1,1 @@
+"""Generative post-processing of event samples: amplification, subtraction, positive weights, and their metrics."""

@@ -1,0 +1,230 @@
+"""How good is a generated sample? Histogram pulls, a classifier two-sample test, the amplification factor.
+
+* :func:`histogram_pulls`: per-bin ``(a - b) / sqrt(da^2 + db^2)`` of normalised,
+  weighted histograms (errors from the sum of squared weights).
+* :func:`classifier_auc`: a small network is trained to tell sample A from
+  sample B on half of the events and its ROC AUC measured on the other half
+  (weighted); 0.5 means it cannot. The null is the same test between two halves
+  of one sample of the same size, so a number can be read against it.
+* :func:`amplification_factor`: the quantile-MSE method of GANplification
+  (Butter, Diefenbacher, Kasieczka, Nachman, Plehn, arXiv:2008.06545): the
+  truth sample's quantiles define ``N_q`` bins of probability ``1/N_q``; a
+  sample's mean squared deviation from ``1/N_q`` is compared with that of an
+  ideal sample of size ``n``, ``c / n + c / N_truth`` with ``c = (1 - 1/N_q)/N_q``
+  (the second term: the truth's own quantiles are estimates), so
+  ``n_equiv = c / (MSE - c / N_truth)`` and ``G = n_equiv / n_train``; computed
+  in the bulk (the central quantiles) and the tails (the outer ones) separately,
+  with bootstrap errors.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AmplificationFactor", "amplification_factor", "classifier_auc", "histogram_pulls", "weighted_auc"]
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+
+def histogram_pulls(
+    a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised histograms of ``a`` and ``b`` and the pull per bin.
+
+    Returns ``(ha, da, hb, db, pull)``; each histogram sums to one over all events
+    (events outside the edges count in the normalisation), ``pull`` is NaN where
+    both bins are empty.
+    """
+    sa, sb = wa.sum(), wb.sum()
+    ha, _ = np.histogram(a, edges, weights=wa / sa)
+    hb, _ = np.histogram(b, edges, weights=wb / sb)
+    da = np.sqrt(np.histogram(a, edges, weights=(wa / sa) ** 2)[0])
+    db = np.sqrt(np.histogram(b, edges, weights=(wb / sb) ** 2)[0])
+    err = np.hypot(da, db)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pull = np.where(err > 0, (ha - hb) / err, np.nan)
+    return ha, da, hb, db, pull
+
+
+def weighted_auc(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """ROC AUC of ``score`` for ``label`` (1 = positive), with event weights; ties count half."""
+    w = np.ones_like(score) if weight is None else np.asarray(weight, dtype=np.float64)
+    order = np.argsort(score, kind="mergesort")
+    s, y, w = score[order], label[order].astype(bool), w[order]
+    # group tied scores
+    _, start = np.unique(s, return_index=True)
+    bounds = np.append(start, len(s))
+    neg_below = 0.0
+    total = 0.0
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        pos = w[lo:hi][y[lo:hi]].sum()
+        neg = w[lo:hi][~y[lo:hi]].sum()
+        total += pos * (neg_below + 0.5 * neg)
+        neg_below += neg
+    w_pos, w_neg = w[y].sum(), w[~y].sum()
+    return float(total / (w_pos * w_neg)) if w_pos > 0 and w_neg > 0 else math.nan
+
+
+def _features(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Standardised features; a missing value (NaN) becomes 0 plus an indicator column."""
+    out = []
+    for values in columns.values():
+        present = np.isfinite(values)
+        x = np.where(present, values, 0.0)
+        if present.any():
+            mu, sd = x[present].mean(), x[present].std() or 1.0
+            x = np.where(present, (x - mu) / sd, 0.0)
+        out.append(x)
+        if not present.all():
+            out.append(present.astype(np.float64))
+    return np.stack(out, 1)
+
+
+def classifier_auc(
+    a: dict[str, np.ndarray],
+    b: dict[str, np.ndarray],
+    wa: np.ndarray | None = None,
+    wb: np.ndarray | None = None,
+    *,
+    seed: int = 0,
+    epochs: int = 20,
+    max_events: int = 50_000,
+) -> float:
+    """AUC of a classifier telling ``a`` from ``b`` (observable tables), on held-out halves.
+
+    Both samples are cut to the same size (at most ``max_events``) so the test is balanced.
+    """
+    keys = sorted(set(a) & set(b))
+    rng = np.random.default_rng(seed)
+    n = min(len(next(iter(a.values()))), len(next(iter(b.values()))), max_events)
+    ia = rng.permutation(len(next(iter(a.values()))))[:n]
+    ib = rng.permutation(len(next(iter(b.values()))))[:n]
+    joint = {k: np.concatenate([a[k][ia], b[k][ib]]) for k in keys}
+    x = _features(joint)
+    y = np.concatenate([np.ones(n), np.zeros(n)])
+    w = np.concatenate(
+        [
+            np.ones(n) if wa is None else wa[ia] / wa[ia].mean(),
+            np.ones(n) if wb is None else wb[ib] / wb[ib].mean(),
+        ]
+    )
+    perm = rng.permutation(2 * n)
+    train, test = perm[:n], perm[n:]
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(x.shape[1], 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 1),
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    xt = torch.tensor(x[train], dtype=torch.float32)
+    yt = torch.tensor(y[train], dtype=torch.float32)
+    wt = torch.tensor(w[train], dtype=torch.float32)
+    batch = 512
+    for _ in range(epochs):
+        order = torch.randperm(len(xt), generator=gen)
+        for start in range(0, len(xt), batch):
+            idx = order[start : start + batch]
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                net(xt[idx]).squeeze(1), yt[idx], weight=wt[idx]
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        score = net(torch.tensor(x[test], dtype=torch.float32)).squeeze(1).numpy()
+    return weighted_auc(score, y[test], w[test])
+
+
+@dataclass(frozen=True)
+class AmplificationFactor:
+    """``G = n_equiv / n_train`` in one region of one observable, with its bootstrap error.
+
+    ``g_low`` is the 16% quantile of the bootstrap (the lower 1 sigma bound); ``saturated``
+    says the sample is indistinguishable from the truth at the truth's own precision
+    (``n_equiv`` is then a lower bound, set to ``n_truth``).
+    """
+
+    observable: str
+    region: str
+    g: float
+    g_err: float
+    g_low: float
+    n_equiv: float
+    n_train: int
+    saturated: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _n_equiv(fractions: np.ndarray, n_q: int, n_truth: int, bins: np.ndarray, extra: float = 0.0) -> float:
+    """``c / (MSE - c / N_truth - extra)``, capped at ``N_truth`` (the truth cannot resolve more)."""
+    c = (1.0 - 1.0 / n_q) / n_q
+    mse = float(np.mean((fractions[bins] - 1.0 / n_q) ** 2))
+    excess = mse - c / n_truth - extra
+    return min(c / excess, float(n_truth)) if excess > 0 else float(n_truth)
+
+
+def amplification_factor(
+    sample: np.ndarray,
+    truth: np.ndarray,
+    n_train: int,
+    *,
+    observable: str = "",
+    sample_weight: np.ndarray | None = None,
+    n_quantiles: int = 50,
+    tail_quantiles: int = 5,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> list[AmplificationFactor]:
+    """The amplification factor of ``sample`` against ``truth`` in the bulk and in the tails.
+
+    The tails are the ``tail_quantiles`` outermost quantile bins on each side,
+    the bulk the others. NaNs (observable absent in an event) are dropped.
+    """
+    sample = np.asarray(sample, dtype=np.float64)
+    w = np.ones_like(sample) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    keep = np.isfinite(sample)
+    sample, w = sample[keep], w[keep]
+    truth = np.asarray(truth, dtype=np.float64)
+    truth = truth[np.isfinite(truth)]
+    edges = np.quantile(truth, np.linspace(0.0, 1.0, n_quantiles + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    regions = {
+        "bulk": np.arange(tail_quantiles, n_quantiles - tail_quantiles),
+        "tails": np.r_[np.arange(tail_quantiles), np.arange(n_quantiles - tail_quantiles, n_quantiles)],
+    }
+    which = np.clip(np.searchsorted(edges, sample, side="right") - 1, 0, n_quantiles - 1)
+
+    def fractions(idx: np.ndarray) -> np.ndarray:
+        return np.bincount(which[idx], weights=w[idx], minlength=n_quantiles) / w[idx].sum()
+
+    rng = np.random.default_rng(seed)
+    base = fractions(np.arange(len(sample)))
+    boots = [fractions(rng.integers(0, len(sample), len(sample))) for _ in range(n_boot)]
+    # a bootstrap replica deviates from the sample by c / n_eff more: taken out again
+    c = (1.0 - 1.0 / n_quantiles) / n_quantiles
+    resampling = c * float((w**2).sum() / w.sum() ** 2)
+    out = []
+    for region, bins in regions.items():
+        n_eq = _n_equiv(base, n_quantiles, len(truth), bins)
+        gs = np.array([_n_equiv(f, n_quantiles, len(truth), bins, resampling) for f in boots]) / n_train
+        out.append(
+            AmplificationFactor(
+                observable,
+                region,
+                n_eq / n_train,
+                float(gs.std()),
+                float(np.quantile(gs, 0.16)),
+                n_eq,
+                n_train,
+                n_eq >= len(truth),
+            )
+        )
+    return out

@@ -1,0 +1,60 @@
+"""Per-event observables of an :class:`~mlgen.events.EventBatch`, for plots and sample comparisons.
+
+For each object class found in the final state (status 1; tops also as status-2
+resonances): the multiplicity ``n_<class>``; with one object or more the
+leading object's pT and rapidity; with two or more the system's mass, pT and
+rapidity. A value that does not exist in an event (no second lepton, no jet)
+is NaN there, so samples of varying multiplicity (Z + 0, 1, 2 jets) compare
+bin by bin.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CLASSES", "observables"]
+
+import numpy as np
+import torch
+
+from mlgen.events import EventBatch
+from mlgen.physics import vectors as v
+
+#: Object classes by |PDG id|.
+CLASSES = {
+    "leptons": lambda a: (a >= 11) & (a <= 16),
+    "jets": lambda a: ((a >= 1) & (a <= 5)) | (a == 21),
+    "top": lambda a: a == 6,
+    "W": lambda a: a == 24,
+    "photons": lambda a: a == 22,
+}
+
+
+def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, np.ndarray]:
+    """``name -> (B,)`` float64 arrays (NaN where an observable does not exist in an event)."""
+    out: dict[str, np.ndarray] = {}
+    pdg = batch.pdg.abs()
+    final = batch.status == 1
+    rows = torch.arange(len(batch), device=batch.device)
+    for name, select in CLASSES.items():
+        resonance = (batch.status == 2) & ((pdg == 6) | (pdg == 24))
+        mask = select(pdg) & (final | resonance)
+        count = mask.sum(1)
+        if not bool((count > 0).any()):
+            continue
+        if multiplicities and not bool((count == count[0]).all()):
+            out[f"n_{name}"] = count.double().cpu().numpy()
+        p = torch.where(mask[..., None], batch.momenta, torch.zeros_like(batch.momenta))
+        system = p.sum(1)
+        two = (count >= 2).cpu().numpy()
+        if two.any():
+            for label, values in (
+                (f"m_{name} [GeV]", v.mass(system)),
+                (f"y_{name} (system)", v.rapidity(system)),
+                (f"pT_{name} (system) [GeV]", v.pt(system)),
+            ):
+                out[label] = np.where(two, values.cpu().numpy(), np.nan)
+        pts = torch.where(mask, v.pt(batch.momenta), torch.full_like(batch.momenta[..., 0], -1.0))
+        leading = batch.momenta[rows, pts.argmax(1)]
+        one = (count >= 1).cpu().numpy()
+        out[f"pT leading {name} [GeV]"] = np.where(one, v.pt(leading).cpu().numpy(), np.nan)
+        out[f"y leading {name}"] = np.where(one, v.rapidity(leading).cpu().numpy(), np.nan)
+    return out

@@ -1,0 +1,93 @@
+"""Sample comparison: the AUC, the amplification factor and `mlgen compare` on samples of one distribution."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mlgen.cli import main
+from mlgen.gan.compare import compare_samples
+from mlgen.gan.metrics import amplification_factor, histogram_pulls, weighted_auc
+from mlgen.lhe import read_lhe
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
+ZJETS = DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"
+
+
+def test_weighted_auc_limits_ties_and_weights() -> None:
+    y = np.array([0, 0, 1, 1])
+    assert weighted_auc(np.array([0.1, 0.2, 0.8, 0.9]), y) == 1.0
+    assert weighted_auc(np.array([0.9, 0.8, 0.2, 0.1]), y) == 0.0
+    assert weighted_auc(np.zeros(4), y) == 0.5  # all tied
+    # a weight of 2 on a positive counts like two copies of it
+    s = np.array([0.1, 0.5, 0.3, 0.9])
+    lab = np.array([0, 0, 1, 1])
+    copies = weighted_auc(np.array([0.1, 0.5, 0.3, 0.3, 0.9]), np.array([0, 0, 1, 1, 1]))
+    assert weighted_auc(s, lab, np.array([1.0, 1.0, 2.0, 1.0])) == pytest.approx(copies)
+
+
+def test_pulls_of_identical_histograms_vanish() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1000)
+    w = np.ones_like(x)
+    ha, da, hb, db, pull = histogram_pulls(x, w, x, w, np.linspace(-3, 3, 13))
+    assert np.allclose(ha, hb) and np.allclose(pull[np.isfinite(pull)], 0)
+    assert ha.sum() == pytest.approx(float(np.mean(np.abs(x) <= 3)))
+
+
+def test_amplification_factor_measures_information() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.exponential(size=400_000)
+    train = rng.exponential(size=5_000)
+    # resampling the training sample adds events but no information: G ~ 1
+    resampled = {f.region: f for f in amplification_factor(rng.choice(train, 50_000), truth, len(train))}
+    assert 0.6 < resampled["bulk"].g < 1.5
+    # ten times more independent events carry ~ten times the information: G well above 1
+    fresh = {f.region: f for f in amplification_factor(rng.exponential(size=50_000), truth, len(train))}
+    assert fresh["bulk"].g > 3 and fresh["bulk"].g_low > 1.5
+    assert fresh["bulk"].g > 3 * resampled["bulk"].g
+
+
+@pytest.mark.skipif(not ZJETS.is_file(), reason="../shared/data/lhe not present")
+def test_two_halves_of_one_sample_compare_equal(tmp_path: Path) -> None:
+    _, events = read_lhe(ZJETS)
+    a, b = events[torch.arange(0, 5000)], events[torch.arange(5000, 10000)]
+    report = compare_samples(a, b, out_dir=tmp_path, labels=("first", "second"))
+    assert {"m_leptons [GeV]", "n_jets", "pT leading jets [GeV]"} <= set(report["observables"])
+    for name, row in report["observables"].items():
+        assert row["chi2_ndf"] < 2.0, (name, row)
+    assert abs(report["classifier"]["auc"] - 0.5) < 0.03
+    assert abs(report["classifier"]["auc_null"] - 0.5) < 0.03
+    assert len(report["plots"]) == len(report["observables"])
+    assert all(Path(p).is_file() for p in report["plots"])
+
+
+@pytest.mark.skipif(not ZJETS.is_file(), reason="../shared/data/lhe not present")
+def test_compare_cli_with_truth_reports_amplification(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlgen.lhe import LHEWriter
+
+    info, events = read_lhe(ZJETS)
+    # "amplified" = B resampled four times over: G must come out ~1, not 4
+    b = events[torch.arange(0, 1000)]
+    idx = torch.from_numpy(np.random.default_rng(3).integers(0, 1000, 4000))
+    paths = {}
+    for name, batch in (("a", b[idx]), ("b", b), ("truth", events[torch.arange(1000, 10000)])):
+        paths[name] = tmp_path / f"{name}.lhe.gz"
+        with LHEWriter(paths[name], info) as writer:
+            writer.write(batch)
+    out = tmp_path / "cmp"
+    argv = ["compare", str(paths["a"]), str(paths["b"]), "--truth", str(paths["truth"]), "-o", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "classifier AUC" in text and "G[m_leptons [GeV], bulk]" in text
+    report = json.loads((out / "compare.json").read_text())
+    bulk = [
+        f for f in report["amplification"] if f["region"] == "bulk" and f["observable"] == "m_leptons [GeV]"
+    ]
+    assert 0.4 < bulk[0]["g"] < 2.0
