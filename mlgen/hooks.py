@@ -18,9 +18,10 @@ recorded, ``result.json`` is rewritten, and :class:`HookError` names the step;
 the events written before it stay where they are.
 
 Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`;
-options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3).
-The GAN post-processing steps (``amplify``, ``positive``, ``compare``) join this
-table when their commands land.
+options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3)
+and ``compare`` (the run's events against ``reference = "FILE.lhe"``, optionally a
+``truth``: :func:`mlgen.gan.compare.compare_samples`, plots in ``output_dir``).
+The GAN steps (``amplify``, ``positive``) join this table when their commands land.
 """
 
 from __future__ import annotations
@@ -90,8 +91,42 @@ def _shower(ctx: HookContext) -> dict[str, Any]:
     return out
 
 
+def _compare(ctx: HookContext) -> dict[str, Any]:
+    """Compare the run's events with a ``reference`` LHE file (and a ``truth``): :mod:`mlgen.gan.compare`."""
+    from mlgen.gan.compare import compare_samples
+    from mlgen.lhe import read_lhe
+
+    opts = dict(ctx.options)
+    reference = opts.pop("reference", None)
+    truth = opts.pop("truth", None)
+    out = ctx.output_dir / opts.pop("output_dir", "compare")
+    if opts or reference is None:
+        raise ValueError(
+            f"expected options reference (required), truth, output_dir; got {sorted(ctx.options)}"
+        )
+    if ctx.events is None:
+        raise ValueError("no events to compare")
+    base = Path(ctx.result.get("card") or ".").parent
+
+    def read(path: str) -> Any:
+        p = Path(path)
+        return read_lhe(p if p.is_absolute() or p.exists() else base / p)[1]
+
+    report = compare_samples(
+        ctx.events,
+        read(reference),
+        read(truth) if truth else None,
+        out_dir=out,
+        labels=("this run", "reference"),
+    )
+    return {k: v for k, v in report.items() if k != "plots"} | {"plots_dir": str(out)}
+
+
 #: Steps a card may name directly.
-BUILTIN_STEPS: dict[str, Callable[[HookContext], dict[str, Any] | None]] = {"shower": _shower}
+BUILTIN_STEPS: dict[str, Callable[[HookContext], dict[str, Any] | None]] = {
+    "shower": _shower,
+    "compare": _compare,
+}
 
 
 def resolve_step(step: str, base_dir: Path | None = None) -> Callable[[HookContext], Any]:

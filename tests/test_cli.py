@@ -215,4 +215,24 @@ def test_unknown_hook_step_is_named_before_anything_runs(
     for item in SHORT:
         argv += ["--set", item]
     assert main(argv) == 1
-    assert "hook 2 (amplfy): step 'amplfy': expected a built-in step (shower)" in capsys.readouterr().err
+    assert (
+        "hook 2 (amplfy): step 'amplfy': expected a built-in step (compare, shower)"
+        in capsys.readouterr().err
+    )
+
+
+def test_compare_hook_against_an_earlier_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["-n", "400", "--no-progress", "--set", "run.plots=false"]
+    for item in SHORT:
+        base += ["--set", item]
+    assert main(["run", str(ROOT / "cards" / "drell_yan.toml"), "-o", str(tmp_path / "ref"), *base]) == 0
+    text = (ROOT / "cards" / "drell_yan.toml").read_text()
+    text += (
+        f'\n[[hooks]]\nstep = "compare"\noptions = {{ reference = "{tmp_path / "ref" / "events.lhe.gz"}" }}\n'
+    )
+    (tmp_path / "card.toml").write_text(text)
+    assert main(["run", str(tmp_path / "card.toml"), "-o", str(tmp_path / "new"), "--seed", "5", *base]) == 0
+    result = json.loads((tmp_path / "new" / "result.json").read_text())
+    hook = result["hooks"][0]
+    assert hook["status"] == "ok" and abs(hook["output"]["classifier"]["auc"] - 0.5) < 0.1
+    assert (tmp_path / "new" / "compare" / "m_leptons.png").is_file()
