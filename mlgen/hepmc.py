@@ -5,7 +5,8 @@ and of the in-memory Pythia route: after every good ``Pythia.next()`` it turns
 ``pythia.event`` into a HepMC3 ``GenEvent`` (momenta, generated masses, PDG
 ids, HepMC status codes from ``Particle.statusHepMC()``, and the history from
 Pythia's mother indices, each particle produced at its first mother's end
-vertex, as Pythia's own C++ HepMC3 interface does) and writes it in HepMC3 ASCII. The file is written under a temporary name and renamed when the writer
+vertex, as Pythia's own C++ HepMC3 interface does) and writes it in HepMC3
+ASCII. The file is written under a temporary name and renamed when the writer
 closes, so an interrupted run leaves no truncated file under the final name.
 """
 

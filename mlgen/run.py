@@ -34,7 +34,7 @@ def _weight_infos() -> tuple[WeightInfo, ...]:
 
 
 def flow_settings(card: Card) -> Any:
-    """The :class:`~mlgen.integrate.nis.FlowSettings` of a card's ``[integrator]`` and ``[integrator.flow]``."""
+    """The :class:`~mlgen.integrate.nis.FlowSettings` of a card's ``[integrator]`` and its ``flow`` table."""
     from mlgen.integrate.nis import FlowSettings
     from mlgen.integrate.train import TrainConfig
 

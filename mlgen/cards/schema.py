@@ -60,7 +60,7 @@ class PropagatorCard:
 
 @dataclass(frozen=True)
 class UserMatrixElementCard:
-    """``[process.user]``: the external particles of a user's ``|M|^2`` function (see :mod:`mlgen.matrix.user`)."""
+    """``[process.user]``: the particles of a user's ``|M|^2`` function (:mod:`mlgen.matrix.user`)."""
 
     subprocesses: tuple[tuple[int, ...], ...]
     kind: Literal["torch", "numpy", "event"] = "torch"

@@ -60,8 +60,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"classifier AUC = {c['auc']:.3f} (null, same sample split: {c['auc_null']:.3f})")
     for f in report.get("amplification", []):
         print(
-            f"  G[{f['observable']}, {f['region']}] = {f['g']:.2f} +- {f['g_err']:.2f} (16% bound {f['g_low']:.2f})"
-            + (" saturated by the truth's size" if f["saturated"] else "")
+            f"  G[{f['observable']}, {f['region']}] = {f['g']:.2f} +- {f['g_err']:.2f}"
+            f" (16% bound {f['g_low']:.2f})" + (" saturated by the truth's size" if f["saturated"] else "")
         )
     print(f"plots and compare.json -> {out}")
     return 0

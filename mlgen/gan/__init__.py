@@ -1,1 +1,1 @@
-"""Generative post-processing of event samples: amplification, subtraction, positive weights, and their metrics."""
+"""Generative post-processing of event samples (amplification, subtraction, positive weights), metrics."""

@@ -71,7 +71,8 @@ def coverage_check(
         message = f"COVERAGE CHECK FAILED: {found}; the sampler has probably missed a region of phase space"
     elif not passed:
         message = (
-            f"COVERAGE CHECK FAILED: {found}; the sampler is above the probe: the probe may have under-sampled "
+            f"COVERAGE CHECK FAILED: {found}; the sampler is above the probe: the probe may have "
+            "under-sampled "
             "a region (heavy-tailed VEGAS weights), or the sampler's weights fluctuated up"
         )
     elif not informative:

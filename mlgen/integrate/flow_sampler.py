@@ -120,7 +120,7 @@ class FlowSampler:
             v, log_jac_inv = self.grid.inverse(u)
             return self.log_prob_latent(v) + log_jac_inv
 
-    # -- save and reload (mlgen.integrate.persist) ---------------------------------------------------------------------------
+    # -- save and reload (mlgen.integrate.persist) -------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {
             "kind": "flow",

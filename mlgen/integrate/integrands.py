@@ -1,4 +1,4 @@
-"""Integrands with exact integrals (for tests and benchmarks): the i-flow camel and Gaussian, a Breit-Wigner ridge.
+"""Integrands with exact integrals, for tests and benchmarks: i-flow's camel, Gaussian; a BW ridge.
 
 Definitions as in i-flow (arXiv:2001.05486) and ``../shared/research/nis_anchors.md``.
 """

@@ -23,7 +23,7 @@ from torch import Tensor
 
 
 def variance_loss(f: Tensor, log_q_sampled: Tensor, log_q: Tensor) -> Tensor:
-    """The second moment ``int f^2 / q`` estimated with points from ``q_s`` (its gradient is the variance's)."""
+    """The second moment ``int f^2 / q``, from points of ``q_s`` (its gradient is the variance's)."""
     f = f.abs()
     return torch.mean(f**2 * torch.exp(-log_q - log_q_sampled))
 

@@ -1,4 +1,4 @@
-"""Multi-channel neural importance sampling: one flow per channel, learned channel weights, stratified allocation.
+"""Multi-channel neural importance sampling: a flow per channel, learned channel weights, stratification.
 
 The integrand is a :class:`~mlgen.process.channels.MultiChannelProcess` on the
 extended cube ``(t, u)``. :class:`MultiChannelSampler` draws the channel ``c``
@@ -123,7 +123,7 @@ def train_multichannel(
     generator: torch.Generator,
     progress: Callable[[int, float], None] | None = None,
 ) -> TrainReport:
-    """Train the channel flows and the channel weights jointly; moves ``sampler.allocation`` to ``p_c ~ sigma_c``.
+    """Train the channel flows and channel weights jointly; moves ``sampler.allocation`` to ``p_c ~ sigma_c``.
 
     ``mc`` is the :class:`~mlgen.process.channels.MultiChannelProcess` whose
     ``log_alpha`` is ``sampler.weights``.

@@ -70,7 +70,8 @@ def flow_integrate(
     """Integrate ``f`` over ``[0, 1]^dim`` with a trained flow; returns ``(result, sampler)``.
 
     The result carries ``flags["coverage"]`` (a :class:`CoverageCheck` as a dict) and
-    ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the estimate (failed, or a weak probe) also sets
+    ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the
+    estimate (failed, or a weak probe) also sets
     ``flags["warning"]``.
     """
     settings = settings or FlowSettings()
@@ -102,8 +103,8 @@ def flow_integrate(
         n_per_iter=settings.n_per_iter,
         generator=generator,
         n_eval_before=probe.n_eval + report.n_calls,
-        name=f"flow ({len(flow.layers)} RQS couplings, defensive {settings.defensive:g}, uniform {settings.uniform:g}"
-        + (", on VEGAS grid)" if settings.warm_start else ")"),
+        name=f"flow ({len(flow.layers)} RQS couplings, defensive {settings.defensive:g}, "
+        f"uniform {settings.uniform:g}" + (", on VEGAS grid)" if settings.warm_start else ")"),
     )
     check = coverage_check(result, probe, threshold=settings.coverage_threshold)
     result.flags["coverage"] = check.to_dict()

@@ -135,8 +135,9 @@ class IntegrationResult:
                 lines.append(value["message"])
             elif key == "training":
                 lines.append(
-                    f"training: {value['n_calls']} calls, {value['n_steps']} steps, {value['n_skipped']} skipped, "
-                    f"rel. std {value['rel_std_first']:.3g} -> {value['rel_std_last']:.3g}, {value['seconds']:.1f} s"
+                    f"training: {value['n_calls']} calls, {value['n_steps']} steps, "
+                    f"{value['n_skipped']} skipped, rel. std {value['rel_std_first']:.3g} -> "
+                    f"{value['rel_std_last']:.3g}, {value['seconds']:.1f} s"
                 )
             elif key != "warning":
                 lines.append(f"FLAG {key}: {value}")

@@ -143,7 +143,8 @@ class MadGraphStandalone:
             coloured = any(abs(p) in _QUARKS or p == 21 for p in pdgs)
             if coloured and not flow:
                 raise ValueError(
-                    f"colour: subprocess {list(pdgs)} needs its colour flow ([colour, anticolour] per particle)"
+                    f"colour: subprocess {list(pdgs)} needs its colour flow "
+                    "([colour, anticolour] per particle)"
                 )
             flows.append(flow)
         self.name = name or f"MadGraph5 standalone {root.name}"

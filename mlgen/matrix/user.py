@@ -103,7 +103,8 @@ class UserMatrixElement:
                 coloured = [pdg for pdg in pdgs if abs(pdg) in _COLOURED]
                 if coloured:
                     raise ValueError(
-                        f"colour: subprocess {list(pdgs)} has coloured partons {coloured}; give its colour flow "
+                        f"colour: subprocess {list(pdgs)} has coloured partons {coloured}; "
+                        "give its colour flow "
                         "as [[colour, anticolour], ...] per particle (e.g. u u~: [[1, 0], [0, 1], ...])"
                     )
                 flows.append(())
@@ -154,7 +155,8 @@ class UserMatrixElement:
         k = len(self.subprocesses)
         if out.shape != (p.shape[0], k):
             raise ValueError(
-                f"{self.name}: returned shape {tuple(out.shape)}, expected ({p.shape[0]},) or ({p.shape[0]}, {k})"
+                f"{self.name}: returned shape {tuple(out.shape)}, "
+                f"expected ({p.shape[0]},) or ({p.shape[0]}, {k})"
             )
         check_values(out, self.name)
         return out

@@ -91,7 +91,8 @@ def write_mlgen_files(
         mass = abs(param.value("MASS", pdg) or 0.0)
         width = param.decays.get(pdg, 0.0)
         props.append(
-            f"{{ daughters = {_toml_list(list(daughters))}, mass = {mass:.10g}, width = {width:.10g}, pdg = {pdg} }}"
+            f"{{ daughters = {_toml_list(list(daughters))}, mass = {mass:.10g}, "
+            f"width = {width:.10g}, pdg = {pdg} }}"
         )
     lines.append("propagators = [" + ", ".join(props) + "]")
     lines += ["", "[beams]", f"particles = {beams}", f"sqrt_s = {sqrt_s:g}", ""]

@@ -122,7 +122,8 @@ def test_flow_integrates_within_4_sigma_and_beats_its_warm_start(case: str, dim:
     assert result.weight_stats["spread"] < 0.8 * vegas_only.weight_stats["spread"]
     train = result.flags["training"]
     assert train["n_calls"] == 60_000 and train["n_skipped"] == 0
-    # every call counts: VEGAS warm start and probe (vegas spends about what it is asked), training, evaluation
+    # every call counts: VEGAS warm start and probe (vegas spends about what it is asked),
+    # training, evaluation
     vegas_calls = result.n_eval - 60_000 - 4 * 25_000
     assert 0.9 * 6 * 10_000 <= vegas_calls <= 6 * 10_000
     assert "coverage check passed" in result.summary()
@@ -139,7 +140,7 @@ def test_flow_camel_8d_within_4_sigma() -> None:
 
 
 def test_coverage_check_flags_a_sampler_that_misses_a_peak() -> None:
-    """A sampler warm-started on a grid adapted to one Gaussian, with no defensive share, misses the camel's second peak."""
+    """A sampler on a grid adapted to one Gaussian, no defensive share, misses the camel's second peak."""
     dim, alpha = 3, 0.1
     f_one = lambda u: torch.exp(-((u - 1 / 3) ** 2).sum(-1) / alpha**2)  # noqa: E731
     _, one_peak = vegas_integrate(f_one, dim, n_adapt_iter=5, n_per_iter=10_000, n_iter=1, seed=1)

@@ -1,4 +1,4 @@
-"""A user's own |M|^2, written only here, through the card route and the Python route, in all three call kinds."""
+"""A user's own |M|^2, written only here: the card route and the Python route, all three call kinds."""
 
 from __future__ import annotations
 

@@ -217,10 +217,11 @@ def test_plugin_output_is_a_directory_mlgen_runs(tmp_path: Path, fake_madgraph) 
     process = build_process(card)
     assert [p.pdg for props in [g for g, _ in process.channels] for p in props] == [23, 22]
     result, _ = vegas_integrate(process, process.dim, n_adapt_iter=1, n_per_iter=1000, n_iter=2, seed=3)
-    # the same integral with mlgen's built-in matrix element and the same parameters: identical points, same sigma
+    # the same integral with mlgen's built-in matrix element and parameters: identical points, same sigma
     builtin = (
         '[process]\nmatrix_element = "drell_yan"\noptions = { quarks = [1, 2] }\n[beams]\nsqrt_s = 13000.0\n'
-        f'[pdf]\nset = "NNPDF23_lo_as_0130_qed"\n[model]\nparam_card = "{root / "Cards" / "param_card.dat"}"\n'
+        '[pdf]\nset = "NNPDF23_lo_as_0130_qed"\n'
+        f'[model]\nparam_card = "{root / "Cards" / "param_card.dat"}"\n'
         '[scales]\nmu_r = "m_ll"\nmu_f = "m_ll"\nvariations = false\n' + CUTS
     )
     ref_process = build_process(parse_card(builtin))
