@@ -55,13 +55,14 @@ def test_hepmc3_output_reads_back_with_momentum_conserved(tmp_path: Path) -> Non
         report = shower_lhe(DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz", 15, on_event=writer)
     assert report.n_showered == writer.n_written == 15
     assert not (tmp_path / "z.hepmc3.part").exists()
+
+    def four(particles: list) -> np.ndarray:
+        return np.sum([[p.momentum.px, p.momentum.py, p.momentum.pz, p.momentum.e] for p in particles], 0)
+
     n = 0
     with pyhepmc.open(path) as handle:
         for event in handle:
             n += 1
-            four = lambda ps: np.sum(
-                [[p.momentum.px, p.momentum.py, p.momentum.pz, p.momentum.e] for p in ps], 0
-            )  # noqa: E731
             final = [p for p in event.particles if p.status == 1]
             beams = [p for p in event.particles if p.status == 4]
             assert len(beams) == 2 and len(final) > 10
