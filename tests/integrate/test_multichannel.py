@@ -122,3 +122,22 @@ def test_ee_qqg_has_two_collinear_channels_sharing_the_z() -> None:
     )
     y = Cut("y_pair", (2, 3, 4), 0.01, None).values(p)
     assert torch.allclose(y, torch.full((1, 3), 1 / 3, dtype=torch.float64))
+
+
+def test_single_flow_drell_yan_against_quadrature(process) -> None:
+    from mlgen.integrate.nis import flow_integrate
+
+    torch.set_num_threads(1)
+    settings = FlowSettings(
+        vegas_adapt_iter=4,
+        vegas_per_iter=20_000,
+        flow=dict(n_bins=8, hidden=16, layers=2),
+        train=TrainConfig(n_calls=30_000),
+        n_iter=4,
+        n_per_iter=30_000,
+    )
+    result, _ = flow_integrate(process, process.dim, settings, seed=7)
+    exact = Q.drell_yan(process.pdf, 13000.0, 60.0, 120.0, n_m=300, n_y=300)
+    assert abs(result.mean - exact) < 4 * result.sdev, (result.mean, result.sdev, exact)
+    assert result.sdev / exact < 3e-3
+    assert result.flags["coverage"]["confirmed"]
