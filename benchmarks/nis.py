@@ -52,6 +52,8 @@ ANALYTIC = {  # name: (dimension, (f, exact))
 }
 PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j.toml"}
 METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
+#: further methods on request: the flow with a small defensive share (what safety costs)
+EXTRA_METHODS = ("mlgen_flow_d02",)
 
 
 def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
@@ -93,7 +95,9 @@ def run_vegas(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact:
     return figures(w * len(w), exact) | {"train_s": t_train, "rate_per_s": len(w) / t_eval}
 
 
-def run_mlgen_flow(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
+def run_mlgen_flow(
+    f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float, device, defensive: float = 0.1
+) -> dict:
     vegas_iter, vegas_n = 5, max(budget // 40, 5_000)
     probe_iter = 2
     train_calls = budget - (vegas_iter + probe_iter) * vegas_n
@@ -101,7 +105,9 @@ def run_mlgen_flow(f: Callable, dim: int, budget: int, n_eval: int, seed: int, e
         vegas_adapt_iter=vegas_iter,
         vegas_per_iter=vegas_n,
         probe_iter=probe_iter,
-        train=TrainConfig(n_calls=train_calls, batch=4_000 if dim < 16 else 2_000),
+        train=TrainConfig(n_calls=train_calls),
+        defensive=defensive,
+        uniform=defensive / 10,
         n_iter=1,
         n_per_iter=1_000,
     )
@@ -204,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_vegas(f, dim, args.train_calls, args.n_eval, seed, exact)
                 elif method == "mlgen_flow":
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device)
+                elif method == "mlgen_flow_d02":
+                    row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device, 0.02)
                 elif method == "mlgen_multichannel":
                     if process is None:
                         continue  # no propagator structure: nothing to build channels from
@@ -211,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif method == "madnis":
                     row = run_madnis(f, dim, args.train_calls, args.n_eval, seed, exact)
                 else:
-                    raise SystemExit(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+                    known = ", ".join(METHODS + EXTRA_METHODS)
+                    raise SystemExit(f"unknown method {method!r}; expected one of {known}")
                 if exact_err:
                     row["pull"] = (row["estimate"] - exact) / math.hypot(row["error"], exact_err)
                 row |= {
