@@ -1,4 +1,4 @@
-"""GAN amplification: the validity rules of the events it writes (small sizes; quality is measured by compare)."""
+"""GAN amplification: the validity rules of the events it writes (small sizes; compare measures quality)."""
 
 from __future__ import annotations
 
