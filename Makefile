@@ -5,7 +5,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: env demo test bench
+.PHONY: env demo test bench bench-nis
 
 $(BIN)/.mlgen-env: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,3 +26,16 @@ test: env
 
 bench: env
 	$(BIN)/python benchmarks/pdf.py
+
+# The NIS benchmark runs madnis side by side, in its own environment (torch first, pinned).
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/bin/.mlgen-bench-env: pyproject.toml
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/pip install -q torch==2.13.0
+	$(BENCH_VENV)/bin/pip install -q pythia8mc==8.317.2 madnis==1.0.0
+	$(BENCH_VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+bench-nis: $(BENCH_VENV)/bin/.mlgen-bench-env
+	$(BENCH_VENV)/bin/python benchmarks/nis.py --quick $(NIS_ARGS)
