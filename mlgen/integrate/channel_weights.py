@@ -14,6 +14,8 @@ __all__ = ["ChannelWeights"]
 import torch
 from torch import Tensor, nn
 
+from mlgen.integrate.flow import zero_last_mlp
+
 
 class ChannelWeights(nn.Module):
     """``(features (B, F), log_prior (B, C)) -> log alpha (B, C)``; see the module docstring."""
@@ -21,15 +23,7 @@ class ChannelWeights(nn.Module):
     def __init__(self, n_features: int, n_channels: int, hidden: int = 32, layers: int = 2) -> None:
         super().__init__()
         self.config = dict(n_features=n_features, n_channels=n_channels, hidden=hidden, layers=layers)
-        mods: list[nn.Module] = []
-        width = n_features
-        for _ in range(layers):
-            mods += [nn.Linear(width, hidden), nn.LeakyReLU()]
-            width = hidden
-        last = nn.Linear(width, n_channels)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.net = nn.Sequential(*mods, last)
+        self.net = zero_last_mlp(n_features, n_channels, hidden, layers)
         self.register_buffer("active", torch.ones(n_channels, dtype=torch.bool))
 
     def forward(self, features: Tensor, log_prior: Tensor) -> Tensor:

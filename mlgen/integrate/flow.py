@@ -18,7 +18,7 @@ default; the splines and log-Jacobians are evaluated in the dtype of the input
 
 from __future__ import annotations
 
-__all__ = ["Flow", "binary_masks"]
+__all__ = ["Flow", "binary_masks", "zero_last_mlp"]
 
 import math
 
@@ -44,7 +44,8 @@ def binary_masks(dim: int) -> list[Tensor]:
     return masks
 
 
-def _mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
+def zero_last_mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
+    """An MLP (LeakyReLU) whose last layer starts at zero: its output is 0 until trained."""
     mods: list[nn.Module] = []
     width = n_in
     for _ in range(layers):
@@ -68,7 +69,7 @@ class _Coupling(nn.Module):
             self.net = None
             self.params = nn.Parameter(torch.zeros(n_out))
         else:
-            self.net = _mlp(self.n_fixed + n_context, n_out, hidden, layers)
+            self.net = zero_last_mlp(self.n_fixed + n_context, n_out, hidden, layers)
 
     def _params(self, fixed: Tensor, context: Tensor | None) -> Tensor:
         batch = fixed.shape[0]

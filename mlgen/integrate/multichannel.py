@@ -40,7 +40,7 @@ from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.losses import stratified_variance_loss
 from mlgen.integrate.nis import FlowSettings
 from mlgen.integrate.result import IntegrationResult, Iteration
-from mlgen.integrate.train import TrainReport
+from mlgen.integrate.train import TrainReport, guarded_step
 
 
 class MultiChannelSampler:
@@ -188,19 +188,7 @@ def train_multichannel(
                     report.rel_std.append(float(w.std()) / abs(total) if total else math.inf)
                     if progress is not None:
                         progress(report.n_calls, report.rel_std[-1])
-            if not bool(torch.isfinite(loss)):
-                report.n_skipped += 1
-                schedule.step()
-                continue
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, config.clip)
-            if bool(torch.isfinite(norm)):
-                optimizer.step()
-                report.loss.append(float(loss.detach()))
-            else:
-                report.n_skipped += 1
-            report.n_steps += 1
-            schedule.step()
+            guarded_step(loss, optimizer, schedule, params, config.clip, report)
         # stratified allocation: p_c ~ sigma_c, with a floor so that no active channel starves
         active = sampler.weights.active.cpu()
         target = sigma_ema.clamp(min=0) * active

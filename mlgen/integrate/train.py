@@ -13,7 +13,7 @@ for ``patience`` fresh batches.
 
 from __future__ import annotations
 
-__all__ = ["TrainConfig", "TrainReport", "train_flow"]
+__all__ = ["TrainConfig", "TrainReport", "guarded_step", "train_flow"]
 
 import math
 import time
@@ -80,6 +80,31 @@ def _rel_std(f: Tensor, log_q: Tensor) -> float:
     return float(w.std()) / abs(mean) if mean != 0 else math.inf
 
 
+def guarded_step(
+    loss: Tensor,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    params: list[torch.nn.Parameter],
+    clip: float,
+    report: TrainReport,
+) -> None:
+    """One step on ``loss`` (gradients zeroed before): a non-finite loss or gradient is skipped, counted."""
+    if not bool(torch.isfinite(loss)):
+        report.n_skipped += 1
+        schedule.step()
+        return
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(params, clip)
+    if bool(torch.isfinite(norm)):
+        optimizer.step()
+        report.loss.append(float(loss.detach()))
+    else:
+        report.n_skipped += 1
+        optimizer.zero_grad(set_to_none=True)
+    report.n_steps += 1
+    schedule.step()
+
+
 def train_flow(
     sampler: FlowSampler,
     g: Callable[[Tensor], Tensor],
@@ -123,21 +148,14 @@ def train_flow(
             batches.append(buffer[k])
         for vb, fb, lqs in batches:
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(fb, lqs, sampler.log_prob_latent(vb))
-            if not bool(torch.isfinite(loss)):
-                report.n_skipped += 1
-                schedule.step()
-                continue
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(params, config.clip)
-            if not bool(torch.isfinite(norm)):
-                report.n_skipped += 1
-                optimizer.zero_grad(set_to_none=True)
-            else:
-                optimizer.step()
-                report.loss.append(float(loss.detach()))
-            report.n_steps += 1
-            schedule.step()
+            guarded_step(
+                loss_fn(fb, lqs, sampler.log_prob_latent(vb)),
+                optimizer,
+                schedule,
+                params,
+                config.clip,
+                report,
+            )
         if config.patience:
             if report.rel_std[-1] < 0.99 * best:
                 best, since_best = report.rel_std[-1], 0
