@@ -157,12 +157,17 @@ def _hook_card(tmp_path: Path, steps: list[str]) -> Path:
     return card
 
 
-def test_hooks_run_in_order_and_are_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    card = _hook_card(tmp_path, ["my_hooks.py:count", "shower"])
-    argv = ["run", str(card), "-n", "100", "-o", str(tmp_path / "out"), "--json", "--set", "run.plots=false"]
+def _short_run(card: Path, out: Path, n: int, *extra: str) -> list[str]:
+    """``mlgen run`` argv for a short, plot-free run of ``card`` into ``out``."""
+    argv = ["run", str(card), "-n", str(n), "-o", str(out), "--set", "run.plots=false", *extra]
     for item in SHORT:
         argv += ["--set", item]
-    assert main(argv) == 0
+    return argv
+
+
+def test_hooks_run_in_order_and_are_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    card = _hook_card(tmp_path, ["my_hooks.py:count", "shower"])
+    assert main(_short_run(card, tmp_path / "out", 100, "--json")) == 0
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     steps = [(h["step"], h["status"]) for h in result["hooks"]]
     assert steps == [("my_hooks.py:count", "ok"), ("shower", "ok")]
@@ -174,20 +179,7 @@ def test_failing_hook_stops_the_chain_and_keeps_the_events(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     card = _hook_card(tmp_path, ["my_hooks.py:count", "my_hooks.py:broken", "shower"])
-    argv = [
-        "run",
-        str(card),
-        "-n",
-        "50",
-        "-o",
-        str(tmp_path / "out"),
-        "--no-progress",
-        "--set",
-        "run.plots=false",
-    ]
-    for item in SHORT:
-        argv += ["--set", item]
-    assert main(argv) == 1
+    assert main(_short_run(card, tmp_path / "out", 50, "--no-progress")) == 1
     err = capsys.readouterr().err
     assert "hook 2 (my_hooks.py:broken) failed: RuntimeError: the analysis fell over" in err
     out = tmp_path / "out"
@@ -201,20 +193,7 @@ def test_unknown_hook_step_is_named_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     card = _hook_card(tmp_path, ["shower", "amplfy"])
-    argv = [
-        "run",
-        str(card),
-        "-n",
-        "20",
-        "-o",
-        str(tmp_path / "out"),
-        "--no-progress",
-        "--set",
-        "run.plots=false",
-    ]
-    for item in SHORT:
-        argv += ["--set", item]
-    assert main(argv) == 1
+    assert main(_short_run(card, tmp_path / "out", 20, "--no-progress")) == 1
     assert (
         "hook 2 (amplfy): step 'amplfy': expected a built-in step (compare, shower)"
         in capsys.readouterr().err
@@ -222,16 +201,15 @@ def test_unknown_hook_step_is_named_before_anything_runs(
 
 
 def test_compare_hook_against_an_earlier_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["-n", "400", "--no-progress", "--set", "run.plots=false"]
-    for item in SHORT:
-        base += ["--set", item]
-    assert main(["run", str(ROOT / "cards" / "drell_yan.toml"), "-o", str(tmp_path / "ref"), *base]) == 0
+    assert main(_short_run(ROOT / "cards" / "drell_yan.toml", tmp_path / "ref", 400, "--no-progress")) == 0
     text = (ROOT / "cards" / "drell_yan.toml").read_text()
     text += (
         f'\n[[hooks]]\nstep = "compare"\noptions = {{ reference = "{tmp_path / "ref" / "events.lhe.gz"}" }}\n'
     )
     (tmp_path / "card.toml").write_text(text)
-    assert main(["run", str(tmp_path / "card.toml"), "-o", str(tmp_path / "new"), "--seed", "5", *base]) == 0
+    assert (
+        main(_short_run(tmp_path / "card.toml", tmp_path / "new", 400, "--no-progress", "--seed", "5")) == 0
+    )
     result = json.loads((tmp_path / "new" / "result.json").read_text())
     hook = result["hooks"][0]
     assert hook["status"] == "ok" and abs(hook["output"]["classifier"]["auc"] - 0.5) < 0.1

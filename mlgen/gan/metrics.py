@@ -50,19 +50,14 @@ def histogram_pulls(
 
 def weighted_auc(score: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> float:
     """ROC AUC of ``score`` for ``label`` (1 = positive), with event weights; ties count half."""
-    w = np.ones_like(score) if weight is None else np.asarray(weight, dtype=np.float64)
-    order = np.argsort(score, kind="mergesort")
-    s, y, w = score[order], label[order].astype(bool), w[order]
-    # group tied scores
-    _, start = np.unique(s, return_index=True)
-    bounds = np.append(start, len(s))
-    neg_below = 0.0
-    total = 0.0
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        pos = w[lo:hi][y[lo:hi]].sum()
-        neg = w[lo:hi][~y[lo:hi]].sum()
-        total += pos * (neg_below + 0.5 * neg)
-        neg_below += neg
+    w = np.ones_like(score, dtype=np.float64) if weight is None else np.asarray(weight, dtype=np.float64)
+    y = np.asarray(label).astype(bool)
+    # per distinct score: positive and negative weight; a positive beats the negatives below it
+    _, group = np.unique(score, return_inverse=True)
+    pos = np.bincount(group, weights=np.where(y, w, 0.0))
+    neg = np.bincount(group, weights=np.where(y, 0.0, w))
+    neg_below = np.cumsum(neg) - neg
+    total = float(np.sum(pos * (neg_below + 0.5 * neg)))
     w_pos, w_neg = w[y].sum(), w[~y].sum()
     return float(total / (w_pos * w_neg)) if w_pos > 0 and w_neg > 0 else math.nan
 
