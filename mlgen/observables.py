@@ -3,7 +3,9 @@
 For each object class found in the final state (status 1; tops also as status-2
 resonances): the multiplicity ``n_<class>``; with one object or more the
 leading object's pT and rapidity; with two or more the system's mass, pT and
-rapidity. A value that does not exist in an event (no second lepton, no jet)
+rapidity. With exactly one negative and one positive charged lepton, the
+Collins-Soper angle ``cos theta*`` of the negative one (the Drell-Yan
+forward-backward asymmetry lives there). A value that does not exist in an event (no second lepton, no jet)
 is NaN there, so samples of varying multiplicity (Z + 0, 1, 2 jets) compare
 bin by bin.
 """
@@ -57,4 +59,29 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
         one = (count >= 1).cpu().numpy()
         out[f"pT leading {name} [GeV]"] = np.where(one, v.pt(leading).cpu().numpy(), np.nan)
         out[f"y leading {name}"] = np.where(one, v.rapidity(leading).cpu().numpy(), np.nan)
+    cos = _cos_theta_cs(batch)
+    if cos is not None:
+        out["cos theta* (CS)"] = cos
     return out
+
+
+def _cos_theta_cs(batch: EventBatch) -> np.ndarray | None:
+    """Collins-Soper ``cos theta*`` of the negative lepton where there is exactly one l- and one l+, else NaN.
+
+    ``cos theta* = sign(pz_ll) 2 (p1+ p2- - p1- p2+) / (m_ll sqrt(m_ll^2 + pT_ll^2))``,
+    ``p+- = (E +- pz) / sqrt(2)``, 1 = l-, 2 = l+ (Collins, Soper, Phys. Rev. D 16 (1977) 2219).
+    """
+    final = batch.status == 1
+    charged = final & ((batch.pdg.abs() == 11) | (batch.pdg.abs() == 13) | (batch.pdg.abs() == 15))
+    minus, plus = charged & (batch.pdg > 0), charged & (batch.pdg < 0)
+    pair = (minus.sum(1) == 1) & (plus.sum(1) == 1)
+    if not bool(pair.any()):
+        return None
+    p1 = (batch.momenta * minus[..., None]).sum(1)
+    p2 = (batch.momenta * plus[..., None]).sum(1)
+    ll = p1 + p2
+    m, ptll = v.mass(ll), v.pt(ll)
+    lc1, lc2 = p1[:, 0] + p1[:, 3], p2[:, 0] + p2[:, 3]
+    ld1, ld2 = p1[:, 0] - p1[:, 3], p2[:, 0] - p2[:, 3]
+    cos = torch.sign(ll[:, 3]) * (lc1 * ld2 - ld1 * lc2) / (m * torch.sqrt(m**2 + ptll**2)).clamp_min(1e-300)
+    return np.where(pair.cpu().numpy(), cos.cpu().numpy(), np.nan)

@@ -1,0 +1,93 @@
+"""Several LHE samples of one collider as one: weighted events whose mean weight is the summed cross section.
+
+Sample ``i`` with ``N_i`` events and weights ``w`` in pb per event (mean =
+``sigma_i``) enters with weights ``w N / N_i``, ``N = sum N_i``: the merged
+mean is ``sum sigma_i``. This adds processes (a signal and a background), pieces
+of one process (the squared amplitudes and their signed interference), or
+shards of one run (then divide by the number of shards: ``scale``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["merge_lhe"]
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mlgen.events import EventBatch, ProcessLine, RunInfo
+from mlgen.lhe.reader import read_lhe
+from mlgen.lhe.weights import per_event_pb
+from mlgen.lhe.writer import LHEWriter
+
+
+def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ...]:
+    by_id: dict[int, list[ProcessLine]] = {}
+    for info in infos:
+        for line in info.processes:
+            by_id.setdefault(line.id, []).append(line)
+    return tuple(
+        ProcessLine(
+            scale * sum(p.xsec_pb for p in lines),
+            scale * sum(p.error_pb**2 for p in lines) ** 0.5,
+            scale * max(abs(p.xmax_pb) for p in lines),
+            pid,
+        )
+        for pid, lines in sorted(by_id.items())
+    )
+
+
+def merge_lhe(
+    paths: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    scale: float = 1.0,
+    seed: int = 1,
+) -> tuple[RunInfo, EventBatch]:
+    """Merge the files at ``paths`` into ``output`` (weights times ``scale``); returns what was written.
+
+    The beams must agree; named weights are kept when every file has the same ones. The events
+    are shuffled (``seed``), so the first ``k`` of the output are a fair subsample.
+    """
+    if not paths:
+        raise ValueError("merge: expected at least one LHE file")
+    infos, batches, parts = [], [], []
+    for path in paths:
+        info, batch = read_lhe(path)
+        if batch is None or len(batch) == 0:
+            raise ValueError(f"{path}: no events to merge")
+        if infos and (info.beam_ids, info.beam_energies) != (infos[0].beam_ids, infos[0].beam_energies):
+            raise ValueError(
+                f"{path}: beams {info.beam_ids} at {info.beam_energies} GeV differ from "
+                f"{paths[0]}'s {infos[0].beam_ids} at {infos[0].beam_energies} GeV"
+            )
+        infos.append(info)
+        batches.append(batch)
+        parts.append(per_event_pb(info, batch)[0])
+    n = sum(len(b) for b in batches)
+    same_weights = all(i.weights == infos[0].weights for i in infos)
+    for batch, info, w in zip(batches, infos, parts, strict=True):
+        factor = scale * n / len(batch)
+        if batch.extra_weights is not None:
+            convention = per_event_pb(info, batch)[1]
+            per_event = len(batch) if convention == "sum" else 1
+            batch.extra_weights = batch.extra_weights * per_event * factor if same_weights else None
+        batch.weight = torch.as_tensor(w * factor, dtype=torch.float64)
+    merged = EventBatch.concat(batches)
+    merged = merged[torch.as_tensor(np.random.default_rng(seed).permutation(n))]
+    w_all = merged.weight.numpy()
+    run_info = dataclasses.replace(
+        infos[0],
+        weight_strategy=4 if (w_all >= 0).all() else -4,
+        processes=_combined_lines(infos, scale),
+        weights=infos[0].weights if same_weights else (),
+        generator=("mlgen merge", infos[0].generator[1]),
+        header="\n".join(f"<!-- merged from {Path(p).name} -->" for p in paths),
+    )
+    with LHEWriter(output, run_info) as writer:
+        writer.write(merged)
+    return run_info, merged
