@@ -1,0 +1,200 @@
+"""``make_positive``: a signed-weight sample in, positive (weighted or unweighted) events out, with a report.
+
+Inside, weights are pb per event (:mod:`mlgen.lhe.weights` reads either
+convention of the input). The output follows mlgen's files: weighted events with the mean convention
+(IDWTUP 4, or -4 if negative weights remain), unweighted ones with weights
+``sigma / N`` that sum to sigma (IDWTUP 3).
+
+Methods: ``cell`` (:mod:`mlgen.positive.cell`), ``neural``
+(:mod:`mlgen.positive.neural`), and ``gan``: the neural step's positive
+weights, then the weighted GAN of :mod:`mlgen.gan.amplify` trained on them
+(arXiv:2012.07873) and sampled for unweighted events — as good as the
+amplification GAN is (measure it with ``mlgen compare``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["METHODS", "PositiveConfig", "make_positive", "unweight"]
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlgen.events import EventBatch, ProcessLine, RunInfo
+from mlgen.lhe.weights import per_event_pb
+from mlgen.positive.cell import cell_resample
+from mlgen.positive.embedding import embed_events
+from mlgen.positive.neural import NeuralConfig, neural_resample
+from mlgen.positive.summary import distortion, summarize
+
+METHODS = ("cell", "neural", "gan")
+
+
+@dataclass(frozen=True)
+class PositiveConfig:
+    """How to make a sample positive.
+
+    Attributes:
+        method: ``cell``, ``neural`` or ``gan``.
+        max_cell_size: cell method: largest seed-to-member distance, GeV.
+        tau: weight of pT differences in the event distance.
+        jet_radius: anti-kT R for coloured partons in the event distance.
+        unweight: hit-or-miss the positive weights into unweighted events (cell, neural).
+        n_out: events to generate (gan; default: as many as the input).
+        neural: regression settings (neural, gan).
+        epochs: GAN epochs (gan).
+        seed: randomness of training and of the hit-or-miss.
+        device: where the networks train.
+    """
+
+    method: str = "cell"
+    max_cell_size: float = math.inf
+    tau: float = 0.0
+    jet_radius: float = 0.4
+    unweight: bool = False
+    n_out: int | None = None
+    neural: NeuralConfig = field(default_factory=NeuralConfig)
+    epochs: int = 300
+    seed: int = 1
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
+        if not self.max_cell_size > 0:
+            raise ValueError(f"max_cell_size: expected a distance > 0 in GeV, got {self.max_cell_size}")
+        if self.n_out is not None and self.n_out < 1:
+            raise ValueError(f"n_out: expected at least one event, got {self.n_out}")
+
+
+def unweight(batch: EventBatch, w_pb: np.ndarray, rng: np.random.Generator) -> EventBatch:
+    """Hit-or-miss against the largest weight; kept events carry ``sigma / N_kept`` (they sum to sigma)."""
+    if (w_pb < 0).any():
+        raise ValueError(
+            f"{int((w_pb < 0).sum())} events keep a negative weight: cannot unweight them "
+            "(raise the maximum cell size, or write weighted events)"
+        )
+    keep = rng.random(len(w_pb)) < w_pb / w_pb.max()
+    out = batch[torch.as_tensor(keep, device=batch.device)]
+    sigma = float(w_pb.mean())
+    out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=batch.device)
+    out.extra_weights = None
+    return out
+
+
+def _with_weights(batch: EventBatch, w: np.ndarray, extra: np.ndarray | None = None) -> EventBatch:
+    out = dataclasses.replace(batch, weight=torch.as_tensor(w, dtype=torch.float64, device=batch.device))
+    if extra is not None:
+        out.extra_weights = torch.as_tensor(extra, dtype=torch.float64, device=batch.device)
+    return out
+
+
+def _process_lines(
+    events: EventBatch, w_pb: np.ndarray, info: RunInfo, error_scale: float
+) -> tuple[ProcessLine, ...]:
+    """One ``<init>`` line per process id of the input, with the treated sample's rate and error
+    (``std / sqrt(N)`` times ``error_scale``)."""
+    ids = events.process_id.cpu().numpy()
+    known = [p.id for p in info.processes] or [1]
+    lines = []
+    for pid in sorted(set(known) | set(ids.tolist())):
+        part = np.where(ids == pid, w_pb, 0.0)
+        error = error_scale * float(part.std(ddof=1) / math.sqrt(len(part))) if len(part) > 1 else 0.0
+        lines.append(ProcessLine(float(part.mean()), error, float(np.abs(part).max()), int(pid)))
+    return tuple(lines)
+
+
+def _sigma_error(method: str, report: dict[str, Any], w_kept: np.ndarray, n_in: int) -> float:
+    """The error of the treated sample's sigma: the information the input had, not ``std / sqrt(N)``.
+
+    Cell resampling keeps the sum of weights exactly, hence the input's error (``std / sqrt(N)`` of
+    averaged weights would understate it: members of a cell are correlated). The neural estimate is
+    ``(1/N) sum_kept m1/p`` over the input's ``N`` events, with the variance of that sum. Unweighted
+    events (and the GAN's) carry the error of the weighted stage they came from.
+    """
+    if method == "cell":
+        return float(report["before"]["error_pb"])
+    # w_kept: mean convention over the kept events, i.e. (m1 / p) N_kept / N
+    per_input_event = w_kept * n_in / max(len(w_kept), 1)
+    second = float((per_input_event**2).sum()) / n_in
+    sigma = float(per_input_event.sum()) / n_in
+    return math.sqrt(max(second - sigma**2, 0.0) / n_in)
+
+
+def make_positive(
+    batch: EventBatch, info: RunInfo, config: PositiveConfig = PositiveConfig()
+) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
+    """Treat a signed-weight sample; returns the events, their run info and the report.
+
+    The report holds the input's and the output's :class:`~mlgen.positive.summary.WeightSummary`,
+    the method's own figures, the distortion of every observable, and the wall time.
+    """
+    config.validate()
+    start = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    w_pb, convention = per_event_pb(info, batch)
+    extra = None
+    if batch.extra_weights is not None:
+        extra = batch.extra_weights.detach().cpu().double().numpy() * (
+            len(w_pb) if convention == "sum" else 1
+        )
+    mean_batch = _with_weights(batch, w_pb)
+    points = embed_events(batch, tau=config.tau, jet_radius=config.jet_radius)
+    report: dict[str, Any] = {"method": config.method, "input_convention": convention}
+    unweighted = config.unweight or config.method == "gan"
+    if config.method == "cell":
+        cells = cell_resample(w_pb, points, extra=extra, max_cell_size=config.max_cell_size)
+        report["cells"] = cells.to_dict()
+        out = _with_weights(batch, cells.weights, cells.extra)
+    else:
+        res = neural_resample(points, w_pb, config.neural, device=config.device, generator=rng)
+        report["neural"] = res.to_dict()
+        kept = batch[torch.as_tensor(res.keep, device=batch.device)]
+        # mean convention over the kept subset: scale by N_kept / N
+        out = _with_weights(kept, res.weights * len(kept) / len(w_pb))
+        out.extra_weights = None
+    w_out = out.weight.cpu().numpy()
+    report["weighted"] = summarize(w_out).to_dict()
+    if config.method == "gan":
+        from mlgen.gan.amplify import AmplifyConfig, amplify
+
+        n_out = config.n_out or len(batch)
+        out, gan_report = amplify(
+            out,
+            info,
+            n_out,
+            config=AmplifyConfig(epochs=config.epochs, seed=config.seed),
+            device=config.device,
+        )
+        # amplify normalises to the <init> cross section; the positive sample's own is the right one
+        out.weight = torch.full_like(out.weight, float(w_out.mean()) / len(out))
+        report["gan"] = {k: v for k, v in gan_report.items() if k != "groups"}
+    elif config.unweight:
+        out = unweight(out, w_out, rng)
+    after = out.weight.cpu().numpy() * (len(out) if unweighted else 1)
+    report["before"] = summarize(w_pb).to_dict()
+    report["after"] = summarize(after).to_dict()
+    report["after"]["naive_error_pb"] = report["after"]["error_pb"]
+    report["after"]["error_pb"] = _sigma_error(config.method, report, w_out, len(w_pb))
+    report["distortion"] = distortion(
+        mean_batch, _with_weights(out, after), same_events=config.method == "cell" and not unweighted
+    )
+    report["seconds"] = time.perf_counter() - start
+    naive = report["after"]["naive_error_pb"]
+    if config.method == "cell" and info.processes and info.xsec_pb > 0:
+        lines = info.processes  # every process keeps its sum of weights: the input's <init> stays true
+    else:
+        lines = _process_lines(out, after, info, report["after"]["error_pb"] / naive if naive > 0 else 1.0)
+    run_info = dataclasses.replace(
+        info,
+        weight_strategy=3 if unweighted else (4 if (after >= 0).all() else -4),
+        processes=lines,
+        weights=info.weights if out.extra_weights is not None else (),
+        generator=(f"mlgen positive --method {config.method}", info.generator[1]),
+    )
+    return out, run_info, report

@@ -1,0 +1,77 @@
+"""Neural resampling and the make_positive reports, on the toy with a known answer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mlgen.positive import NeuralConfig, PositiveConfig, make_positive, neural_resample
+from tests.positive.test_cell import EDGES
+from tests.positive.toys import B, bin_integrals, cos_theta, signed_sample
+
+FAST = NeuralConfig(hidden=32, layers=2, epochs=40, patience=10, batch=512, seed=3)
+
+
+def test_learnt_moments_and_positive_weights_keep_sigma_and_shape() -> None:
+    info, batch = signed_sample(20_000, seed=13)
+    w = batch.weight.numpy()
+    c = cos_theta(batch)
+    res = neural_resample(c[:, None], w, FAST)
+    # the first moment is the local mean weight: 4 (0.375 (1 + c^2) + B c) / 2 averaged over the pieces
+    exact_m1 = 2 * (0.375 * (1 + c**2) + B * c)
+    assert np.abs(res.m1 - exact_m1).mean() < 0.05 * np.abs(exact_m1).mean()
+    assert (res.weights > 0).all() and 0.3 < res.keep.mean() < 0.9
+    # sigma = (1/N) sum over kept of m1 / p, against the exact 1 pb
+    sigma = res.weights.sum() / len(w)
+    per_event = np.zeros(len(w))
+    per_event[res.keep] = res.weights
+    error = per_event.std() / math.sqrt(len(w))
+    assert abs(sigma - 1.0) < 4 * error and error < 0.02
+    hist = np.histogram(c[res.keep], EDGES, weights=res.weights)[0] / len(w)
+    err = np.sqrt(np.histogram(c[res.keep], EDGES, weights=res.weights**2)[0]) / len(w)
+    pulls = (hist - bin_integrals(EDGES)) / err
+    assert np.abs(pulls).max() < 4 and (pulls**2).mean() < 1.5
+    # uncertainty kept: the histogram error of the whole sample, sqrt(sum w^2) / N, before and after
+    assert math.isclose(math.sqrt((res.weights**2).sum()), math.sqrt((w**2).sum()), rel_tol=0.05)
+
+
+@pytest.mark.parametrize("method", ["cell", "neural"])
+@pytest.mark.parametrize("unweight", [False, True])
+def test_make_positive_reports(method: str, unweight: bool) -> None:
+    info, batch = signed_sample(6_000, seed=17)
+    config = PositiveConfig(method=method, unweight=unweight, neural=FAST, seed=2)
+    out, run_info, report = make_positive(batch, info, config)
+    before, after = report["before"], report["after"]
+    assert before["r_minus"] > 0.2 and after["r_minus"] == 0.0
+    assert (out.weight >= 0).all()
+    if unweight:
+        assert run_info.weight_strategy == 3
+        assert torch.allclose(out.weight, out.weight[0].expand(len(out)))
+        assert math.isclose(float(out.weight.sum()), after["sigma_pb"], rel_tol=1e-12)
+    else:
+        assert run_info.weight_strategy == 4
+    if method == "cell":
+        assert math.isclose(after["sigma_pb"], before["sigma_pb"], rel_tol=1e-12) or unweight
+        assert after["error_pb"] == before["error_pb"]
+        assert report["cells"]["n_capped"] == 0
+    else:
+        assert abs(after["sigma_pb"] - before["sigma_pb"]) < 3 * before["error_pb"]
+        assert report["neural"]["kept_fraction"] < 1
+    assert after["n_eff_per_event"] > before["n_eff_per_event"]
+    for row in report["distortion"].values():
+        assert row["chi2_ndf"] < 3
+
+
+def test_gan_route_writes_positive_unweighted_events() -> None:
+    info, batch = signed_sample(2_000, seed=19)
+    config = PositiveConfig(method="gan", neural=FAST, epochs=3, n_out=500, seed=4)
+    out, run_info, report = make_positive(batch, info, config)
+    assert len(out) == 500 and run_info.weight_strategy == 3
+    assert math.isclose(float(out.weight.sum()), report["weighted"]["sigma_pb"], rel_tol=1e-12)
+    # generated events are valid: the two muons balance and the beams carry the energy
+    final = out.momenta[:, 2:].sum(1)
+    torch.testing.assert_close(final, out.momenta[:, :2].sum(1), rtol=1e-9, atol=1e-6)
+    assert "gan" in report and report["after"]["r_minus"] == 0
