@@ -20,8 +20,11 @@ the events written before it stay where they are.
 Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`;
 options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3)
 and ``compare`` (the run's events against ``reference = "FILE.lhe"``, optionally a
-``truth``: :func:`mlgen.gan.compare.compare_samples`, plots in ``output_dir``).
-The GAN steps (``amplify``, ``positive``) join this table when their commands land.
+``truth``: :func:`mlgen.gan.compare.compare_samples`, plots in ``output_dir``) and
+``positive`` (the run's signed weighted events made positive,
+:func:`mlgen.positive.make_positive`; options ``method``, ``output``,
+``max_cell_size``, ``unweight``). ``amplify`` is not a step: its output is not
+physics-grade yet (see the README).
 """
 
 from __future__ import annotations
@@ -122,10 +125,30 @@ def _compare(ctx: HookContext) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "plots"} | {"plots_dir": str(out)}
 
 
+def _positive(ctx: HookContext) -> dict[str, Any]:
+    """Positive events from the run's signed weighted events: :mod:`mlgen.positive`."""
+    from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.positive import PositiveConfig, make_positive
+
+    opts = dict(ctx.options)
+    output = ctx.output_dir / opts.pop("output", "events_positive.lhe.gz")
+    known = {"method", "max_cell_size", "cell_share", "unweight", "tau", "jet_radius", "seed"}
+    if set(opts) - known:
+        raise ValueError(f"expected options output, {', '.join(sorted(known))}; got {sorted(ctx.options)}")
+    if ctx.events_file is None:
+        raise ValueError("no events file to make positive")
+    info, events = read_lhe(ctx.events_file)
+    out, run_info, report = make_positive(events, info, PositiveConfig(**opts))
+    with LHEWriter(output, run_info) as writer:
+        writer.write(out)
+    return {k: v for k, v in report.items()} | {"output": str(output)}
+
+
 #: Steps a card may name directly.
 BUILTIN_STEPS: dict[str, Callable[[HookContext], dict[str, Any] | None]] = {
     "shower": _shower,
     "compare": _compare,
+    "positive": _positive,
 }
 
 

@@ -195,7 +195,7 @@ def test_unknown_hook_step_is_named_before_anything_runs(
     card = _hook_card(tmp_path, ["shower", "amplfy"])
     assert main(_short_run(card, tmp_path / "out", 20, "--no-progress")) == 1
     assert (
-        "hook 2 (amplfy): step 'amplfy': expected a built-in step (compare, shower)"
+        "hook 2 (amplfy): step 'amplfy': expected a built-in step (compare, positive, shower)"
         in capsys.readouterr().err
     )
 
@@ -214,3 +214,21 @@ def test_compare_hook_against_an_earlier_run(tmp_path: Path, capsys: pytest.Capt
     hook = result["hooks"][0]
     assert hook["status"] == "ok" and abs(hook["output"]["classifier"]["auc"] - 0.5) < 0.1
     assert (tmp_path / "new" / "compare" / "m_leptons.png").is_file()
+
+
+def test_positive_hook_on_a_signed_weighted_run(tmp_path: Path) -> None:
+    """The gamma-Z interference alone, weighted: the hook writes it with non-negative weights, same sigma."""
+    text = (ROOT / "cards" / "drell_yan_offpeak.toml").read_text()
+    text += '\n[[hooks]]\nstep = "positive"\noptions = { method = "cell" }\n'
+    (tmp_path / "card.toml").write_text(text)
+    extra = ["--set", "process.options.mode=interference", "--set", "events.unweight=none", "--no-progress"]
+    assert main(_short_run(tmp_path / "card.toml", tmp_path / "out", 400, *extra)) == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    hook = result["hooks"][0]
+    assert hook["status"] == "ok", hook
+    report = hook["output"]
+    assert report["before"]["r_minus"] > 0.2 and report["after"]["r_minus"] == 0
+    _, signed = read_lhe(tmp_path / "out" / "events.lhe.gz")
+    _, positive = read_lhe(tmp_path / "out" / "events_positive.lhe.gz")
+    assert (positive.weight >= 0).all()
+    assert float(positive.weight.sum()) == pytest.approx(float(signed.weight.sum()), rel=1e-9)

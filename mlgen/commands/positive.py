@@ -30,9 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=math.inf,
         help="cell: largest cell radius, GeV (default: none)",
     )
-    parser.add_argument(
-        "--tau", type=float, default=0.0, help="weight of pT differences in the distance"
-    )
+    parser.add_argument("--tau", type=float, default=0.0, help="weight of pT differences in the distance")
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
@@ -58,6 +56,7 @@ def main(args: argparse.Namespace) -> int:
     config = PositiveConfig(
         method=args.method,
         max_cell_size=args.max_cell_size,
+        cell_share=args.cell_share,
         tau=args.tau,
         jet_radius=args.jet_radius,
         unweight=args.unweight,

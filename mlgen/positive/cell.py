@@ -3,8 +3,9 @@
 Each negative-weight event (a seed; the most negative first) grows a cell of
 its nearest neighbours in the event distance of :mod:`mlgen.positive.embedding`
 until the cell's summed weight is no longer negative, or the next neighbour is
-farther than the maximum cell size. Every weight in the cell is then replaced
-by the cell's mean weight. The sum of weights — the cross section — is kept to
+farther than the maximum cell size. The cell's summed weight is then shared
+among its members in proportion to ``|w|`` (as cres does; or equally, the cell
+mean, as in the first paper). The sum of weights — the cross section — is kept to
 rounding in every cell, so exactly in every observable's integral; the shape is
 smeared only within cells, whose size falls as the sample grows. A seed whose
 cell reached the size limit keeps a (smaller) negative weight and is counted.
@@ -78,6 +79,7 @@ def cell_resample(
     *,
     extra: np.ndarray | None = None,
     max_cell_size: float = math.inf,
+    proportional: bool = True,
     neighbours: int = 32,
     workers: int = -1,
 ) -> CellResult:
@@ -91,12 +93,16 @@ def cell_resample(
             cross section too.
         max_cell_size: largest seed-to-member distance in GeV (cres' ``--max-cell-size``);
             smaller is faster and smears less but may leave negative weights.
+        proportional: share each cell's summed weight in proportion to ``|w|`` (cres' choice);
+            ``False`` gives every member the cell's mean weight.
         neighbours: neighbours fetched per seed in the first, batched query.
         workers: threads for the tree queries (-1: all cores).
 
     Example:
         >>> w = np.array([1.0, -0.5, 2.0, 1.0]); x = np.array([[0.0], [0.1], [5.0], [5.1]])
         >>> cell_resample(w, x).weights.tolist()
+        [0.3333333333333333, 0.16666666666666666, 2.0, 1.0]
+        >>> cell_resample(w, x, proportional=False).weights.tolist()
         [0.25, 0.25, 2.0, 1.0]
     """
     w = np.array(weights, dtype=np.float64)
@@ -127,9 +133,15 @@ def cell_resample(
                 kk = min(4 * kk, len(w))
                 d, i = tree.query(x[seed], k=kk, distance_upper_bound=max_cell_size)
                 members, radius, closed = _grow(w, seed, d, i)
-            w[members] = w[members].sum() / len(members)
+            if proportional:
+                # the cell's sum shared in proportion to |w|: the shape inside the cell survives
+                a = np.abs(w[members])
+                share = a / a.sum()
+            else:
+                share = np.full(len(members), 1.0 / len(members))
+            w[members] = share * w[members].sum()
             if more is not None:
-                more[members] = more[members].mean(0)
+                more[members] = share[:, None] * more[members].sum(0)
             capped += not closed
             radii.append(radius)
             members_n.append(len(members))

@@ -1,28 +1,38 @@
-"""Neural resampling: positive weights from the learnt local moments of the signed weights.
+"""Neural resampling: positive weights from the learnt local sign balance of the signed weights.
 
-A network learns the conditional moments ``m1(x) = E[w | x]`` and
-``m2(x) = E[w^2 | x]`` by regression on the signed sample (mean squared error
-is minimised by the conditional mean). Each event is then kept with
-probability ``p = min(m1^2 / m2, 1)`` and given the weight ``m1 / p``, so that
+A classifier trained to tell positive- from negative-weight events, each
+weighted by ``|w|``, learns ``D(x) = E[|w| 1(w > 0) | x] / E[|w| | x]``, so
 
-    E[w_new | x] = m1(x)   and   E[w_new^2 | x] = m2(x)   (where m1^2 <= m2),
+    r(x) = 2 D(x) - 1 = E[w | x] / E[|w| | x]
 
-the cross section of every region and its Monte Carlo uncertainty are those of
-the input, with positive weights and fewer events (the kept fraction is about
-``N_eff / N``). Where the learnt ``m1`` is not positive the events are dropped;
-their share of the cross section is reported.
+is the local fraction of the cross section that survives the cancellation.
+The weight ``|w| r(x)`` has the same conditional mean as ``w`` and is positive
+wherever the net local cross section is (where ``r <= 0`` the events are
+dropped; their share of the cross section is reported). A bounded target and a
+cross-entropy loss keep the training well conditioned whatever the spread of
+``|w|`` — regressing ``E[w | x]`` directly is dominated by the largest weights.
 
-The moments of an event are predicted by a network that did not see it
-(two-fold cross-fitting), so a network that memorises its training weights
-cannot hand the negative weights back.
+To keep the uncertainties too (Nachman and Thaler), each event is then kept
+with probability ``r^2`` and given the weight ``|w| / r``: per event,
+``E[w_new] = |w| r`` and ``E[w_new^2] = w^2``, so every histogram's
+``sqrt(sum w^2)`` error is the input's and the file does not claim more
+precision than the input had; the kept fraction is about ``N_eff / N``.
+Without that step the smoothed weights ``|w| r`` are written (more events,
+smaller quoted errors: a Rao-Blackwellised estimate, exact only as far as the
+network is).
+
+``r`` at an event comes from a network that did not see it (two-fold
+cross-fitting), so a network that memorises its training labels cannot hand the
+negative weights back.
 
 References:
-    B. Nachman, J. Thaler, Phys. Rev. D 102 (2020) 076004, arXiv:2007.11586.
+    B. Nachman, J. Thaler, Phys. Rev. D 102 (2020) 076004, arXiv:2007.11586;
+    B. Nachman, R. Noll, arXiv:2505.03724 (a learnt phase-space dependent weight scaling).
 """
 
 from __future__ import annotations
 
-__all__ = ["NeuralConfig", "NeuralResult", "fit_moments", "neural_resample"]
+__all__ = ["NeuralConfig", "NeuralResult", "fit_sign_balance", "neural_resample"]
 
 import math
 from dataclasses import dataclass
@@ -34,32 +44,36 @@ from torch import nn
 
 @dataclass(frozen=True)
 class NeuralConfig:
-    """Regression settings: an MLP of ``layers`` x ``hidden``, Adam, early stopping on a held-out tenth."""
+    """Classifier settings: an MLP of ``layers`` x ``hidden``, Adam, early stopping on a held-out tenth.
+
+    ``preserve_uncertainty`` thins the smoothed weights so that every bin keeps the input's error.
+    """
 
     hidden: int = 64
     layers: int = 3
-    epochs: int = 200
+    epochs: int = 100
     batch: int = 1024
     lr: float = 2e-3
-    patience: int = 20
+    patience: int = 10
+    preserve_uncertainty: bool = True
     seed: int = 1
 
 
 @dataclass(frozen=True)
 class NeuralResult:
-    """``keep`` mask and new ``weights`` (for the kept events), the moments, and what was dropped."""
+    """The ``keep`` mask, new ``weights`` of the kept events, ``r`` at every event, what was dropped."""
 
     keep: np.ndarray
     weights: np.ndarray
-    m1: np.ndarray
-    m2: np.ndarray
+    r: np.ndarray
     dropped_sigma_fraction: float
     epochs: tuple[int, int]
 
     def to_dict(self) -> dict[str, float | int | list[int]]:
         return {
             "kept_fraction": float(self.keep.mean()),
-            "nonpositive_mean_sigma_fraction": self.dropped_sigma_fraction,
+            "nonpositive_r_fraction": float((self.r <= 0).mean()),
+            "nonpositive_r_sigma_fraction": self.dropped_sigma_fraction,
             "epochs_per_fold": list(self.epochs),
         }
 
@@ -70,41 +84,33 @@ def _network(n_in: int, config: NeuralConfig) -> nn.Sequential:
     for _ in range(config.layers):
         layers += [nn.Linear(width, config.hidden), nn.SiLU()]
         width = config.hidden
-    layers.append(nn.Linear(width, 2))
+    layers.append(nn.Linear(width, 1))
     return nn.Sequential(*layers)
 
 
-def _moments(net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    out = net(x)
-    return out[:, 0], nn.functional.softplus(out[:, 1])
-
-
 def _train(
-    x: torch.Tensor, t: torch.Tensor, config: NeuralConfig, gen: torch.Generator
+    x: torch.Tensor, label: torch.Tensor, size: torch.Tensor, config: NeuralConfig, gen: torch.Generator
 ) -> tuple[nn.Module, int]:
-    """Fit ``(m1, m2)`` to ``(t, t^2)``; stop once the held-out loss stalls for ``patience`` epochs."""
-    n = len(x)
-    order = torch.randperm(n, generator=gen)
-    n_val = max(n // 10, 1)
+    """Weighted cross entropy; stop once the held-out loss stalls for ``patience`` epochs."""
+    order = torch.randperm(len(x), generator=gen).to(x.device)
+    n_val = max(len(x) // 10, 1)
     val, fit = order[:n_val], order[n_val:]
     net = _network(x.shape[1], config).to(x.device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, config.epochs)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        m1, m2 = _moments(net, x[idx])
-        return ((m1 - t[idx]) ** 2).mean() + ((m2 - t[idx] ** 2) ** 2).mean()
+        logit = net(x[idx]).squeeze(1)
+        return nn.functional.binary_cross_entropy_with_logits(logit, label[idx], weight=size[idx])
 
     best, best_state, stale, used = math.inf, None, 0, 0
     while used < config.epochs:
         used += 1
-        perm = fit[torch.randperm(len(fit), generator=gen)]
+        perm = fit[torch.randperm(len(fit), generator=gen).to(x.device)]
         for start in range(0, len(perm), config.batch):
             loss = loss_of(perm[start : start + config.batch])
             opt.zero_grad()
             loss.backward()
             opt.step()
-        sched.step()
         with torch.no_grad():
             held = float(loss_of(val))
         if held < best:
@@ -119,32 +125,30 @@ def _train(
     return net, used
 
 
-def fit_moments(
+def fit_sign_balance(
     points: np.ndarray, weights: np.ndarray, config: NeuralConfig = NeuralConfig(), device: str = "cpu"
-) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """Cross-fitted ``E[w | x]`` and ``E[w^2 | x]`` at every event (the weights' unit and its square)."""
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Cross-fitted ``r(x) = E[w | x] / E[|w| | x]`` in ``[-1, 1]`` at every event."""
     x_np = np.asarray(points, dtype=np.float64)
     mu, sd = x_np.mean(0), x_np.std(0)
     sd[sd == 0] = 1.0
     x = torch.tensor((x_np - mu) / sd, dtype=torch.float32, device=device)
     w = np.asarray(weights, dtype=np.float64)
-    scale = float(np.sqrt((w * w).mean())) or 1.0
-    t = torch.tensor(w / scale, dtype=torch.float32, device=device)
+    a = np.abs(w)
+    label = torch.tensor(w > 0, dtype=torch.float32, device=device)
+    size = torch.tensor(a / a.mean(), dtype=torch.float32, device=device)
     gen = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
-    fold = torch.randperm(len(w), generator=gen).to(device) % 2 == 0
-    m1 = np.empty(len(w))
-    m2 = np.empty(len(w))
+    fold = (torch.randperm(len(w), generator=gen) % 2 == 0).to(device)
+    r = np.empty(len(w))
     epochs = []
     for part in (fold, ~fold):
-        net, used = _train(x[part], t[part], config, gen)
+        net, used = _train(x[part], label[part], size[part], config, gen)
         epochs.append(used)
         with torch.no_grad():
-            a, b = _moments(net, x[~part])
-        other = (~part).cpu().numpy()
-        m1[other] = a.double().cpu().numpy() * scale
-        m2[other] = b.double().cpu().numpy() * scale**2
-    return m1, m2, (epochs[0], epochs[1])
+            d = torch.sigmoid(net(x[~part]).squeeze(1))
+        r[(~part).cpu().numpy()] = (2 * d - 1).double().cpu().numpy()
+    return r, (epochs[0], epochs[1])
 
 
 def neural_resample(
@@ -155,16 +159,19 @@ def neural_resample(
     device: str = "cpu",
     generator: np.random.Generator | None = None,
 ) -> NeuralResult:
-    """Positive weights (and the events that keep them) preserving the local mean and variance."""
+    """Positive weights (and the events that keep them) with the local mean and errors of ``weights``."""
     rng = generator if generator is not None else np.random.default_rng(config.seed)
-    m1, m2, epochs = fit_moments(points, weights, config, device)
-    positive = m1 > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(positive, np.minimum(m1 * m1 / np.maximum(m2, 1e-300), 1.0), 0.0)
-    keep = positive & (rng.random(len(p)) < p)
-    new = np.where(keep, m1 / np.where(keep, p, 1.0), 0.0)
-    total = float(np.abs(m1).sum())
-    dropped = float(-m1[~positive].sum()) / total if total > 0 else 0.0
-    return NeuralResult(
-        keep=keep, weights=new[keep], m1=m1, m2=m2, dropped_sigma_fraction=dropped, epochs=epochs
-    )
+    w = np.asarray(weights, dtype=np.float64)
+    r, epochs = fit_sign_balance(points, w, config, device)
+    a = np.abs(w)
+    positive = r > 0
+    if config.preserve_uncertainty:
+        keep = positive & (rng.random(len(w)) < r * r)
+        new = a[keep] / r[keep]
+    else:
+        keep = positive
+        new = a[keep] * r[keep]
+    smoothed = a * r
+    total = float(np.abs(smoothed).sum())
+    dropped = float(-smoothed[~positive].sum()) / total if total > 0 else 0.0
+    return NeuralResult(keep=keep, weights=new, r=r, dropped_sigma_fraction=dropped, epochs=epochs)

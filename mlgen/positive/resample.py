@@ -42,11 +42,12 @@ class PositiveConfig:
     Attributes:
         method: ``cell``, ``neural`` or ``gan``.
         max_cell_size: cell method: largest seed-to-member distance, GeV.
+        cell_share: cell method: ``abs`` shares a cell's weight in proportion to ``|w|``, ``mean`` equally.
         tau: weight of pT differences in the event distance.
         jet_radius: anti-kT R for coloured partons in the event distance.
         unweight: hit-or-miss the positive weights into unweighted events (cell, neural).
         n_out: events to generate (gan; default: as many as the input).
-        neural: regression settings (neural, gan).
+        neural: classifier settings (neural, gan).
         epochs: GAN epochs (gan).
         seed: randomness of training and of the hit-or-miss.
         device: where the networks train.
@@ -54,6 +55,7 @@ class PositiveConfig:
 
     method: str = "cell"
     max_cell_size: float = math.inf
+    cell_share: str = "abs"
     tau: float = 0.0
     jet_radius: float = 0.4
     unweight: bool = False
@@ -68,6 +70,8 @@ class PositiveConfig:
             raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {self.method!r}")
         if not self.max_cell_size > 0:
             raise ValueError(f"max_cell_size: expected a distance > 0 in GeV, got {self.max_cell_size}")
+        if self.cell_share not in ("abs", "mean"):
+            raise ValueError(f"cell_share: expected abs or mean, got {self.cell_share!r}")
         if self.n_out is not None and self.n_out < 1:
             raise ValueError(f"n_out: expected at least one event, got {self.n_out}")
 
@@ -113,13 +117,13 @@ def _sigma_error(method: str, report: dict[str, Any], w_kept: np.ndarray, n_in: 
     """The error of the treated sample's sigma: the information the input had, not ``std / sqrt(N)``.
 
     Cell resampling keeps the sum of weights exactly, hence the input's error (``std / sqrt(N)`` of
-    averaged weights would understate it: members of a cell are correlated). The neural estimate is
-    ``(1/N) sum_kept m1/p`` over the input's ``N`` events, with the variance of that sum. Unweighted
-    events (and the GAN's) carry the error of the weighted stage they came from.
+    averaged weights would understate it: members of a cell are correlated). The neural estimate is a
+    sum over the input's ``N`` events of the new weight (0 for a dropped event), with the variance of
+    that sum. Unweighted events (and the GAN's) carry the error of the weighted stage they came from.
     """
     if method == "cell":
         return float(report["before"]["error_pb"])
-    # w_kept: mean convention over the kept events, i.e. (m1 / p) N_kept / N
+    # w_kept: mean convention over the kept events, i.e. (new weight) N_kept / N
     per_input_event = w_kept * n_in / max(len(w_kept), 1)
     second = float((per_input_event**2).sum()) / n_in
     sigma = float(per_input_event.sum()) / n_in
@@ -148,7 +152,13 @@ def make_positive(
     report: dict[str, Any] = {"method": config.method, "input_convention": convention}
     unweighted = config.unweight or config.method == "gan"
     if config.method == "cell":
-        cells = cell_resample(w_pb, points, extra=extra, max_cell_size=config.max_cell_size)
+        cells = cell_resample(
+            w_pb,
+            points,
+            extra=extra,
+            max_cell_size=config.max_cell_size,
+            proportional=config.cell_share == "abs",
+        )
         report["cells"] = cells.to_dict()
         out = _with_weights(batch, cells.weights, cells.extra)
     else:

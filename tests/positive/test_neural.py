@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,27 +16,34 @@ from tests.positive.toys import B, bin_integrals, cos_theta, signed_sample
 FAST = NeuralConfig(hidden=32, layers=2, epochs=40, patience=10, batch=512, seed=3)
 
 
-def test_learnt_moments_and_positive_weights_keep_sigma_and_shape() -> None:
+def exact_r(c: np.ndarray) -> np.ndarray:
+    """E[w | c] / E[|w| | c] of the toy: both pieces have the same density in c."""
+    even = 0.375 * (1 + c**2)
+    return (even + B * c) / (even + B * np.abs(c))
+
+
+@pytest.mark.parametrize("preserve", [True, False])
+def test_learnt_sign_balance_and_positive_weights_keep_sigma_and_shape(preserve: bool) -> None:
     info, batch = signed_sample(20_000, seed=13)
     w = batch.weight.numpy()
     c = cos_theta(batch)
-    res = neural_resample(c[:, None], w, FAST)
-    # the first moment is the local mean weight: 4 (0.375 (1 + c^2) + B c) / 2 averaged over the pieces
-    exact_m1 = 2 * (0.375 * (1 + c**2) + B * c)
-    assert np.abs(res.m1 - exact_m1).mean() < 0.05 * np.abs(exact_m1).mean()
-    assert (res.weights > 0).all() and 0.3 < res.keep.mean() < 0.9
-    # sigma = (1/N) sum over kept of m1 / p, against the exact 1 pb
-    sigma = res.weights.sum() / len(w)
+    config = dataclasses.replace(FAST, preserve_uncertainty=preserve)
+    res = neural_resample(c[:, None], w, config)
+    assert np.abs(res.r - exact_r(c)).mean() < 0.03
+    assert (res.weights > 0).all()
+    assert 0.3 < res.keep.mean() < 0.8 if preserve else res.keep.all()
+    # sigma = (1/N) sum over kept of the new weights, against the exact 1 pb
     per_event = np.zeros(len(w))
     per_event[res.keep] = res.weights
-    error = per_event.std() / math.sqrt(len(w))
+    sigma, error = per_event.mean(), per_event.std() / math.sqrt(len(w))
     assert abs(sigma - 1.0) < 4 * error and error < 0.02
     hist = np.histogram(c[res.keep], EDGES, weights=res.weights)[0] / len(w)
-    err = np.sqrt(np.histogram(c[res.keep], EDGES, weights=res.weights**2)[0]) / len(w)
+    err = np.sqrt(np.histogram(c, EDGES, weights=w**2)[0]) / len(w)  # the input's error
     pulls = (hist - bin_integrals(EDGES)) / err
     assert np.abs(pulls).max() < 4 and (pulls**2).mean() < 1.5
-    # uncertainty kept: the histogram error of the whole sample, sqrt(sum w^2) / N, before and after
-    assert math.isclose(math.sqrt((res.weights**2).sum()), math.sqrt((w**2).sum()), rel_tol=0.05)
+    # the histogram error of the whole sample, sqrt(sum w^2) / N: kept (preserve) or smaller (smoothed)
+    ratio = math.sqrt((res.weights**2).sum() / (w**2).sum())
+    assert abs(ratio - 1) < 0.05 if preserve else ratio < 0.9
 
 
 @pytest.mark.parametrize("method", ["cell", "neural"])
@@ -59,7 +67,7 @@ def test_make_positive_reports(method: str, unweight: bool) -> None:
         assert report["cells"]["n_capped"] == 0
     else:
         assert abs(after["sigma_pb"] - before["sigma_pb"]) < 3 * before["error_pb"]
-        assert report["neural"]["kept_fraction"] < 1
+        assert report["neural"]["kept_fraction"] < 1 and report["neural"]["nonpositive_r_fraction"] < 0.05
     assert after["n_eff_per_event"] > before["n_eff_per_event"]
     for row in report["distortion"].values():
         assert row["chi2_ndf"] < 3
