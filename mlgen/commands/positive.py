@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cell-share", choices=("abs", "mean"), default="abs", help="cell: share by |w| or equally"
     )
-    parser.add_argument("--tau", type=float, default=0.0, help="weight of pT differences in the distance")
+    parser.add_argument("--tau", type=float, default=3.0, help="weight of pT differences in the distance")
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")

@@ -28,7 +28,7 @@ import torch
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.lhe.weights import per_event_pb
 from mlgen.positive.cell import cell_resample
-from mlgen.positive.embedding import embed_events
+from mlgen.positive.embedding import TAU, embed_events
 from mlgen.positive.neural import NeuralConfig, neural_resample
 from mlgen.positive.summary import distortion, summarize
 
@@ -56,7 +56,7 @@ class PositiveConfig:
     method: str = "cell"
     max_cell_size: float = math.inf
     cell_share: str = "abs"
-    tau: float = 0.0
+    tau: float = TAU
     jet_radius: float = 0.4
     unweight: bool = False
     n_out: int | None = None
