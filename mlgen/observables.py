@@ -5,7 +5,10 @@ resonances): the multiplicity ``n_<class>``; with one object or more the
 leading object's pT and rapidity; with two or more the system's mass, pT and
 rapidity. With exactly one negative and one positive charged lepton, the
 Collins-Soper angle ``cos theta*`` of the negative one (the Drell-Yan
-forward-backward asymmetry lives there). A value that does not exist in an event (no second lepton, no jet)
+forward-backward asymmetry lives there). At a lepton collider with two or
+three final-state partons, the infrared-safe event shapes ``1 - T`` (thrust)
+and the Durham ``y_3``: what an NLO sample with counter-events can be
+histogrammed in. A value that does not exist in an event (no second lepton, no jet)
 is NaN there, so samples of varying multiplicity (Z + 0, 1, 2 jets) compare
 bin by bin.
 """
@@ -62,7 +65,40 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
     cos = _cos_theta_cs(batch)
     if cos is not None:
         out["cos theta* (CS)"] = cos
+    out |= _event_shapes(batch)
     return out
+
+
+def _event_shapes(batch: EventBatch) -> dict[str, np.ndarray]:
+    """``1 - T`` and Durham ``y_3`` of events with 2 or 3 final partons from lepton beams (else nothing).
+
+    For at most three massless partons, thrust is ``T = max_i 2 |p_i| / sum_j |p_j|`` and
+    ``y_3 = min_ij 2 min(E_i, E_j)^2 (1 - cos theta_ij) / Q^2`` (0 for two partons), in the
+    partons' rest frame.
+    """
+    coloured = CLASSES["jets"](batch.pdg.abs())
+    if bool((coloured & (batch.status == -1)).any()):
+        return {}
+    final = coloured & (batch.status == 1)
+    count = final.sum(1)
+    if not bool(((count >= 2) & (count <= 3)).all()):
+        return {}
+    p = torch.where(final[..., None], batch.momenta, torch.zeros_like(batch.momenta))
+    total = p.sum(1)
+    p = v.boost_to_rest_frame(p, total[:, None, :].expand_as(p))
+    p = torch.where(final[..., None], p, torch.zeros_like(p))
+    q2 = v.mass2(total)
+    size = v.p3_abs(p)
+    thrust = 2 * size.max(1).values / size.sum(1)
+    energy = p[..., 0]
+    unit = p[..., 1:] / size.clamp_min(1e-300)[..., None]
+    cos = torch.einsum("bic,bjc->bij", unit, unit)
+    e_min = torch.minimum(energy[:, :, None], energy[:, None, :])
+    y = 2 * e_min**2 * (1 - cos) / q2[:, None, None]
+    pair = final[:, :, None] & final[:, None, :] & ~torch.eye(p.shape[1], dtype=torch.bool, device=p.device)
+    y3 = torch.where(pair, y, torch.full_like(y, float("inf"))).flatten(1).min(1).values
+    y3 = torch.where(count == 3, y3, torch.zeros_like(y3))
+    return {"1 - T": (1 - thrust).cpu().numpy(), "y3 (Durham)": y3.cpu().numpy()}
 
 
 def _cos_theta_cs(batch: EventBatch) -> np.ndarray | None:

@@ -232,3 +232,15 @@ def test_positive_hook_on_a_signed_weighted_run(tmp_path: Path) -> None:
     _, positive = read_lhe(tmp_path / "out" / "events_positive.lhe.gz")
     assert (positive.weight >= 0).all()
     assert float(positive.weight.sum()) == pytest.approx(float(signed.weight.sum()), rel=1e-9)
+
+
+def test_sample_command_writes_the_nlo_sample_with_its_closed_forms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "nlo.lhe.gz"
+    assert main(["sample", "ee-jets-nlo", "-o", str(out), "--born", "2000", "--real", "2000"]) == 0
+    text = capsys.readouterr().out
+    assert "exact 7166.85" in text and "negative weights" in text
+    info, events = read_lhe(out)
+    assert info.weight_strategy == -4 and (events.weight < 0).any()
+    assert set(events.n_particles.tolist()) == {4, 5}  # q q~ (Born, counter-events) and q q~ g

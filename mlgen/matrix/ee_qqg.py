@@ -91,6 +91,30 @@ class EEQQG:
         pre = 2.0 * N_C * C_F * g2 * s / (dot(p1, p3) * dot(p2, p3))
         return pre[:, None] * bracket
 
+    def born(self, p: Tensor) -> Tensor:
+        """``(B, K)`` the Born ``e- e+ -> q q~`` ``|M|^2`` (GeV^-2, spin-averaged, colour-summed) at
+        ``(B, 4, 4)`` momenta, with this process's couplings: what the dipoles of
+        :mod:`mlgen.physics.dipoles` multiply. Its normalisation is fixed by the soft limit,
+        ``|M_R|^2 -> g_s^2 C_F 2 (p1.p2) / ((p1.p3)(p2.p3)) |M_B|^2``: ``2 N_c`` times the bracket."""
+        k1, k2, p1, p2 = p.unbind(1)
+        s = 2.0 * dot(k1, k2)
+        f_in = torch.tensor(self._f_in, dtype=p.dtype, device=p.device)
+        f_out = torch.tensor(self._f_out, dtype=p.dtype, device=p.device)
+        same, opposite = neutral_current_amplitudes(s, f_in, f_out, self.parameters, None, self.mode)
+        same_kin = dot(k1, p2) ** 2 + dot(k2, p1) ** 2
+        opposite_kin = dot(k1, p1) ** 2 + dot(k2, p2) ** 2
+        return 2.0 * N_C * (same_kin[:, None] * same + opposite_kin[:, None] * opposite)
+
+    def born_total(self, s: float) -> Tensor:
+        """``(K,)`` the Born cross section ``e- e+ -> q q~`` in GeV^-2 at ``s`` (GeV^2), in closed form:
+        averaged over the orientation each bracket of :meth:`born` is ``s^2 / 6``, and
+        ``dPhi_2 = 1 / (8 pi)``, so ``sigma_0 = N_c s (same + opposite) / (48 pi)``."""
+        s_t = torch.tensor([s], dtype=torch.float64)
+        f_in = torch.tensor(self._f_in, dtype=torch.float64)
+        f_out = torch.tensor(self._f_out, dtype=torch.float64)
+        same, opposite = neutral_current_amplitudes(s_t, f_in, f_out, self.parameters, None, self.mode)
+        return (N_C * s * (same + opposite) / (48.0 * math.pi))[0]
+
     def colour_weights(self, p: Tensor) -> Tensor | None:
         """One colour flow."""
         return None
