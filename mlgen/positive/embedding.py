@@ -26,7 +26,6 @@ from mlgen.events import EventBatch
 from mlgen.physics.jets import anti_kt
 from mlgen.physics.vectors import pt
 
-
 #: Default pT weight. cres defaults to 0; on Drell-Yan above the Z (3 * 10^5 signed events, cells
 #: unbounded) tau = 0, 1, 3 leave the m_ll histogram moved by chi2/ndf = 2.4, 1.7, 0.74 (in units of
 #: the input's errors): with pT weighted, neighbours are events of similar hardness, not just of

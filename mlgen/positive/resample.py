@@ -130,6 +130,33 @@ def _sigma_error(method: str, report: dict[str, Any], w_kept: np.ndarray, n_in: 
     return math.sqrt(max(second - sigma**2, 0.0) / n_in)
 
 
+def _warnings(report: dict[str, Any], mean_abs_pb: float) -> list[str]:
+    """What the user must not miss: weights left negative, cross section dropped, shapes moved."""
+    out = []
+    after, before = report["after"], report["before"]
+    if after["r_minus"] > 0:
+        out.append(
+            f"{after['r_minus']:.2%} of the events keep a negative weight (cells capped by the maximum size)"
+        )
+    neural = report.get("neural")
+    if neural:
+        dropped = neural["nonpositive_r_sigma_fraction"] * mean_abs_pb
+        if dropped > 2 * before["error_pb"]:
+            out.append(
+                f"the net cross section is negative where {neural['nonpositive_r_fraction']:.1%} of the "
+                f"events are ({dropped:.4g} pb, {dropped / before['error_pb']:.1f} times the input's error): "
+                "those events were dropped, so sigma and the shapes there are biased; the cell method keeps them"
+            )
+    moved = [k for k, v in report["distortion"].items() if v["chi2_ndf"] > 2]
+    if moved:
+        out.append(
+            "distributions moved beyond the input's errors (chi2/ndf > 2): "
+            + ", ".join(sorted(moved))
+            + " (for an observable that is not infrared safe, e.g. a parton multiplicity, that is expected)"
+        )
+    return out
+
+
 def make_positive(
     batch: EventBatch, info: RunInfo, config: PositiveConfig = PositiveConfig()
 ) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
@@ -194,6 +221,7 @@ def make_positive(
     report["distortion"] = distortion(
         mean_batch, _with_weights(out, after), same_events=config.method == "cell" and not unweighted
     )
+    report["warnings"] = _warnings(report, float(np.abs(w_pb).mean()))
     report["seconds"] = time.perf_counter() - start
     naive = report["after"]["naive_error_pb"]
     if config.method == "cell" and info.processes and info.xsec_pb > 0:

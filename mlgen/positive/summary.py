@@ -67,6 +67,22 @@ def summarize(weights: np.ndarray) -> WeightSummary:
     )
 
 
+def _edges(finite: np.ndarray, n_bins: int) -> np.ndarray:
+    """One bin per value of a multiplicity; log bins (and one from 0) for a non-negative observable
+    spanning more than three decades (an event shape at NLO); else regular over the central 99%."""
+    values = np.unique(finite)
+    if len(values) <= 12:
+        return np.append(values - 0.5, values[-1] + 0.5)
+    positive = finite[finite > 0]
+    if (finite >= 0).all() and len(positive) > n_bins:
+        lo, hi = np.quantile(positive, [0.005, 1.0])
+        if hi > 1e3 * lo:
+            return np.concatenate(
+                [[min(0.0, finite.min()) - 1e-300], np.geomspace(lo, hi * (1 + 1e-12), n_bins)]
+            )
+    return np.linspace(*np.quantile(finite, [0.005, 0.995]), n_bins + 1)
+
+
 def distortion(
     before: EventBatch,
     after: EventBatch,
@@ -96,11 +112,7 @@ def distortion(
         finite = xb[np.isfinite(xb)]
         if len(finite) < 2:
             continue
-        values = np.unique(finite)
-        if len(values) <= 12:
-            edges = np.append(values - 0.5, values[-1] + 0.5)
-        else:
-            edges = np.linspace(*np.quantile(finite, [0.005, 0.995]), n_bins + 1)
+        edges = _edges(finite, n_bins)
         hb = np.histogram(xb, edges, weights=wb)[0] / len(wb)
         eb = np.sqrt(np.histogram(xb, edges, weights=wb * wb)[0]) / len(wb)
         ha = np.histogram(xa, edges, weights=wa)[0] / len(wa)
