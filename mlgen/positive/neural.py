@@ -34,29 +34,21 @@ from __future__ import annotations
 
 __all__ = ["NeuralConfig", "NeuralResult", "fit_sign_balance", "neural_resample"]
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
+
+from mlgen.classifier import ClassifierConfig, cross_fit
 
 
 @dataclass(frozen=True)
-class NeuralConfig:
-    """Classifier settings: an MLP of ``layers`` x ``hidden``, Adam, early stopping on a held-out tenth.
+class NeuralConfig(ClassifierConfig):
+    """The sign classifier's settings (:class:`~mlgen.classifier.ClassifierConfig`), and whether to thin.
 
     ``preserve_uncertainty`` thins the smoothed weights so that every bin keeps the input's error.
     """
 
-    hidden: int = 64
-    layers: int = 3
-    epochs: int = 100
-    batch: int = 1024
-    lr: float = 2e-3
-    patience: int = 10
     preserve_uncertainty: bool = True
-    seed: int = 1
 
 
 @dataclass(frozen=True)
@@ -78,77 +70,13 @@ class NeuralResult:
         }
 
 
-def _network(n_in: int, config: NeuralConfig) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = n_in
-    for _ in range(config.layers):
-        layers += [nn.Linear(width, config.hidden), nn.SiLU()]
-        width = config.hidden
-    layers.append(nn.Linear(width, 1))
-    return nn.Sequential(*layers)
-
-
-def _train(
-    x: torch.Tensor, label: torch.Tensor, size: torch.Tensor, config: NeuralConfig, gen: torch.Generator
-) -> tuple[nn.Module, int]:
-    """Weighted cross entropy; stop once the held-out loss stalls for ``patience`` epochs."""
-    order = torch.randperm(len(x), generator=gen).to(x.device)
-    n_val = max(len(x) // 10, 1)
-    val, fit = order[:n_val], order[n_val:]
-    net = _network(x.shape[1], config).to(x.device)
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-
-    def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        logit = net(x[idx]).squeeze(1)
-        return nn.functional.binary_cross_entropy_with_logits(logit, label[idx], weight=size[idx])
-
-    best, best_state, stale, used = math.inf, None, 0, 0
-    while used < config.epochs:
-        used += 1
-        perm = fit[torch.randperm(len(fit), generator=gen).to(x.device)]
-        for start in range(0, len(perm), config.batch):
-            loss = loss_of(perm[start : start + config.batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            held = float(loss_of(val))
-        if held < best:
-            best, stale = held, 0
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    return net, used
-
-
 def fit_sign_balance(
     points: np.ndarray, weights: np.ndarray, config: NeuralConfig = NeuralConfig(), device: str = "cpu"
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Cross-fitted ``r(x) = E[w | x] / E[|w| | x]`` in ``[-1, 1]`` at every event."""
-    x_np = np.asarray(points, dtype=np.float64)
-    mu, sd = x_np.mean(0), x_np.std(0)
-    sd[sd == 0] = 1.0
-    x = torch.tensor((x_np - mu) / sd, dtype=torch.float32, device=device)
     w = np.asarray(weights, dtype=np.float64)
-    a = np.abs(w)
-    label = torch.tensor(w > 0, dtype=torch.float32, device=device)
-    size = torch.tensor(a / a.mean(), dtype=torch.float32, device=device)
-    gen = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    fold = (torch.randperm(len(w), generator=gen) % 2 == 0).to(device)
-    r = np.empty(len(w))
-    epochs = []
-    for part in (fold, ~fold):
-        net, used = _train(x[part], label[part], size[part], config, gen)
-        epochs.append(used)
-        with torch.no_grad():
-            d = torch.sigmoid(net(x[~part]).squeeze(1))
-        r[(~part).cpu().numpy()] = (2 * d - 1).double().cpu().numpy()
-    return r, (epochs[0], epochs[1])
+    d, epochs = cross_fit(points, w > 0, np.abs(w), config, device)
+    return 2 * d - 1, epochs
 
 
 def neural_resample(

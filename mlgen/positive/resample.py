@@ -144,8 +144,8 @@ def _warnings(report: dict[str, Any], mean_abs_pb: float) -> list[str]:
         if dropped > 2 * before["error_pb"]:
             out.append(
                 f"the net cross section is negative where {neural['nonpositive_r_fraction']:.1%} of the "
-                f"events are ({dropped:.4g} pb, {dropped / before['error_pb']:.1f} times the input's error): "
-                "those events were dropped, so sigma and the shapes there are biased; the cell method keeps them"
+                f"events are ({dropped:.4g} pb, {dropped / before['error_pb']:.1f} times the input's error);"
+                " those events were dropped: sigma and the shapes there are biased (cells keep them)"
             )
     moved = [k for k, v in report["distortion"].items() if v["chi2_ndf"] > 2]
     if moved:
