@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 # one module per subcommand under mlgen.commands, in the order ``mlgen --help`` lists them
-COMMANDS = ("run", "shower", "compare", "amplify", "positive", "merge", "sample")
+COMMANDS = ("run", "shower", "compare", "amplify", "subtract", "positive", "merge", "sample")
 
 
 def _parser() -> argparse.ArgumentParser:

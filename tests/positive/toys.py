@@ -78,3 +78,34 @@ def signed_sample(n: int, seed: int) -> tuple[RunInfo, EventBatch]:
 def cos_theta(batch: EventBatch) -> np.ndarray:
     p = batch.momenta[:, 2].numpy()
     return p[:, 3] / np.linalg.norm(p[:, 1:], axis=1)
+
+
+X_MIN = 0.01
+
+
+def subtraction_toys(
+    n_b: int, n_s: int, seed: int
+) -> tuple[tuple[RunInfo, EventBatch], tuple[RunInfo, EventBatch]]:
+    """B with dsigma/dx = 1/x + 0.1 and S with 1/x on [0.01, 1], as unweighted dimuon events with
+    cos(theta) = 2x - 1 (weights sigma per event, the mean convention); B - S is flat, 0.1."""
+    rng = np.random.default_rng(seed)
+    log_part = -math.log(X_MIN)
+    sigma_s = log_part
+    sigma_b = log_part + 0.1 * (1 - X_MIN)
+
+    def log_uniform(n: int) -> np.ndarray:
+        return X_MIN ** rng.random(n)
+
+    flat = rng.random(n_b) < 0.1 * (1 - X_MIN) / sigma_b
+    x_b = np.where(flat, rng.uniform(X_MIN, 1, n_b), log_uniform(n_b))
+    x_s = log_uniform(n_s)
+    out = []
+    for x, sigma in ((x_b, sigma_b), (x_s, sigma_s)):
+        info = RunInfo(
+            beam_ids=(11, -11),
+            beam_energies=(SQRT_S / 2, SQRT_S / 2),
+            weight_strategy=4,
+            processes=(ProcessLine(sigma, 0.0, sigma, 1),),
+        )
+        out.append((info, dimuon(2 * x - 1, rng.uniform(-math.pi, math.pi, len(x)), np.full(len(x), sigma))))
+    return out[0], out[1]
