@@ -111,4 +111,5 @@ def _summary(report: dict, n_out: int) -> str:
             f"  distortion: worst chi2/ndf = {worst[1]['chi2_ndf']:.2f} ({worst[0]}) of "
             f"{len(report['distortion'])} observables (pulls in the input's statistical error)"
         )
+    rows += [f"  warning: {w}" for w in report["warnings"]]
     return "\n".join(rows)

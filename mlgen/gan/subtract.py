@@ -33,12 +33,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
 from mlgen.classifier import ClassifierConfig, cross_fit
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.lhe.weights import per_event_pb
 from mlgen.positive.cell import cell_resample
-from mlgen.positive.embedding import embed_events
+from mlgen.positive.embedding import embed_events, network_features
 
 
 def _positive_weights(info: RunInfo, batch: EventBatch, what: str) -> np.ndarray:
@@ -59,12 +60,20 @@ def _sigma_error(info: RunInfo, w: np.ndarray) -> float:
     return float(w.std(ddof=1)) / math.sqrt(len(w))
 
 
+def _local_scale(points: np.ndarray, seed: int, k: int = 10) -> float:
+    """Three times the median distance from an event to its ``k``-th neighbour (GeV), from 2000 events."""
+    rng = np.random.default_rng(seed)
+    probe = points[rng.choice(len(points), min(2000, len(points)), replace=False)]
+    dist, _ = cKDTree(points).query(probe, k=min(k + 1, len(points)))
+    return 3.0 * float(np.median(dist[:, -1]))
+
+
 def subtract(
     base: tuple[RunInfo, EventBatch],
     sub: tuple[RunInfo, EventBatch],
     *,
     n_out: int | None = None,
-    max_cell_size: float = math.inf,
+    max_cell_size: float | None = None,
     config: ClassifierConfig | None = None,
     device: str = "cpu",
 ) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
@@ -72,7 +81,10 @@ def subtract(
 
     Arguments:
         n_out: events to write (at most the number hit-or-miss keeps; default: all of them).
-        max_cell_size: largest cell (GeV) cancelling negative fluctuations of the learnt difference.
+        max_cell_size: largest cell (GeV) cancelling negative fluctuations of the learnt difference;
+            default: three times the median distance to the 10th neighbour (the scale of the
+            classifier's noise, not of the physics: a few wrong ratios must not pull weight from
+            across the phase space).
         config: the classifier.
         device: where it trains.
     """
@@ -91,10 +103,11 @@ def subtract(
         )
     both = EventBatch.concat([b, s])
     points = embed_events(both)
+    features = network_features(both)
     label = np.concatenate([np.zeros(len(b), dtype=bool), np.ones(len(s), dtype=bool)])
     # each event weighs its share of its sample's cross section: the classes' totals are sigma_B, sigma_S
     size = np.concatenate([w_b / len(w_b), w_s / len(w_s)])
-    d, epochs = cross_fit(points, label, size, config, device)
+    d, epochs = cross_fit(features, label, size, config, device)
     d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
     r = d_b / (1 - d_b)
     diff = w_b * (1 - r)
@@ -104,6 +117,8 @@ def subtract(
     # regions upwards. Cells cancel the negative fluctuations against their neighbours instead,
     # keeping every local sum (a real negative region needs cells wider than max_cell_size and
     # keeps negative weights: reported).
+    if max_cell_size is None:
+        max_cell_size = _local_scale(points[: len(b)], config.seed)
     cells = cell_resample(diff, points[: len(b)], max_cell_size=max_cell_size)
     kept_weight = np.clip(cells.weights, 0.0, None)
     sigma_left_negative = float(cells.weights[cells.weights < 0].sum()) / len(w_b)
@@ -132,7 +147,7 @@ def subtract(
         "negative_weights_sigma_pb": sigma_negative,
         "negative_weights_fraction": float(negative.mean()),
         "negative_after_cells_sigma_pb": sigma_left_negative,
-        "cells": cells.to_dict(),
+        "cells": cells.to_dict() | {"max_cell_size_gev": max_cell_size},
         "n_base": len(b),
         "n_subtracted": len(s),
         "n_out": len(out),

@@ -59,6 +59,7 @@ class NeuralResult:
     weights: np.ndarray
     r: np.ndarray
     dropped_sigma_fraction: float
+    dropped_sigma_pb: float
     epochs: tuple[int, int]
 
     def to_dict(self) -> dict[str, float | int | list[int]]:
@@ -66,6 +67,7 @@ class NeuralResult:
             "kept_fraction": float(self.keep.mean()),
             "nonpositive_r_fraction": float((self.r <= 0).mean()),
             "nonpositive_r_sigma_fraction": self.dropped_sigma_fraction,
+            "nonpositive_r_sigma_pb": self.dropped_sigma_pb,
             "epochs_per_fold": list(self.epochs),
         }
 
@@ -101,5 +103,12 @@ def neural_resample(
         new = a[keep] * r[keep]
     smoothed = a * r
     total = float(np.abs(smoothed).sum())
-    dropped = float(-smoothed[~positive].sum()) / total if total > 0 else 0.0
-    return NeuralResult(keep=keep, weights=new, r=r, dropped_sigma_fraction=dropped, epochs=epochs)
+    dropped = float(-smoothed[~positive].sum())
+    return NeuralResult(
+        keep=keep,
+        weights=new,
+        r=r,
+        dropped_sigma_fraction=dropped / total if total > 0 else 0.0,
+        dropped_sigma_pb=dropped / len(w),
+        epochs=epochs,
+    )

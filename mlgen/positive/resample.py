@@ -130,7 +130,7 @@ def _sigma_error(method: str, report: dict[str, Any], w_kept: np.ndarray, n_in: 
     return math.sqrt(max(second - sigma**2, 0.0) / n_in)
 
 
-def _warnings(report: dict[str, Any], mean_abs_pb: float) -> list[str]:
+def _warnings(report: dict[str, Any]) -> list[str]:
     """What the user must not miss: weights left negative, cross section dropped, shapes moved."""
     out = []
     after, before = report["after"], report["before"]
@@ -140,7 +140,7 @@ def _warnings(report: dict[str, Any], mean_abs_pb: float) -> list[str]:
         )
     neural = report.get("neural")
     if neural:
-        dropped = neural["nonpositive_r_sigma_fraction"] * mean_abs_pb
+        dropped = neural["nonpositive_r_sigma_pb"]
         if dropped > 2 * before["error_pb"]:
             out.append(
                 f"the net cross section is negative where {neural['nonpositive_r_fraction']:.1%} of the "
@@ -221,7 +221,7 @@ def make_positive(
     report["distortion"] = distortion(
         mean_batch, _with_weights(out, after), same_events=config.method == "cell" and not unweighted
     )
-    report["warnings"] = _warnings(report, float(np.abs(w_pb).mean()))
+    report["warnings"] = _warnings(report)
     report["seconds"] = time.perf_counter() - start
     naive = report["after"]["naive_error_pb"]
     if config.method == "cell" and info.processes and info.xsec_pb > 0:
