@@ -81,12 +81,7 @@ class EEQQG:
             alpha_s = torch.full(p.shape[:1], self.parameters.alpha_s_mz, dtype=p.dtype, device=p.device)
         k1, k2, p1, p2, p3 = p.unbind(1)
         s = 2.0 * dot(k1, k2)
-        f_in = torch.tensor(self._f_in, dtype=p.dtype, device=p.device)
-        f_out = torch.tensor(self._f_out, dtype=p.dtype, device=p.device)
-        same, opposite = neutral_current_amplitudes(s, f_in, f_out, self.parameters, None, self.mode)
-        same_kin = dot(k1, p2) ** 2 + dot(k2, p1) ** 2
-        opposite_kin = dot(k1, p1) ** 2 + dot(k2, p2) ** 2
-        bracket = same_kin[:, None] * same + opposite_kin[:, None] * opposite
+        bracket = self._bracket(k1, k2, p1, p2)
         g2 = 4.0 * math.pi * alpha_s
         pre = 2.0 * N_C * C_F * g2 * s / (dot(p1, p3) * dot(p2, p3))
         return pre[:, None] * bracket
@@ -96,14 +91,18 @@ class EEQQG:
         ``(B, 4, 4)`` momenta, with this process's couplings: what the dipoles of
         :mod:`mlgen.physics.dipoles` multiply. Its normalisation is fixed by the soft limit,
         ``|M_R|^2 -> g_s^2 C_F 2 (p1.p2) / ((p1.p3)(p2.p3)) |M_B|^2``: ``2 N_c`` times the bracket."""
-        k1, k2, p1, p2 = p.unbind(1)
+        return 2.0 * N_C * self._bracket(*p.unbind(1))
+
+    def _bracket(self, k1: Tensor, k2: Tensor, p1: Tensor, p2: Tensor) -> Tensor:
+        """``(B, K)``: ``((k1.p2)^2 + (k2.p1)^2)(|A_LL|^2 + |A_RR|^2)``
+        ``+ ((k1.p1)^2 + (k2.p2)^2)(|A_LR|^2 + |A_RL|^2)``, shared by the real emission and the Born."""
         s = 2.0 * dot(k1, k2)
-        f_in = torch.tensor(self._f_in, dtype=p.dtype, device=p.device)
-        f_out = torch.tensor(self._f_out, dtype=p.dtype, device=p.device)
+        f_in = torch.tensor(self._f_in, dtype=k1.dtype, device=k1.device)
+        f_out = torch.tensor(self._f_out, dtype=k1.dtype, device=k1.device)
         same, opposite = neutral_current_amplitudes(s, f_in, f_out, self.parameters, None, self.mode)
         same_kin = dot(k1, p2) ** 2 + dot(k2, p1) ** 2
         opposite_kin = dot(k1, p1) ** 2 + dot(k2, p2) ** 2
-        return 2.0 * N_C * (same_kin[:, None] * same + opposite_kin[:, None] * opposite)
+        return same_kin[:, None] * same + opposite_kin[:, None] * opposite
 
     def born_total(self, s: float) -> Tensor:
         """``(K,)`` the Born cross section ``e- e+ -> q q~`` in GeV^-2 at ``s`` (GeV^2), in closed form:
