@@ -68,6 +68,7 @@ def test_make_positive_reports(method: str, unweight: bool) -> None:
     else:
         assert abs(after["sigma_pb"] - before["sigma_pb"]) < 3 * before["error_pb"]
         assert report["neural"]["kept_fraction"] < 1 and report["neural"]["nonpositive_r_fraction"] < 0.05
+        assert abs(report["neural"]["sigma_network_pull"]) < 3  # before the scale to the input's sigma
     assert after["n_eff_per_event"] > before["n_eff_per_event"]
     for row in report["distortion"].values():
         assert row["chi2_ndf"] < 3
