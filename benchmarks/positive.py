@@ -9,7 +9,9 @@ events each, merged so the mean weight is the full cross section. The full |M|^2
 the same way is the direct reference for the shapes. Per method and size: wall time and events per
 second (embedding, neighbour search or training, weights), r- and N_eff per stored event before and
 after, sigma before and after, the events needed for one unit of N_eff (downstream cost: showering,
-detector simulation), and the largest chi2/ndf of the observables against the signed sample.
+detector simulation), the largest chi2/ndf of the observables against the signed sample, and with
+``--auc`` a classifier's AUC between the treated sample and the direct full-|M|^2 one (both positive),
+next to the same test between two halves of the direct sample.
 Not a test. There is no peer in this environment: cres (Rust) cannot be built without crates.io.
 """
 
@@ -27,8 +29,10 @@ import torch
 from mlgen.cards import load_card
 from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
+from mlgen.gan.metrics import classifier_auc
 from mlgen.generate import generate_weighted
 from mlgen.integrate.uniform import UniformSampler
+from mlgen.observables import observables
 from mlgen.positive import PositiveConfig, make_positive
 from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
@@ -76,6 +80,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["cell", "neural"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--auc", action="store_true", help="classifier AUC of the treated sample against the direct one"
+    )
+    parser.add_argument(
         "--sampling", choices=("vegas", "flat"), default="vegas", help="how each piece is sampled"
     )
     parser.add_argument("--json", type=Path)
@@ -99,6 +106,16 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             before, after = report["before"], report["after"]
             worst = max(report["distortion"].items(), key=lambda kv: kv[1]["chi2_ndf"])
+            auc = auc_null = None
+            if args.auc:
+                # the treated sample against the directly generated full |M|^2 (both positive), and the
+                # same test between two halves of the direct sample: the null at that size
+                ref_obs, ref_w = observables(reference), reference.weight.numpy()
+                auc = classifier_auc(observables(out), ref_obs, out.weight.numpy(), ref_w)
+                half = len(reference) // 2
+                first = {k: v[:half] for k, v in ref_obs.items()}
+                second = {k: v[half:] for k, v in ref_obs.items()}
+                auc_null = classifier_auc(first, second, ref_w[:half], ref_w[half:])
             row = {
                 "n": len(batch),
                 "sampling": args.sampling,
@@ -121,6 +138,8 @@ def main() -> None:
                 "worst_observable": worst[0],
                 "distortion": report["distortion"],
                 "details": report.get("cells") or report.get("neural"),
+                "auc_vs_direct": auc,
+                "auc_null": auc_null,
             }
             rows.append(row)
             print(
@@ -129,7 +148,8 @@ def main() -> None:
                 f"{row['n_eff_per_event_before']:.3f} -> {row['n_eff_per_event_after']:.3f}  sigma "
                 f"{row['sigma_before_pb']:.4f} -> {row['sigma_after_pb']:.4f} +- {row['error_pb']:.4f} pb "
                 f"(full |M|^2: {row['sigma_full_pb']:.4f} +- {row['sigma_full_error_pb']:.4f})  "
-                f"worst chi2/ndf {row['worst_chi2_ndf']:.2f} ({row['worst_observable']})",
+                f"worst chi2/ndf {row['worst_chi2_ndf']:.2f} ({row['worst_observable']})"
+                + (f"  AUC vs direct {auc:.3f} (null {auc_null:.3f})" if auc is not None else ""),
                 flush=True,
             )
     if args.json:
