@@ -69,7 +69,11 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=str(resolve_device(args.device)),
     )
-    out, run_info, report = make_positive(events, info, config)
+    config.validate()
+    try:
+        out, run_info, report = make_positive(events, info, config)
+    except ValueError as err:  # what the events lack (no final state, ...): name the file
+        raise ValueError(f"{args.input}: {err}") from err
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     report |= {"input": args.input, "output": args.output}

@@ -1,4 +1,4 @@
-"""``mlgen sample ee-jets-nlo -o OUT.lhe.gz``: event samples with known answers, to develop post-processing on.
+"""``mlgen sample ee-jets-nlo -o OUT.lhe.gz``: event samples with known answers, to develop tools on.
 
 ``ee-jets-nlo``: e+ e- -> 2 jets at NLO with Catani-Seymour counter-events
 (:mod:`mlgen.samples.ee_jets_nlo`): Born, real-emission and negative-weight

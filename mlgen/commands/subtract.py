@@ -39,9 +39,12 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError(f"{path}: no events")
     # S is often nearly B: the ratio's small variations need small steps and late stopping
     config = ClassifierConfig(epochs=args.epochs, batch=512, lr=1e-3, patience=15, seed=args.seed)
-    out, run_info, report = subtract(
-        base, sub, n_out=args.n, config=config, device=str(resolve_device(args.device))
-    )
+    try:
+        out, run_info, report = subtract(
+            base, sub, n_out=args.n, config=config, device=str(resolve_device(args.device))
+        )
+    except ValueError as err:  # name the files the complaint is about
+        raise ValueError(f"B = {args.base}, S = {args.sub}: {err}") from err
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     report |= {"base": args.base, "sub": args.sub, "output": args.output}

@@ -67,13 +67,12 @@ def merge_lhe(
             )
         infos.append(info)
         batches.append(batch)
-        parts.append(per_event_pb(info, batch)[0])
+        parts.append(per_event_pb(info, batch))
     n = sum(len(b) for b in batches)
     same_weights = all(i.weights == infos[0].weights for i in infos)
-    for batch, info, w in zip(batches, infos, parts, strict=True):
+    for batch, (w, convention) in zip(batches, parts, strict=True):
         factor = scale * n / len(batch)
         if batch.extra_weights is not None:
-            convention = per_event_pb(info, batch)[1]
             per_event = len(batch) if convention == "sum" else 1
             batch.extra_weights = batch.extra_weights * per_event * factor if same_weights else None
         batch.weight = torch.as_tensor(w * factor, dtype=torch.float64)

@@ -109,7 +109,9 @@ def _rotate(p: Tensor, gen: torch.Generator) -> Tensor:
     return torch.cat([p[..., :1], space], -1)
 
 
-def _record(beams: Tensor, partons: Tensor, quark: int, weight: Tensor, scale: Tensor) -> EventBatch:
+def _record(
+    beams: Tensor, partons: Tensor, quark: int, weight: Tensor, scale: Tensor, alpha_s: float
+) -> EventBatch:
     """Events ``e- e+ -> q q~ (g)`` from ``(B, 2|3, 4)`` parton momenta; always 5 slots (padding for Born)."""
     n, m = partons.shape[:2]
     mom = torch.zeros(n, 5, 4, dtype=torch.float64)
@@ -133,7 +135,7 @@ def _record(beams: Tensor, partons: Tensor, quark: int, weight: Tensor, scale: T
         weight=weight,
         scale=scale,
         alpha_qed=zero + 1 / 132.507,
-        alpha_s=zero,
+        alpha_s=zero + alpha_s,
         process_id=torch.ones(n, dtype=torch.long),
     )
 
@@ -212,10 +214,12 @@ def ee_jets_nlo(
     n_total = n_born + 3 * n_in
     kt = torch.sqrt(2 * torch.minimum(dot(p1, p3), dot(p2, p3)))
     parts = [
-        _record(beams(n_born), born_p, quark, w_born * n_total / n_born, torch.full((n_born,), sqrt_s)),
-        _record(k, real_p, quark, w_real * n_total / n_real, kt),
-        _record(k, torch.stack([q13, q2], 1), quark, w13 * n_total / n_real, kt),
-        _record(k, torch.stack([q1, q23], 1), quark, w23 * n_total / n_real, kt),
+        _record(
+            beams(n_born), born_p, quark, w_born * n_total / n_born, torch.full((n_born,), sqrt_s), alpha_s
+        ),
+        _record(k, real_p, quark, w_real * n_total / n_real, kt, alpha_s),
+        _record(k, torch.stack([q13, q2], 1), quark, w13 * n_total / n_real, kt, alpha_s),
+        _record(k, torch.stack([q1, q23], 1), quark, w23 * n_total / n_real, kt, alpha_s),
     ]
     kind = torch.cat([torch.zeros(n_born), torch.ones(n_in), torch.full((2 * n_in,), 2.0)]).long()
     point = torch.arange(n_in) + n_born
@@ -223,7 +227,6 @@ def ee_jets_nlo(
     events = EventBatch.concat(parts)
     order = torch.randperm(len(events), generator=gen)
     events, kind, group = events[order], kind[order], group[order]
-    events.alpha_s = torch.full((len(events),), alpha_s, dtype=torch.float64)
     sigma_nlo = sigma0 * (1 + alpha_s / math.pi)
     info = RunInfo(
         beam_ids=(11, -11),

@@ -156,3 +156,17 @@ def test_cli_unweights_powheg_w_into_a_file_pythia_reads(tmp_path: Path) -> None
     assert info.weight_strategy == 3 and (events.weight > 0).all()
     report = shower_lhe(out, len(events), hadronise=False, mpi=False)
     assert report.n_showered == len(events) and report.n_errors == 0, report.messages
+
+
+def test_cli_names_the_file_whose_events_cannot_be_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlgen.lhe import write_lhe
+
+    info, batch = signed_sample(50, seed=3)
+    batch.status = torch.where(batch.status == 1, torch.full_like(batch.status, 2), batch.status)
+    source = write_lhe(tmp_path / "no_final_state.lhe", info, batch)
+    out = tmp_path / "out.lhe"
+    assert main(["positive", str(source), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{source}: no final-state particles (status 1)" in err and not out.exists()
