@@ -1,12 +1,12 @@
 """Per-event observables of an :class:`~mlgen.events.EventBatch`, for plots and sample comparisons.
 
-For each object class found in the final state (status 1; tops also as status-2
-resonances): the multiplicity ``n_<class>``; with one object or more the
-leading object's pT and rapidity; with two or more the system's mass, pT and
-rapidity. With exactly one negative and one positive charged lepton, the
-Collins-Soper angle ``cos theta*`` of the negative one (the Drell-Yan
-forward-backward asymmetry lives there). At a lepton collider with two or
-three final-state partons, the infrared-safe event shapes ``1 - T`` (thrust)
+For each object class found in the final state (status 1; tops and Ws also as
+status-2 resonances, whose mass is then an observable too): the multiplicity
+``n_<class>``; with one object or more the leading object's pT and rapidity;
+with two or more the system's mass, pT and rapidity. With exactly one negative
+and one positive charged lepton, the Collins-Soper angle ``cos theta*`` of the
+negative one (the Drell-Yan forward-backward asymmetry lives there). At a
+lepton collider with two or three final-state partons, the infrared-safe event shapes ``1 - T`` (thrust)
 and the Durham ``y_3``: what an NLO sample with counter-events can be
 histogrammed in. A value that does not exist in an event (no second lepton, no jet)
 is NaN there, so samples of varying multiplicity (Z + 0, 1, 2 jets) compare
@@ -62,6 +62,9 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
         one = (count >= 1).cpu().numpy()
         out[f"pT leading {name} [GeV]"] = np.where(one, v.pt(leading).cpu().numpy(), np.nan)
         out[f"y leading {name}"] = np.where(one, v.rapidity(leading).cpu().numpy(), np.nan)
+        if name in ("top", "W") and bool(resonance.any()):
+            # the resonance's own line shape: where the narrow peak is and how wide
+            out[f"m leading {name} [GeV]"] = np.where(one, v.mass(leading).cpu().numpy(), np.nan)
     cos = _cos_theta_cs(batch)
     if cos is not None:
         out["cos theta* (CS)"] = cos

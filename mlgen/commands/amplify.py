@@ -1,4 +1,4 @@
-"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K)``: GAN amplification of an event sample."""
+"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K)``: generative amplification of an event sample."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-HELP = "train a GAN on an LHE sample and write more events (then measure G with mlgen compare)"
+HELP = "train a generator on an LHE sample and write more events (then measure G with mlgen compare)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("-n", type=int, help="number of events to write")
     size.add_argument("--factor", type=float, help="write this many times the input's number of events")
-    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=60, help="the held-out likelihood picks the best")
+    parser.add_argument(
+        "--adversarial",
+        type=float,
+        default=0.0,
+        help="weigh the likelihood by (D/(1-D))^a of a discriminator (arXiv:2110.13632); 0: likelihood only",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", help="write the training report (losses per epoch) as JSON here")
@@ -34,17 +40,17 @@ def main(args: argparse.Namespace) -> int:
     n_out = args.n if args.n is not None else int(round(args.factor * len(events)))
     if n_out < 1:
         raise ValueError(f"-n/--factor: expected at least one event to write, got {n_out}")
-    config = AmplifyConfig(epochs=args.epochs, seed=args.seed)
+    config = AmplifyConfig(epochs=args.epochs, adversarial=args.adversarial, seed=args.seed)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
 
         bar = tqdm(total=args.epochs, unit="epoch", leave=False)
 
-    def progress(epoch: int, d_loss: float, g_loss: float) -> None:
+    def progress(epoch: int, nll: float, nll_held_out: float) -> None:
         if bar is not None:
             bar.n = epoch + 1
-            bar.set_postfix(D=f"{d_loss:.3f}", G=f"{g_loss:.3f}")
+            bar.set_postfix(nll=f"{nll:.3f}", held_out=f"{nll_held_out:.3f}")
             bar.refresh()
             if epoch + 1 == args.epochs:
                 bar.reset()
@@ -63,11 +69,12 @@ def main(args: argparse.Namespace) -> int:
         Path(args.report).write_text(
             json.dumps(report | {"input": args.input, "output": args.output}, indent=1)
         )
-    rejected = sum(g["rejected_x_above_1"] for g in report["groups"])
+    rejected = sum(g["rejected"] for g in report["groups"])
     seconds = sum(g["train_seconds"] for g in report["groups"])
     print(
         f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's <init>; "
-        f"trained on {len(events)} in {seconds:.0f} s; {rejected} generated events rejected for x > 1). "
+        f"trained on {len(events)} in {seconds:.0f} s; {rejected} generated events rejected for x > 1 "
+        "or a resonance below threshold). "
         f"Measure what they are worth: mlgen compare {args.output} {args.input} --truth HELD_OUT.lhe"
     )
     return 0

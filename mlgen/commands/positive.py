@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
-    parser.add_argument("--epochs", type=int, help="neural: regression epochs; gan: GAN epochs")
+    parser.add_argument("--epochs", type=int, help="neural: classifier epochs; gan: generator epochs")
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-events", type=int, help="read at most this many events")

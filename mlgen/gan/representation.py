@@ -1,26 +1,42 @@
-"""Events as GAN features and back, with momentum conservation and on-shell masses exact by construction.
+"""Events as generator features and back: the decay tree of the record, exact by construction.
 
 Events are grouped by their record layout (:func:`group_events`): the status of
 every line and its particle class (incoming and outgoing quarks and gluons
 together as ``j``, anything else by PDG id), so Z + 0, 1, 2 jets from MLM
 merging fall into separate groups with their own generator.
 
-Within a group, the final-state particles ``1..n`` are described by
-``(log pT, y, phi - phi_1)`` for ``1..n-1`` and the rapidity ``y`` of the
-last one (``phi_1`` itself is uniform: the azimuthal symmetry is exact). The
-last particle's transverse momentum balances the others, masses are the
-group's on-shell masses, and the incoming partons are rebuilt from the final
-state, ``x_{1,2} = (E +- p_z) / sqrt(s)``: momentum conservation holds exactly,
-and events with ``x > 1`` are rejected. Intermediate resonances (status 2) get
-the sum of their daughters' momenta.
+Within a group the features follow the record's decay tree (the intermediate
+lines, status 2), so every resonance mass is a feature of its own and a narrow
+peak is a narrow peak in one coordinate, not a thin curved surface in the
+momenta of its daughters (How to GAN LHC events, arXiv:1907.03764, needed an
+MMD term to recover them from momenta):
+
+* the system of all outgoing particles (zero transverse momentum in a
+  parton-level record) is its rapidity and mass (sqrt(s-hat)); it decays into
+  the top-level objects (outermost resonances, and outgoing particles that come
+  from none) like a resonance; with a single top-level resonance (a Z) the
+  system is that resonance;
+* a resonance (and the system) decaying to ``k`` children is ``k - 1`` two-body steps
+  ``R -> c_1 + rest_1, rest_1 -> c_2 + rest_2, ...``: in each parent's rest
+  frame (reached from the lab by a pure boost) the child's ``cos theta`` and
+  ``phi``, and, for ``k > 2``, the masses of the ``rest`` systems;
+* the first azimuth of the list is the event's orientation, which is uniform
+  (the azimuthal symmetry is exact): it is not a feature, every other azimuth
+  is measured from it.
+
+Outgoing particles get the group's on-shell masses, the incoming partons are
+rebuilt from the final state, ``x_{1,2} = (E +- p_z) / sqrt(s)``: momentum
+conservation holds exactly, and events with ``x > 1`` or a resonance below the
+threshold of its children are rejected (they come back as NaN momenta).
+Intermediate lines get the sum of their daughters' momenta.
 """
 
 from __future__ import annotations
 
-__all__ = ["EventGroup", "features_of", "group_events", "momenta_of"]
+__all__ = ["EventGroup", "features_of", "group_events", "momenta_of", "reference_azimuth"]
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -28,6 +44,28 @@ from torch import Tensor
 from mlgen.events import EventBatch
 
 _JET = {1, 2, 3, 4, 5, 21}
+
+#: A node of the decay tree: ``("res", record slot)`` or ``("fin", index into group.final)``.
+Node = tuple[str, int]
+#: The slot of the pseudo-resonance "all outgoing particles" (mass sqrt(s-hat), rapidity of the system).
+SYSTEM = -1
+
+
+@dataclass
+class _Tree:
+    top: list[Node]
+    children: dict[int, list[Node]]  # resonance slot -> children, in record order
+    raw_columns: list[tuple[str, ...]]  # every column, the orientation included
+    ref: int  # the raw column of the event's orientation (the first azimuth)
+    mass_columns: dict[int, int]  # resonance slot -> its feature column
+
+    @property
+    def columns(self) -> list[tuple[str, ...]]:
+        return self.raw_columns[: self.ref] + self.raw_columns[self.ref + 1 :]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.raw_columns) - 1
 
 
 @dataclass
@@ -47,10 +85,27 @@ class EventGroup:
     final: list[int]
     resonances: dict[int, list[int]]
     masses: Tensor
+    _tree: _Tree | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> _Tree:
+        if self._tree is None:
+            self._tree = _build_tree(self)
+        return self._tree
 
     @property
     def n_features(self) -> int:
-        return 3 * (len(self.final) - 1) + 1
+        return self.tree.n_features
+
+    @property
+    def columns(self) -> list[str]:
+        """A name for every feature column, e.g. ``m(23)`` or ``cos_theta(24->1)``."""
+        return [":".join(c) for c in self.tree.columns]
+
+    @property
+    def mass_columns(self) -> dict[int, int]:
+        """``{resonance slot: feature column of its mass}``."""
+        return self.tree.mass_columns
 
 
 def group_events(batch: EventBatch) -> list[EventGroup]:
@@ -102,19 +157,139 @@ def _descends(mothers: Tensor, j: int, k: int) -> bool:
     return False
 
 
+def _build_tree(group: EventGroup) -> _Tree:
+    """Nest the resonances by their daughter sets; a resonance that does not nest is left out."""
+    sets: dict[int, frozenset[int]] = {}
+    for slot, daughters in sorted(group.resonances.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        d = frozenset(daughters)
+        nests = all(d <= other or d.isdisjoint(other) for other in sets.values())
+        if len(d) >= 2 and nests and d not in sets.values():
+            sets[slot] = d
+    pos = {slot: i for i, slot in enumerate(group.final)}
+
+    def parent(d: frozenset[int], exclude: int | None) -> int | None:
+        best = None
+        for slot, other in sets.items():
+            if slot != exclude and d <= other and (best is None or len(other) < len(sets[best])):
+                if d != other:
+                    best = slot
+        return best
+
+    def first_slot(node: Node) -> int:
+        return min(sets[node[1]]) if node[0] == "res" else group.final[node[1]]
+
+    top: list[Node] = []
+    children: dict[int, list[Node]] = {slot: [] for slot in sets}
+    for slot, d in sets.items():
+        p = parent(d, slot)
+        (top if p is None else children[p]).append(("res", slot))
+    for slot in group.final:
+        p = parent(frozenset([slot]), None)
+        (top if p is None else children[p]).append(("fin", pos[slot]))
+    top.sort(key=first_slot)
+    for c in children.values():
+        c.sort(key=first_slot)
+    if len(top) > 1:
+        # the whole final state (zero pT in a parton-level record) decays into the top level
+        children = {SYSTEM: top} | children
+
+    columns: list[tuple[str, ...]] = []
+    mass_columns: dict[int, int] = {}
+
+    def name(node: Node) -> str:
+        if node[1] == SYSTEM:
+            return "sys"
+        return f"r{node[1]}" if node[0] == "res" else f"p{group.final[node[1]]}"
+
+    root = ("res", SYSTEM) if len(top) > 1 else top[0]
+    columns += [("y", name(root)), ("m", name(root))]
+    if root[1] != SYSTEM:
+        mass_columns[root[1]] = 1
+    for slot, kids in children.items():
+        for j in range(len(kids) - 1):
+            columns += [("cos_theta", f"{name(('res', slot))}->{name(kids[j])}")]
+            columns += [("phi", f"{name(('res', slot))}->{name(kids[j])}")]
+            if j < len(kids) - 2:
+                columns.append(("m_rest", f"{name(('res', slot))}/{j + 1}"))
+        for kid in kids:
+            if kid[0] == "res":
+                mass_columns[kid[1]] = len(columns)
+                columns.append(("m", name(kid)))
+    ref = next(k for k, c in enumerate(columns) if c[0] == "phi")  # n_final >= 2: there is one
+    mass_columns = {s: c - (c > ref) for s, c in mass_columns.items()}
+    return _Tree(top, children, columns, ref, mass_columns)
+
+
+def _mass(p: Tensor) -> Tensor:
+    return torch.sqrt((p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(-1)).clamp(min=0))
+
+
+def _boost(p: Tensor, frame: Tensor, sign: float) -> Tensor:
+    """``p`` boosted by ``sign * (velocity of frame)``: ``sign = -1`` to the rest frame of ``frame``."""
+    m = _mass(frame).clamp(min=1e-300)[..., None]
+    e = frame[..., 0:1]
+    b = sign * frame[..., 1:] / e
+    gamma = e / m
+    bp = (b * p[..., 1:]).sum(-1, keepdim=True)
+    b2 = (b * b).sum(-1, keepdim=True).clamp(min=1e-300)
+    energy = gamma * (p[..., 0:1] + bp)
+    vec = p[..., 1:] + ((gamma - 1) * bp / b2 + gamma * p[..., 0:1]) * b
+    return torch.cat([energy, vec], -1)
+
+
 def _pt_y_phi(p: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     pt = torch.hypot(p[..., 1], p[..., 2])
     y = 0.5 * torch.log((p[..., 0] + p[..., 3]).clamp(min=1e-300) / (p[..., 0] - p[..., 3]).clamp(min=1e-300))
     return pt, y, torch.atan2(p[..., 2], p[..., 1])
 
 
+def _node_momentum(p: Tensor, group: EventGroup, node: Node) -> Tensor:
+    if node[0] == "fin":
+        return p[:, node[1]]
+    if node[1] == SYSTEM:
+        return p.sum(1)
+    pos = {slot: i for i, slot in enumerate(group.final)}
+    return p[:, [pos[s] for s in group.resonances[node[1]]]].sum(1)
+
+
+def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
+    """Every column of the tree, the first azimuth included, in absolute azimuths."""
+    tree = group.tree
+    root = _node_momentum(p, group, ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0])
+    cols: list[Tensor] = [_pt_y_phi(root)[1], _mass(root)]
+    for slot, kids in tree.children.items():
+        parent = _node_momentum(p, group, ("res", slot))
+        for j in range(len(kids) - 1):
+            q = _boost(_node_momentum(p, group, kids[j]), parent, -1.0)
+            r = q[:, 1:].norm(dim=-1).clamp(min=1e-300)
+            cols += [q[:, 3] / r, torch.atan2(q[:, 2], q[:, 1])]
+            parent = parent - _node_momentum(p, group, kids[j])
+            if j < len(kids) - 2:
+                cols.append(_mass(parent))
+        for kid in kids:
+            if kid[0] == "res":
+                cols.append(_mass(_node_momentum(p, group, kid)))
+    return cols
+
+
+def _wrap(phi: Tensor) -> Tensor:
+    return torch.remainder(phi + math.pi, 2 * math.pi) - math.pi
+
+
+def reference_azimuth(batch: EventBatch, group: EventGroup) -> Tensor:
+    """``(N,)`` the orientation of each of the group's events (the azimuth features are relative to it)."""
+    p = batch.momenta[group.index.to(batch.device)][:, group.final].double()
+    return _raw_features(p, group)[group.tree.ref]
+
+
 def features_of(batch: EventBatch, group: EventGroup) -> Tensor:
     """``(N, n_features)`` float64 features of the group's events."""
+    tree = group.tree
     p = batch.momenta[group.index.to(batch.device)][:, group.final].double()
-    pt, y, phi = _pt_y_phi(p)
-    dphi = torch.remainder(phi[:, 1:-1] - phi[:, :1] + math.pi, 2 * math.pi) - math.pi
-    cols = [torch.log(pt[:, :-1].clamp(min=1e-6)), y[:, :-1], dphi, y[:, -1:]]
-    return torch.cat(cols, 1)
+    cols = _raw_features(p, group)
+    phi0 = cols[tree.ref]
+    out = [_wrap(c - phi0) if name[0] == "phi" else c for c, name in zip(cols, tree.raw_columns)]
+    return torch.stack(out[: tree.ref] + out[tree.ref + 1 :], 1)
 
 
 def momenta_of(
@@ -122,23 +297,70 @@ def momenta_of(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Final-state momenta ``(N, n_final, 4)``, ``x1``, ``x2`` from features (differentiable).
 
-    ``phi0`` is the azimuth of the first particle.
+    ``phi0`` is the event's orientation (:func:`reference_azimuth`). A resonance lighter
+    than its children gives NaN momenta.
     """
-    n = len(group.final)
-    log_pt = features[:, : n - 1]
-    y = features[:, n - 1 : 2 * (n - 1)]
-    dphi = features[:, 2 * (n - 1) : 3 * (n - 1) - 1]
-    y_last = features[:, -1:]
-    pt = torch.exp(log_pt)
-    phi = torch.cat([phi0[:, None], phi0[:, None] + dphi], 1)
-    px, py = pt * torch.cos(phi), pt * torch.sin(phi)
-    px = torch.cat([px, -px.sum(1, keepdim=True)], 1)
-    py = torch.cat([py, -py.sum(1, keepdim=True)], 1)
-    y_all = torch.cat([y, y_last], 1)
-    m = group.masses.to(features.dtype).to(features.device)
-    mt = torch.sqrt(px**2 + py**2 + m**2)
-    e, pz = mt * torch.cosh(y_all), mt * torch.sinh(y_all)
-    p = torch.stack([e, px, py, pz], -1)
+    tree = group.tree
+    cols = list(features.unbind(1))
+    cols.insert(tree.ref, torch.zeros_like(phi0, dtype=features.dtype))
+    cols = [c + phi0 if name[0] == "phi" else c for c, name in zip(cols, tree.raw_columns)]
+    it = iter(cols)
+    onshell = group.masses.to(features.dtype).to(features.device)
+    n = len(features)
+    p = torch.zeros(n, len(group.final), 4, dtype=features.dtype, device=features.device)
+    masses: dict[int, Tensor] = {}
+
+    # the root: the system of all outgoing particles (or the one top-level resonance), at zero pT
+    y, m = next(it), next(it)
+    root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
+    masses[root[1]] = m
+    zero = torch.zeros_like(m)
+    objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
+
+    # decays, in the order the columns were written (a parent before its children)
+    decay_cols: dict[int, list[Tensor]] = {}
+    for slot, kids in tree.children.items():
+        n_cols = 3 * (len(kids) - 1) - 1 + sum(1 for kid in kids if kid[0] == "res")
+        decay_cols[slot] = [next(it) for _ in range(n_cols)]
+    lab: dict[Node, Tensor] = dict(objects)
+    todo = [node for node, _ in objects]
+    while todo:
+        node = todo.pop(0)
+        if node[0] == "fin":
+            p[:, node[1]] = lab[node]
+            continue
+        slot = node[1]
+        kids = tree.children[slot]
+        cols_k = decay_cols[slot]
+        n_steps = len(kids) - 1
+        steps = cols_k[: 3 * n_steps - 1]
+        for kid, m in zip([kid for kid in kids if kid[0] == "res"], cols_k[3 * n_steps - 1 :]):
+            masses[kid[1]] = m
+        parent = lab[node]
+        parent_mass = masses[slot]
+        for j in range(n_steps):
+            cos_t, phi = steps[3 * j], steps[3 * j + 1]
+            kid = kids[j]
+            m_a = masses[kid[1]] if kid[0] == "res" else onshell[kid[1]].expand(n)
+            if j < n_steps - 1:
+                m_b = steps[3 * j + 2]  # the mass of the rest
+            else:
+                last = kids[-1]
+                m_b = masses[last[1]] if last[0] == "res" else onshell[last[1]].expand(n)
+            lam = (parent_mass**2 - (m_a + m_b) ** 2) * (parent_mass**2 - (m_a - m_b) ** 2)
+            # below threshold (lambda < 0, or > 0 with M < |m_a - m_b|) the momenta are NaN: rejected
+            below = parent_mass < m_a + m_b
+            q = torch.sqrt(torch.where(below, torch.full_like(lam, math.nan), lam)) / (2 * parent_mass)
+            sin_t = torch.sqrt((1 - cos_t**2).clamp(min=0))
+            vec = torch.stack([q * sin_t * torch.cos(phi), q * sin_t * torch.sin(phi), q * cos_t], -1)
+            a = torch.cat([torch.sqrt(q**2 + m_a**2)[:, None], vec], -1)
+            b = torch.cat([torch.sqrt(q**2 + m_b**2)[:, None], -vec], -1)
+            a, b = _boost(a, parent, 1.0), _boost(b, parent, 1.0)
+            lab[kid] = a
+            todo.append(kid)
+            parent, parent_mass = b, m_b
+        lab[kids[-1]] = parent
+        todo.append(kids[-1])
     total = p.sum(1)
     x1 = (total[:, 0] + total[:, 3]) / sqrt_s
     x2 = (total[:, 0] - total[:, 3]) / sqrt_s

@@ -12,7 +12,7 @@ parameters from a float32 network are promoted.
 
 from __future__ import annotations
 
-__all__ = ["n_spline_params", "rq_spline"]
+__all__ = ["n_spline_params", "rq_spline", "rq_spline_knots"]
 
 import math
 
@@ -56,7 +56,21 @@ def rq_spline(x: Tensor, params: Tensor, *, inverse: bool = False) -> tuple[Tens
     widths, xk = _knots(params[..., :n_bins], n_bins)
     heights, yk = _knots(params[..., n_bins : 2 * n_bins], n_bins)
     derivs = MIN_DERIVATIVE + F.softplus(params[..., 2 * n_bins :] + _SHIFT)
+    return _apply(x, xk, widths, yk, heights, derivs, inverse)
 
+
+def rq_spline_knots(
+    x: Tensor, xk: Tensor, yk: Tensor, derivs: Tensor, *, inverse: bool = False
+) -> tuple[Tensor, Tensor]:
+    """The spline through explicit knots: ``xk``, ``yk`` ``(..., d, K + 1)`` increasing from 0 to 1,
+    ``derivs`` ``(..., d, K + 1)`` positive; otherwise as :func:`rq_spline`."""
+    return _apply(x, xk, torch.diff(xk, dim=-1), yk, torch.diff(yk, dim=-1), derivs, inverse)
+
+
+def _apply(
+    x: Tensor, xk: Tensor, widths: Tensor, yk: Tensor, heights: Tensor, derivs: Tensor, inverse: bool
+) -> tuple[Tensor, Tensor]:
+    n_bins = xk.shape[-1] - 1
     x = x.clamp(0.0, 1.0)
     knots = yk if inverse else xk
     idx = (torch.searchsorted(knots[..., 1:-1].contiguous(), x[..., None].contiguous(), right=True)).clamp(

@@ -48,7 +48,7 @@ class PositiveConfig:
         unweight: hit-or-miss the positive weights into unweighted events (cell, neural).
         n_out: events to generate (gan; default: as many as the input).
         neural: classifier settings (neural, gan).
-        epochs: GAN epochs (gan).
+        epochs: generator epochs (gan; the held-out likelihood picks the best).
         seed: randomness of training and of the hit-or-miss.
         device: where the networks train.
     """
@@ -61,7 +61,7 @@ class PositiveConfig:
     unweight: bool = False
     n_out: int | None = None
     neural: NeuralConfig = field(default_factory=NeuralConfig)
-    epochs: int = 300
+    epochs: int = 60
     seed: int = 1
     device: str = "cpu"
 

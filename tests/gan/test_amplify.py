@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from mlgen.cli import main
+from mlgen.device import make_generator
 from mlgen.gan.amplify import AmplifyConfig, amplify
-from mlgen.gan.representation import features_of, group_events, momenta_of
+from mlgen.gan.preprocess import FeatureMap
+from mlgen.gan.representation import features_of, group_events, momenta_of, reference_azimuth
 from mlgen.lhe import read_lhe
+from mlgen.matrix.ttbar_decay import TTbarAllHadronic
+from mlgen.phasespace import PhaseSpace, from_propagators
+from mlgen.process.record import EventBuilder
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
 ZJETS = DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"
@@ -26,13 +32,80 @@ def test_features_round_trip_to_the_input_momenta() -> None:
     info, events = read_lhe(ZJETS, max_events=2000)
     for group in group_events(events):
         p = events.momenta[group.index][:, group.final]
-        phi0 = torch.atan2(p[:, 0, 2], p[:, 0, 1])
+        phi0 = reference_azimuth(events, group)
         back, x1, x2 = momenta_of(features_of(events, group), group, phi0, info.sqrt_s)
         # MadGraph 2.2 writes 11 digits: a forward "massless" lepton then has m ~ 5 MeV, which the
         # on-shell rebuild drops (E changes by m^2 / 2 pT^2 relative, up to ~1e-5 of sqrt(s) here)
         assert torch.allclose(back, p, atol=1e-5 * info.sqrt_s)
         total = p.sum(1)
         assert torch.allclose(x1, (total[:, 0] + total[:, 3]) / info.sqrt_s, atol=1e-5)
+
+
+def test_resonance_masses_are_features_and_the_z_line_is_its_daughters_sum() -> None:
+    info, events = read_lhe(ZJETS, max_events=2000)
+    groups = [g for g in group_events(events) if g.resonances]
+    assert groups
+    for group in groups:
+        ((slot, daughters),) = group.resonances.items()
+        f = features_of(events, group)
+        mass = f[:, group.mass_columns[slot]]
+        q = events.momenta[group.index][:, daughters].double().sum(1)
+        assert torch.allclose(mass, _mass2(q).clamp(min=0).sqrt(), rtol=1e-9)
+        # the Z decay angle in the Z rest frame is a cosine: [-1, 1]
+        cos = f[:, group.columns.index(f"cos_theta:r{slot}->p{daughters[0]}")]
+        assert bool((cos.abs() <= 1 + 1e-12).all())
+
+
+def test_nested_decays_round_trip_and_reject_a_resonance_below_threshold() -> None:
+    """t -> b W -> b q q' twice: mlgen's own six-parton records, with their t and W lines."""
+    me = TTbarAllHadronic()
+    ps = PhaseSpace(13000.0, me.masses[2:], from_propagators(len(me.masses) - 2, me.propagators), m_min=300.0)
+    n = 300
+    u = torch.rand(n, ps.dim, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    point, _ = ps.forward(u)
+    me2 = me(point.momenta, torch.full((n,), 0.118, dtype=torch.float64))
+    one = torch.ones(n, dtype=torch.float64)
+    batch = EventBuilder(me).build(
+        point.momenta,
+        me2,
+        one,
+        make_generator(5),
+        scale=172.5 * one,
+        alpha_s=0.118 * one,
+        alpha_qed=one / 132,
+    )
+    (group,) = group_events(batch)
+    # the t tbar system (y, m, the top's angle, m_t, m_tbar), t -> b W (angles, m_W), W -> q q' (angles)
+    assert group.n_features == 15 and len(group.mass_columns) == 4
+    final = batch.momenta[:, group.final].double()
+    f = features_of(batch, group)
+    back, x1, x2 = momenta_of(f, group, reference_azimuth(batch, group), 13000.0)
+    assert torch.allclose(back, final, atol=1e-9 * 13000.0)
+    total = final.sum(1)
+    assert torch.allclose(x1, (total[:, 0] + total[:, 3]) / 13000.0, atol=1e-12)
+    # a W heavier than its top (M < m_W + m_b, though M > |m_W - m_b|): NaN, never a wrong event
+    top, w = sorted(group.mass_columns)[:1][0], None
+    for slot, daughters in group.resonances.items():
+        if slot != top and set(daughters) < set(group.resonances[top]):
+            w = slot
+    bad = f.clone()
+    bad[:, group.mass_columns[w]] = bad[:, group.mass_columns[top]] + 1.0
+    p, _, _ = momenta_of(bad, group, torch.zeros(n, dtype=torch.float64), 13000.0)
+    assert bool(torch.isnan(p).any(-1).any(-1).all())
+
+
+def test_feature_map_is_a_smooth_cdf_with_an_exact_inverse() -> None:
+    gen = torch.Generator().manual_seed(1)
+    n = 20000
+    bw = 91.19 + 1.25 * torch.tan(math.pi * (torch.rand(n, generator=gen, dtype=torch.float64) - 0.5))
+    x = torch.stack([torch.randn(n, generator=gen, dtype=torch.float64), bw.clamp(50, 130)], 1)
+    fmap = FeatureMap.fit(x)
+    u = fmap.to_unit(x)
+    assert torch.allclose(fmap.from_unit(u), x, atol=1e-9)
+    # a narrow peak comes out flat: every tenth of the unit interval within 5 sigma of n/10
+    for j in range(2):
+        counts = torch.histc(u[:, j], 10, 0, 1)
+        assert bool(((counts - n / 10).abs() < 5 * math.sqrt(n / 10)).all()), counts
 
 
 def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
