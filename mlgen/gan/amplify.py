@@ -173,11 +173,8 @@ def train_group(
     )
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.9))
     bce = nn.functional.binary_cross_entropy_with_logits
-    masses = [
-        (col, WIDTHS[abs(int(batch.pdg[int(group.index[0]), slot]))])
-        for slot, col in group.mass_columns.items()
-        if abs(int(batch.pdg[int(group.index[0]), slot])) in WIDTHS
-    ]
+    pdg = batch.pdg[int(group.index[0])].abs().tolist()  # one layout: the same ids in every event
+    masses = [(col, WIDTHS[pdg[slot]]) for slot, col in group.mass_columns.items() if pdg[slot] in WIDTHS]
     model = GroupModel(group, flow, fmap, fraction)
     best, best_state = math.inf, copy.deepcopy(flow.state_dict())
     start = time.perf_counter()
@@ -304,6 +301,9 @@ def amplify(
     MadGraph's and mlgen's unweighted files) and a training report.
     """
     device = torch.device(device)
+    for key in ("adversarial", "mmd_weight"):
+        if getattr(config, key) < 0:
+            raise ValueError(f"{key}: expected a weight >= 0, got {getattr(config, key)}")
     w = batch.weight.double()
     if bool((w < 0).any()):
         raise ValueError(

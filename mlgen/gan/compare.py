@@ -31,9 +31,14 @@ def _weights(batch: EventBatch) -> np.ndarray:
     return w
 
 
+def _discrete(values: np.ndarray) -> bool:
+    """A count or a constant: at most 12 distinct finite values."""
+    return len(np.unique(values[np.isfinite(values)])) <= 12
+
+
 def _edges(values: np.ndarray, n_bins: int) -> np.ndarray:
     finite = values[np.isfinite(values)]
-    if len(np.unique(finite)) <= 12:  # a multiplicity: one bin per value
+    if _discrete(finite):  # a multiplicity: one bin per value
         lo, hi = finite.min(), finite.max()
         return np.arange(lo - 0.5, hi + 1.5)
     # regular bins over the central 99.8% of the reference (what a physicist plots)
@@ -100,9 +105,8 @@ def compare_samples(
         n_train = n_train or len(b)
         factors = []
         for name in names:
-            values = ot[name][np.isfinite(ot[name])]
-            if name.startswith("n_") or len(np.unique(values[:1000])) <= 12:
-                continue  # quantiles of a count or a constant (pT of a 2 -> 2 system) are not defined
+            if name.startswith("n_") or _discrete(ot[name]):
+                continue  # quantiles of a count or a constant are not defined
             factors += [
                 f.to_dict()
                 for f in amplification_factor(oa[name], ot[name], n_train, observable=name, sample_weight=wa)

@@ -22,18 +22,15 @@ from mlgen.integrate.splines import rq_spline_knots
 
 
 def _weighted_quantiles(x: Tensor, w: Tensor, levels: Tensor) -> Tensor:
-    """Quantiles of each column of ``x (N, d)`` at ``levels (K,)``, with weights ``w (N,)``."""
-    order = torch.argsort(x, dim=0)
-    xs = torch.gather(x, 0, order)
-    cw = torch.cumsum(w[order], dim=0)
-    cw = (cw - 0.5 * w[order]) / cw[-1:]
-    out = []
-    for j in range(x.shape[1]):
-        idx = torch.searchsorted(cw[:, j].contiguous(), levels).clamp(1, len(x) - 1)
-        lo, hi = cw[idx - 1, j], cw[idx, j]
-        t = ((levels - lo) / (hi - lo).clamp(min=1e-300)).clamp(0, 1)
-        out.append(xs[idx - 1, j] + t * (xs[idx, j] - xs[idx - 1, j]))
-    return torch.stack(out, 1)
+    """Quantiles of ``x (N,)`` at ``levels (K,)``, with weights ``w (N,)``."""
+    order = torch.argsort(x)
+    xs, ws = x[order], w[order]
+    cw = torch.cumsum(ws, 0)
+    cw = (cw - 0.5 * ws) / cw[-1]
+    idx = torch.searchsorted(cw, levels).clamp(1, len(x) - 1)
+    lo, hi = cw[idx - 1], cw[idx]
+    t = ((levels - lo) / (hi - lo).clamp(min=1e-300)).clamp(0, 1)
+    return xs[idx - 1] + t * (xs[idx] - xs[idx - 1])
 
 
 class FeatureMap:
@@ -78,7 +75,7 @@ class FeatureMap:
         all_knots, all_derivs = [], []
         for j, k in enumerate(per_column):
             levels = torch.linspace(0, 1, k + 1, dtype=x.dtype, device=x.device)
-            inner = _weighted_quantiles(u[:, j : j + 1], w, levels[1:-1])[:, 0]
+            inner = _weighted_quantiles(u[:, j].contiguous(), w, levels[1:-1])
             edges = torch.cat([levels[:1], inner, levels[-1:]]).cpu()
             # a column with fewer knots: its piecewise-linear CDF read at the common levels
             edges = torch.from_numpy(np.interp(fine.numpy(), levels.cpu().numpy(), edges.numpy()))
@@ -90,13 +87,6 @@ class FeatureMap:
             all_derivs.append(torch.cat([slope[:1], mid, slope[-1:]]))
         knots, derivs = torch.stack(all_knots).to(x.device), torch.stack(all_derivs).to(x.device)
         return cls(lo, hi, knots, derivs)
-
-    @property
-    def dim(self) -> int:
-        return len(self.lo)
-
-    def to(self, device: torch.device | str) -> FeatureMap:
-        return FeatureMap(*(t.to(device) for t in (self.lo, self.hi, self.knots, self.derivs)))
 
     def _spline(self, v: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         xk = self.knots.to(v.dtype).expand(len(v), -1, -1)
@@ -113,6 +103,3 @@ class FeatureMap:
         """``[0, 1]^d`` back to features (differentiable)."""
         lo, hi = self.lo.to(u.dtype), self.hi.to(u.dtype)
         return lo + (hi - lo) * self._spline(u, inverse=True)[0]
-
-    def state_dict(self) -> dict[str, Tensor]:
-        return {"lo": self.lo, "hi": self.hi, "knots": self.knots, "derivs": self.derivs}

@@ -42,6 +42,8 @@ import torch
 from torch import Tensor
 
 from mlgen.events import EventBatch
+from mlgen.phasespace.twobody import two_body_angles, two_body_decay
+from mlgen.physics import vectors as v
 
 _JET = {1, 2, 3, 4, 5, 21}
 
@@ -220,29 +222,6 @@ def _build_tree(group: EventGroup) -> _Tree:
     return _Tree(top, children, columns, ref, mass_columns)
 
 
-def _mass(p: Tensor) -> Tensor:
-    return torch.sqrt((p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(-1)).clamp(min=0))
-
-
-def _boost(p: Tensor, frame: Tensor, sign: float) -> Tensor:
-    """``p`` boosted by ``sign * (velocity of frame)``: ``sign = -1`` to the rest frame of ``frame``."""
-    m = _mass(frame).clamp(min=1e-300)[..., None]
-    e = frame[..., 0:1]
-    b = sign * frame[..., 1:] / e
-    gamma = e / m
-    bp = (b * p[..., 1:]).sum(-1, keepdim=True)
-    b2 = (b * b).sum(-1, keepdim=True).clamp(min=1e-300)
-    energy = gamma * (p[..., 0:1] + bp)
-    vec = p[..., 1:] + ((gamma - 1) * bp / b2 + gamma * p[..., 0:1]) * b
-    return torch.cat([energy, vec], -1)
-
-
-def _pt_y_phi(p: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    pt = torch.hypot(p[..., 1], p[..., 2])
-    y = 0.5 * torch.log((p[..., 0] + p[..., 3]).clamp(min=1e-300) / (p[..., 0] - p[..., 3]).clamp(min=1e-300))
-    return pt, y, torch.atan2(p[..., 2], p[..., 1])
-
-
 def _node_momentum(p: Tensor, group: EventGroup, node: Node) -> Tensor:
     if node[0] == "fin":
         return p[:, node[1]]
@@ -256,19 +235,19 @@ def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
     """Every column of the tree, the first azimuth included, in absolute azimuths."""
     tree = group.tree
     root = _node_momentum(p, group, ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0])
-    cols: list[Tensor] = [_pt_y_phi(root)[1], _mass(root)]
+    cols: list[Tensor] = [v.rapidity(root), v.mass(root)]
     for slot, kids in tree.children.items():
         parent = _node_momentum(p, group, ("res", slot))
         for j in range(len(kids) - 1):
-            q = _boost(_node_momentum(p, group, kids[j]), parent, -1.0)
-            r = q[:, 1:].norm(dim=-1).clamp(min=1e-300)
-            cols += [q[:, 3] / r, torch.atan2(q[:, 2], q[:, 1])]
-            parent = parent - _node_momentum(p, group, kids[j])
+            child = _node_momentum(p, group, kids[j])
+            u = two_body_angles(child, parent)
+            cols += [2 * u[:, 0] - 1, 2 * math.pi * u[:, 1]]
+            parent = parent - child
             if j < len(kids) - 2:
-                cols.append(_mass(parent))
+                cols.append(v.mass(parent))
         for kid in kids:
             if kid[0] == "res":
-                cols.append(_mass(_node_momentum(p, group, kid)))
+                cols.append(v.mass(_node_momentum(p, group, kid)))
     return cols
 
 
@@ -347,15 +326,10 @@ def momenta_of(
             else:
                 last = kids[-1]
                 m_b = masses[last[1]] if last[0] == "res" else onshell[last[1]].expand(n)
-            lam = (parent_mass**2 - (m_a + m_b) ** 2) * (parent_mass**2 - (m_a - m_b) ** 2)
-            # below threshold (lambda < 0, or > 0 with M < |m_a - m_b|) the momenta are NaN: rejected
-            below = parent_mass < m_a + m_b
-            q = torch.sqrt(torch.where(below, torch.full_like(lam, math.nan), lam)) / (2 * parent_mass)
-            sin_t = torch.sqrt((1 - cos_t**2).clamp(min=0))
-            vec = torch.stack([q * sin_t * torch.cos(phi), q * sin_t * torch.sin(phi), q * cos_t], -1)
-            a = torch.cat([torch.sqrt(q**2 + m_a**2)[:, None], vec], -1)
-            b = torch.cat([torch.sqrt(q**2 + m_b**2)[:, None], -vec], -1)
-            a, b = _boost(a, parent, 1.0), _boost(b, parent, 1.0)
+            # below threshold the momenta are NaN (rejected), also where M < |m_a - m_b| (lambda > 0)
+            s_parent = torch.where(parent_mass < m_a + m_b, math.nan, parent_mass**2)
+            u = torch.stack([(cos_t + 1) / 2, phi / (2 * math.pi)], -1)
+            a, b, _ = two_body_decay(parent, s_parent, m_a, m_b, u)
             lab[kid] = a
             todo.append(kid)
             parent, parent_mass = b, m_b

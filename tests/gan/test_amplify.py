@@ -11,7 +11,7 @@ import torch
 
 from mlgen.cli import main
 from mlgen.device import make_generator
-from mlgen.gan.amplify import AmplifyConfig, amplify
+from mlgen.gan.amplify import AmplifyConfig, amplify, train_group
 from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.representation import features_of, group_events, momenta_of, reference_azimuth
 from mlgen.lhe import read_lhe
@@ -169,3 +169,30 @@ def test_negative_weights_are_refused_with_a_pointer() -> None:
     )
     with pytest.raises(ValueError, match="negative weights.*mlgen positive"):
         amplify(events, info, 10)
+
+
+def test_a_negative_adversarial_weight_is_refused_by_name() -> None:
+    info, events = read_lhe(ZJETS, max_events=100)
+    with pytest.raises(ValueError, match="adversarial: expected a weight >= 0, got -1"):
+        amplify(events, info, 10, config=AmplifyConfig(adversarial=-1.0))
+
+
+def test_weighted_feature_map_follows_the_weighted_distribution() -> None:
+    """Uniform x with weights 2x has the CDF x^2: the map sends x to x^2, so sqrt(1/2) to 1/2."""
+    n = 200_000
+    x = torch.rand(n, 1, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    fmap = FeatureMap.fit(x, 2 * x[:, 0], bounds=[(0.0, 1.0)])
+    probe = torch.tensor([[0.3], [math.sqrt(0.5)], [0.9]], dtype=torch.float64)
+    # the quantile knots' statistical error is ~ 1 / sqrt(n) per level; 0.01 is about five of them
+    assert torch.allclose(fmap.to_unit(probe)[:, 0], probe[:, 0] ** 2, atol=0.01)
+
+
+def test_the_optional_discriminator_and_mass_mmd_train_and_are_reported() -> None:
+    info, events = read_lhe(ZJETS, max_events=3000)
+    group = max((g for g in group_events(events) if g.resonances), key=lambda g: len(g.index))
+    config = AmplifyConfig(epochs=2, batch=128, adversarial=0.5, mmd_weight=1.0)
+    model = train_group(events, group, info.sqrt_s, config, 1.0, torch.device("cpu"))
+    nll, nll_held_out, d_loss, mmd = model.losses[-1]
+    # a discriminator's cross entropy on real + generated is near 2 log 2 early on, never 0 or NaN
+    assert 0.5 < d_loss < 3.0
+    assert math.isfinite(nll) and math.isfinite(nll_held_out) and 0 < mmd < 1
