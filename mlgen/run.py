@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +231,9 @@ def run_card(
             events.weight = events.weight * scale_to_pb
             if events.extra_weights is not None:
                 events.extra_weights = events.extra_weights * scale_to_pb[:, None]
+        else:  # weighted events: XMAXUP is the largest |weight| (signed for interference terms)
+            line = replace(run_info.processes[0], xmax_pb=float(events.weight.abs().max()))
+            run_info = replace(run_info, processes=(line,))
         t0 = time.perf_counter()
         with LHEWriter(lhe_path, run_info) as writer:
             writer.write(events.to("cpu"))

@@ -228,7 +228,9 @@ def test_positive_hook_on_a_signed_weighted_run(tmp_path: Path) -> None:
     assert hook["status"] == "ok", hook
     report = hook["output"]
     assert report["before"]["r_minus"] > 0.2 and report["after"]["r_minus"] == 0
-    _, signed = read_lhe(tmp_path / "out" / "events.lhe.gz")
+    info, signed = read_lhe(tmp_path / "out" / "events.lhe.gz")
+    # XMAXUP of weighted events is the largest |w|, not sigma (the interference's sigma is far below it)
+    assert info.processes[0].xmax_pb == pytest.approx(float(signed.weight.abs().max()), rel=1e-6)
     _, positive = read_lhe(tmp_path / "out" / "events_positive.lhe.gz")
     assert (positive.weight >= 0).all()
     assert float(positive.weight.sum()) == pytest.approx(float(signed.weight.sum()), rel=1e-9)

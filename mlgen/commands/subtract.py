@@ -1,9 +1,11 @@
 """``mlgen subtract B.lhe S.lhe -o OUT.lhe.gz [-n N]``: unweighted events of B - S, sigma = sigma_B - sigma_S.
 
-Trains a classifier to learn dsigma_S/dsigma_B (:mod:`mlgen.gan.subtract`),
-keeps B's events with probability proportional to their share of B - S, and
-writes them unweighted. Regions where B - S < 0 are reported, never dropped
-silently. Writes ``OUT.subtract.json`` next to the output.
+``--method generator`` (default) fits two flows to B and S as a mixture with
+the class fractions fixed to sigma_S/sigma_B and samples the B - S flow, any
+number of events; ``--method classifier`` keeps B's events in proportion to
+their share of B - S (at most as many as B has). A classifier of S against B
+runs in both and reports regions where B - S < 0, never dropped silently
+(:mod:`mlgen.gan.subtract`). Writes ``OUT.subtract.json`` next to the output.
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base", help="B: the sample to subtract from (.lhe or .lhe.gz; positive weights)")
     parser.add_argument("sub", help="S: the sample to take away")
     parser.add_argument("-o", "--output", required=True, help="LHE file to write")
-    parser.add_argument("-n", type=int, help="events to write (at most the B events kept)")
+    parser.add_argument(
+        "-n", type=int, help="events to write (default: as many as B has; classifier: at most those kept)"
+    )
+    parser.add_argument("--method", choices=("generator", "classifier"), default="generator")
     parser.add_argument("--epochs", type=int, default=100, help="classifier epochs (early stopping)")
+    parser.add_argument(
+        "--flow-epochs", type=int, default=30, help="generator: epochs of the mixture's likelihood"
+    )
+    parser.add_argument(
+        "--warm-epochs", type=int, default=30, help="generator: epochs with the classifier's class labels"
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
 
@@ -30,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from mlgen.classifier import ClassifierConfig
     from mlgen.device import resolve_device
+    from mlgen.gan.amplify import AmplifyConfig
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
 
@@ -41,7 +53,14 @@ def main(args: argparse.Namespace) -> int:
     config = ClassifierConfig(epochs=args.epochs, batch=512, lr=1e-3, patience=15, seed=args.seed)
     try:
         out, run_info, report = subtract(
-            base, sub, n_out=args.n, config=config, device=str(resolve_device(args.device))
+            base,
+            sub,
+            method=args.method,
+            n_out=args.n,
+            config=config,
+            generator=AmplifyConfig(epochs=args.flow_epochs, seed=args.seed),
+            warm_epochs=args.warm_epochs,
+            device=str(resolve_device(args.device)),
         )
     except ValueError as err:  # name the files the complaint is about
         raise ValueError(f"B = {args.base}, S = {args.sub}: {err}") from err
@@ -56,12 +75,19 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"B - S: sigma = {report['sigma_pb']:.6g} +- {report['error_pb']:.3g} pb "
         f"({report['sigma_base_pb']:.6g} - {report['sigma_subtracted_pb']:.6g}); {len(out)} unweighted "
-        f"events of {report['n_base']} in B -> {args.output} ({report['seconds']:.1f} s)\n"
+        f"events ({report['method']}; {report['n_base']} in B) -> {args.output} ({report['seconds']:.1f} s)\n"
         f"  negative weights of the learnt difference: {report['negative_weights_fraction']:.1%} of B's "
         f"events, {report['negative_weights_sigma_pb']:.4g} pb; "
         f"{report['negative_after_cells_sigma_pb']:.4g} pb after cells "
         f"(statistical noise of B - S: {report['counting_error_pb']:.3g} pb)"
     )
+    for layout in report.get("layouts", []):
+        if "label_s_mean_over_base" in layout:
+            print(
+                f"  layout {layout['layout']}: mean label P(S|x) over B "
+                f"{layout['label_s_mean_over_base']:.4f} (sigma_S/sigma_B = {layout['alpha']:.4f}); "
+                f"flows trained in {layout['train_seconds']:.1f} s"
+            )
     for warning in report["warnings"]:
         print(f"  warning: {warning}")
     return 0

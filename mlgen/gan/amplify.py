@@ -34,7 +34,15 @@ against a held-out truth sample (:mod:`mlgen.gan.metrics`).
 
 from __future__ import annotations
 
-__all__ = ["AmplifyConfig", "GroupModel", "amplify", "train_group"]
+__all__ = [
+    "AmplifyConfig",
+    "GroupModel",
+    "amplify",
+    "feature_bounds",
+    "generate_group",
+    "knots_per_column",
+    "train_group",
+]
 
 import copy
 import math
@@ -131,11 +139,20 @@ def _mmd_cauchy(a: Tensor, b: Tensor, width: float) -> Tensor:
     return k(a, a) + k(b, b) - 2 * k(a, b)
 
 
-def _bounds(group: EventGroup) -> list[tuple[float, float] | None]:
+def feature_bounds(group: EventGroup) -> list[tuple[float, float] | None]:
+    """The physical range of each feature column (angles), ``None`` where the data set it."""
     out: list[tuple[float, float] | None] = []
     for kind, *_ in group.tree.columns:
         out.append({"cos_theta": (-1.0, 1.0), "phi": (-math.pi, math.pi)}.get(kind))
     return out
+
+
+def knots_per_column(group: EventGroup, config: AmplifyConfig) -> list[int]:
+    """The CDF map's knots per feature column: more on resonance masses (narrow peaks)."""
+    knots = [config.knots] * group.n_features
+    for col in group.mass_columns.values():
+        knots[col] = config.mass_knots
+    return knots
 
 
 def train_group(
@@ -156,10 +173,11 @@ def train_group(
     n_val = int(config.validation * len(x)) if len(x) >= 100 else 0
     order = torch.randperm(len(x), generator=gen, device=device)
     val, train = order[:n_val], order[n_val:]
-    knots = [config.knots] * x.shape[1]
-    for col in group.mass_columns.values():
-        knots[col] = config.mass_knots
-    fmap = FeatureMap.fit(x[train], w[train], bounds=_bounds(group), n_knots=knots)
+    fmap = FeatureMap.fit(
+        x[train], w[train], bounds=feature_bounds(group), n_knots=knots_per_column(group, config)
+    )
+    if fmap.dim == 0:
+        raise ValueError(f"layout {group.key}: every feature is the same in all events; nothing to learn")
     u = fmap.to_unit(x).float()
     dim = u.shape[1]
     flow = Flow(dim, n_bins=config.bins, hidden=config.hidden, layers=2, n_blocks=config.blocks).to(device)
@@ -253,7 +271,8 @@ def generate_group(
         f = model.sample_features(want, gen)
         phi0 = (torch.rand(want, generator=gen, device=f.device, dtype=torch.float64) * 2 - 1) * math.pi
         p, x1, x2 = momenta_of(f, group, phi0, sqrt_s)
-        ok = (x1 > 0) & (x1 <= 1) & (x2 > 0) & (x2 <= 1) & torch.isfinite(p).all(-1).all(-1)
+        # x = 1 up to rounding: lepton beams, whose energy is a constant feature
+        ok = (x1 > 0) & (x1 <= 1 + 1e-12) & (x2 > 0) & (x2 <= 1 + 1e-12) & torch.isfinite(p).all(-1).all(-1)
         rejected += int((~ok).sum())
         kept.append(torch.cat([f[ok], phi0[ok, None]], 1))
         have += int(ok.sum())
@@ -264,6 +283,7 @@ def generate_group(
     fz = torch.cat(kept)[:n]
     feats, phi0 = fz[:, :-1], fz[:, -1]
     p, x1, x2 = momenta_of(feats, group, phi0, sqrt_s)
+    x1, x2 = x1.clamp(max=1), x2.clamp(max=1)
     # flavours, colours, mothers, scales: those of the nearest training event
     near = group.index.to(batch.device)[_nearest(feats_train, model.features.to_unit(feats).float()).cpu()]
     out = batch[near].to("cpu")

@@ -8,6 +8,10 @@ quantiles of the training sample: a C1 approximation of the feature's CDF with
 generator's splines resolve it without needing bins of the peak's width; the
 map has few knots so it does not copy the training sample's fluctuations (that
 would defeat amplification). The map is exact both ways and differentiable.
+
+A feature that is constant in the training sample (the system's mass and
+rapidity at a lepton collider) is held at its value and left out of the unit
+cube: a flow would otherwise spend its likelihood on an ever sharper spike there.
 """
 
 from __future__ import annotations
@@ -40,10 +44,20 @@ class FeatureMap:
         lo, hi: ``(d,)`` the affine range.
         knots: ``(d, K + 1)`` the quantile knots in the affine coordinate (0 to 1).
         derivs: ``(d, K + 1)`` the CDF's slopes there.
+        free: ``(d,)`` the columns that vary (the others are held at ``value``).
+        value: ``(d,)`` a constant column's value.
     """
 
-    def __init__(self, lo: Tensor, hi: Tensor, knots: Tensor, derivs: Tensor) -> None:
+    def __init__(
+        self, lo: Tensor, hi: Tensor, knots: Tensor, derivs: Tensor, free: Tensor, value: Tensor
+    ) -> None:
         self.lo, self.hi, self.knots, self.derivs = lo, hi, knots, derivs
+        self.free, self.value = free, value
+
+    @property
+    def dim(self) -> int:
+        """The unit cube's dimension: the number of columns that vary."""
+        return int(self.free.sum())
 
     @classmethod
     def fit(
@@ -63,6 +77,10 @@ class FeatureMap:
         x = x.double()
         w = torch.ones(len(x), dtype=x.dtype, device=x.device) if weight is None else weight.double()
         lo, hi = x.min(0).values, x.max(0).values
+        free = (hi - lo) > 1e-9 * torch.maximum(torch.maximum(lo.abs(), hi.abs()), torch.ones_like(lo))
+        for j, b in enumerate(bounds or []):
+            free[j] |= b is not None
+        value = (w[:, None] * x).sum(0) / w.sum()
         span = (hi - lo).clamp(min=1e-9)
         lo, hi = lo - pad * span, hi + pad * span
         for j, b in enumerate(bounds or []):
@@ -86,7 +104,8 @@ class FeatureMap:
             all_knots.append(knots)
             all_derivs.append(torch.cat([slope[:1], mid, slope[-1:]]))
         knots, derivs = torch.stack(all_knots).to(x.device), torch.stack(all_derivs).to(x.device)
-        return cls(lo, hi, knots, derivs)
+        free = free.to(x.device)
+        return cls(lo[free], hi[free], knots[free], derivs[free], free, value)
 
     def _spline(self, v: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         xk = self.knots.to(v.dtype).expand(len(v), -1, -1)
@@ -95,11 +114,14 @@ class FeatureMap:
         return rq_spline_knots(v, xk, yk, derivs, inverse=inverse)
 
     def to_unit(self, x: Tensor) -> Tensor:
-        """Features ``(N, d)`` to ``[0, 1]^d`` (values outside the range are clamped)."""
+        """Features ``(N, d)`` to ``[0, 1]^dim`` (values outside the range are clamped)."""
         lo, hi = self.lo.to(x.dtype), self.hi.to(x.dtype)
-        return self._spline(((x - lo) / (hi - lo)).clamp(0, 1), inverse=False)[0]
+        return self._spline(((x[:, self.free] - lo) / (hi - lo)).clamp(0, 1), inverse=False)[0]
 
     def from_unit(self, u: Tensor) -> Tensor:
-        """``[0, 1]^d`` back to features (differentiable)."""
+        """``[0, 1]^dim`` back to features ``(N, d)`` (differentiable), constant columns filled in."""
         lo, hi = self.lo.to(u.dtype), self.hi.to(u.dtype)
-        return lo + (hi - lo) * self._spline(u, inverse=True)[0]
+        varying = lo + (hi - lo) * self._spline(u, inverse=True)[0]
+        out = self.value.to(u.dtype).expand(len(u), -1).clone()
+        out[:, self.free] = varying
+        return out

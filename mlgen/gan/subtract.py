@@ -1,21 +1,28 @@
 """Events of the difference B - S of two samples, with cross section sigma_B - sigma_S.
 
-The route here is a classifier, not yet the subtraction GAN of arXiv:1912.08824:
-a network trained to tell S from B, each event weighted by its share of its
-sample's cross section, learns ``D = sigma_S p_S / (sigma_S p_S + sigma_B p_B)``,
-hence the local ratio ``r(x) = D / (1 - D) = (dsigma_S / dsigma_B)(x)``. An event
-of B then carries ``w_B (1 - r)`` of the difference; where ``r`` scatters above
-1 by noise, cell resampling (:mod:`mlgen.positive.cell`) cancels the negative
-weights against neighbours, and hit-or-miss on the result gives unweighted
-events of B - S. The network interpolates ``r`` over
-neighbourhoods larger than a histogram bin, so where S is nearly B (``r -> 1``)
-the result fluctuates by far less than a binned subtraction's ``sqrt(N_B + N_S)``;
-it cannot, unlike a generator, write more events than B holds. ``r`` at an
-event comes from the half of the data it was not trained on.
+Two routes, one report:
 
-Where the difference is really negative (beyond ``max_cell_size``) the events
-cannot be written as positive events; their share of the cross section is
-reported, never dropped silently.
+* ``generator`` (default): the subtraction generator of :mod:`mlgen.gan.mixture`
+  (the likelihood form of the subtraction GAN of arXiv:1912.08824): flows
+  ``q_S`` and ``q_D`` fitted to B and S as the mixture ``sigma_B p_B =
+  sigma_S q_S + (sigma_B - sigma_S) q_D``, one per record layout, and ``q_D``
+  sampled for as many unweighted events as asked, more than B holds if wanted.
+* ``classifier``: a network trained to tell S from B, each event weighted by its
+  share of its sample's cross section, learns ``D = sigma_S p_S / (sigma_S p_S
+  + sigma_B p_B)``, hence the local ratio ``r(x) = D / (1 - D) = (dsigma_S /
+  dsigma_B)(x)``. An event of B then carries ``w_B (1 - r)`` of the difference;
+  where ``r`` scatters above 1 by noise, cell resampling
+  (:mod:`mlgen.positive.cell`) cancels the negative weights against
+  neighbours, and hit-or-miss on the result keeps events of B (at most as many
+  as B has). ``r`` at an event comes from the half of the data it was not
+  trained on.
+
+Both interpolate over neighbourhoods larger than a histogram bin, so where S is
+nearly B the result fluctuates by far less than a binned subtraction's
+``sqrt(N_B + N_S)``. The classifier runs in both routes: where B - S is really
+negative (beyond ``max_cell_size``) its weights stay negative after the cells,
+and that share of the cross section is reported, never dropped silently (a
+mixture cannot represent it at all).
 
 References:
     A. Butter, T. Plehn, R. Winterhalder, SciPost Phys. Core 3 (2020) 009, arXiv:1912.08824;
@@ -24,7 +31,7 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["subtract"]
+__all__ = ["METHODS", "subtract"]
 
 import dataclasses
 import math
@@ -37,9 +44,14 @@ from scipy.spatial import cKDTree
 
 from mlgen.classifier import ClassifierConfig, cross_fit
 from mlgen.events import EventBatch, ProcessLine, RunInfo
+from mlgen.gan.amplify import AmplifyConfig, generate_group
+from mlgen.gan.mixture import train_mixture
+from mlgen.gan.representation import group_events
 from mlgen.lhe.weights import per_event_pb
 from mlgen.positive.cell import cell_resample
 from mlgen.positive.embedding import embed_events, network_features
+
+METHODS = ("generator", "classifier")
 
 
 def _positive_weights(info: RunInfo, batch: EventBatch, what: str) -> np.ndarray:
@@ -68,27 +80,175 @@ def _local_scale(points: np.ndarray, seed: int, k: int = 10) -> float:
     return 3.0 * float(np.median(dist[:, -1]))
 
 
+def _classifier_difference(
+    b: EventBatch,
+    s: EventBatch,
+    w_b: np.ndarray,
+    w_s: np.ndarray,
+    config: ClassifierConfig,
+    max_cell_size: float | None,
+    device: str,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """B's events' weights of B - S (pb per event, cell-resampled) and the classifier's report."""
+    both = EventBatch.concat([b, s])
+    points = embed_events(both)
+    features = network_features(both)
+    label = np.concatenate([np.zeros(len(b), dtype=bool), np.ones(len(s), dtype=bool)])
+    # each event weighs its share of its sample's cross section: the classes' totals are sigma_B, sigma_S
+    size = np.concatenate([w_b / len(w_b), w_s / len(w_s)])
+    d, epochs = cross_fit(features, label, size, config, device)
+    d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
+    r = d_b / (1 - d_b)
+    diff = w_b * (1 - r)
+    negative = diff < 0
+    # Where S is nearly B, 1 - r fluctuates about a small value; clipping it at 0 would bias those
+    # regions upwards. Cells cancel the negative fluctuations against their neighbours instead,
+    # keeping every local sum (a real negative region needs cells wider than max_cell_size and
+    # keeps negative weights: reported).
+    if max_cell_size is None:
+        max_cell_size = _local_scale(points[: len(b)], config.seed)
+    cells = cell_resample(diff, points[: len(b)], max_cell_size=max_cell_size)
+    report = {
+        "sigma_from_weights_pb": float(diff.mean()),
+        "negative_weights_sigma_pb": float(diff[negative].sum()) / len(w_b),
+        "negative_weights_fraction": float(negative.mean()),
+        "negative_after_cells_sigma_pb": float(cells.weights[cells.weights < 0].sum()) / len(w_b),
+        "cells": cells.to_dict() | {"max_cell_size_gev": max_cell_size},
+        "epochs_per_fold": list(epochs),
+    }
+    return cells.weights, report
+
+
+def _match(key: tuple, keys: list[tuple]) -> tuple:
+    """The layout of B that S's layout ``key`` is a part of: the same, or the same but for the ids of
+    intermediate lines (a photon's record in S, a Z's in B)."""
+    if key in keys:
+        return key
+
+    def shape(k: tuple) -> tuple:
+        return tuple((s, "resonance") if s == 2 else (s, p) for s, p in k)
+
+    same = [k for k in keys if shape(k) == shape(key)]
+    if len(same) != 1:
+        raise ValueError(
+            f"S has a record layout {key} that B does not have"
+            + (f" ({len(same)} of B's differ from it only in intermediate lines)" if same else "")
+            + ": S must be a part of B"
+        )
+    return same[0]
+
+
+def _generate_difference(
+    base: tuple[RunInfo, EventBatch],
+    sub: tuple[RunInfo, EventBatch],
+    w_b: np.ndarray,
+    w_s: np.ndarray,
+    label_d: np.ndarray,
+    n_out: int,
+    config: AmplifyConfig,
+    warm_epochs: int,
+    device: str,
+) -> tuple[EventBatch, dict[str, Any]]:
+    """``n_out`` unweighted events from the mixture flows, one fit per record layout."""
+    (info_b, b), (_, s) = base, sub
+    groups_b = group_events(b)
+    groups_s = {_match(g.key, [h.key for h in groups_b]): g for g in group_events(s)}
+    sigma_b, sigma_s = (
+        {key: float(w[g.index.numpy()].sum()) / len(w) for key, g in groups}
+        for w, groups in ((w_b, [(g.key, g) for g in groups_b]), (w_s, groups_s.items()))
+    )
+    diff = {key: sigma_b[key] - sigma_s.get(key, 0.0) for key in sigma_b}
+    positive = {key: max(d, 0.0) for key, d in diff.items()}
+    total = sum(positive.values())
+    keys = [g.key for g in groups_b]
+    counts = torch.multinomial(
+        torch.tensor([positive[k] / total for k in keys], dtype=torch.float64),
+        n_out,
+        replacement=True,
+        generator=torch.Generator().manual_seed(config.seed + 2),
+    )
+    gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    parts, groups, warnings = [], [], []
+    for k, group in enumerate(groups_b):
+        n_k = int((counts == k).sum())
+        entry: dict[str, Any] = {
+            "layout": [list(x) for x in group.key],
+            "sigma_base_pb": sigma_b[group.key],
+            "sigma_subtracted_pb": sigma_s.get(group.key, 0.0),
+            "n_base": len(group.index),
+            "n_subtracted": len(groups_s[group.key].index) if group.key in groups_s else 0,
+            "n_generated": n_k,
+        }
+        groups.append(entry)
+        if diff[group.key] <= 0:
+            warnings.append(
+                f"layout {group.key}: sigma_S >= sigma_B ({diff[group.key]:.4g} pb): B - S has no positive "
+                "part there; no events written for it"
+            )
+            continue
+        alpha = sigma_s.get(group.key, 0.0) / sigma_b[group.key]
+        sub_part = (s, groups_s[group.key]) if group.key in groups_s else None
+        model = train_mixture(
+            (b, group),
+            sub_part,
+            alpha,
+            config,
+            positive[group.key] / total,
+            torch.device(device),
+            label_d=torch.as_tensor(label_d[group.index.numpy()]),
+            warm_epochs=warm_epochs,
+        )
+        label = model.label_s(b, group)
+        wg = torch.as_tensor(w_b[group.index.numpy()], dtype=torch.float64)
+        entry |= {
+            "alpha": alpha,
+            # the label output's mean over B: alpha when the mixture describes both samples
+            "label_s_mean_over_base": float((label.cpu() * wg).sum() / wg.sum()),
+            "train_seconds": model.seconds,
+            "best_epoch": model.best_epoch,
+            "losses": model.losses,
+        }
+        if n_k:
+            events, rejected = generate_group(model.generator(), b, info_b.sqrt_s, n_k, gen)
+            parts.append(events)
+            entry["rejected"] = rejected
+    out = EventBatch.concat(parts)
+    out = out[torch.randperm(len(out), generator=torch.Generator().manual_seed(config.seed + 3))]
+    return out, {"layouts": groups, "warnings": warnings}
+
+
 def subtract(
     base: tuple[RunInfo, EventBatch],
     sub: tuple[RunInfo, EventBatch],
     *,
+    method: str = "generator",
     n_out: int | None = None,
     max_cell_size: float | None = None,
     config: ClassifierConfig | None = None,
+    generator: AmplifyConfig | None = None,
+    warm_epochs: int = 30,
     device: str = "cpu",
 ) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
     """Unweighted events of ``base - sub`` (each ``(RunInfo, EventBatch)``), their run info and a report.
 
     Arguments:
-        n_out: events to write (at most the number hit-or-miss keeps; default: all of them).
-        max_cell_size: largest cell (GeV) cancelling negative fluctuations of the learnt difference;
-            default: three times the median distance to the 10th neighbour (the scale of the
-            classifier's noise, not of the physics: a few wrong ratios must not pull weight from
+        method: ``generator`` (flows fitted as a mixture, any number of events) or ``classifier``
+            (events of B kept in proportion to their share of B - S).
+        n_out: events to write; default: as many as B has (generator), all that hit-or-miss keeps
+            (classifier, which cannot write more).
+        max_cell_size: largest cell (GeV) cancelling negative fluctuations of the classifier's
+            difference; default: three times the median distance to the 10th neighbour (the scale of
+            the classifier's noise, not of the physics: a few wrong ratios must not pull weight from
             across the phase space).
-        config: the classifier.
-        device: where it trains.
+        config: the classifier (both routes: it reports where B - S is negative).
+        generator: the flows' training settings (generator route).
+        device: where the networks train.
     """
     start = time.perf_counter()
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if n_out is not None and n_out < 1:
+        raise ValueError(f"-n: expected at least one event, got {n_out}")
     config = config if config is not None else ClassifierConfig()
     (info_b, b), (info_s, s) = base, sub
     w_b, w_s = _positive_weights(info_b, b, "base sample"), _positive_weights(info_s, s, "subtracted sample")
@@ -101,63 +261,54 @@ def subtract(
         raise ValueError(
             f"sigma_S = {sigma_s:.6g} pb >= sigma_B = {sigma_b:.6g} pb: B - S has no positive part"
         )
-    both = EventBatch.concat([b, s])
-    points = embed_events(both)
-    features = network_features(both)
-    label = np.concatenate([np.zeros(len(b), dtype=bool), np.ones(len(s), dtype=bool)])
-    # each event weighs its share of its sample's cross section: the classes' totals are sigma_B, sigma_S
-    size = np.concatenate([w_b / len(w_b), w_s / len(w_s)])
-    d, epochs = cross_fit(features, label, size, config, device)
-    d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
-    r = d_b / (1 - d_b)
-    diff = w_b * (1 - r)
-    negative = diff < 0
-    sigma_negative = float(diff[negative].sum()) / len(w_b)
-    # Where S is nearly B, 1 - r fluctuates about a small value; clipping it at 0 would bias those
-    # regions upwards. Cells cancel the negative fluctuations against their neighbours instead,
-    # keeping every local sum (a real negative region needs cells wider than max_cell_size and
-    # keeps negative weights: reported).
-    if max_cell_size is None:
-        max_cell_size = _local_scale(points[: len(b)], config.seed)
-    cells = cell_resample(diff, points[: len(b)], max_cell_size=max_cell_size)
-    kept_weight = np.clip(cells.weights, 0.0, None)
-    sigma_left_negative = float(cells.weights[cells.weights < 0].sum()) / len(w_b)
-    rng = np.random.default_rng(config.seed)
-    keep = rng.random(len(b)) < kept_weight / kept_weight.max()
-    index = np.flatnonzero(keep)
-    if n_out is not None:
-        if n_out > len(index):
-            raise ValueError(
-                f"-n: {n_out} events asked, but the classifier route can write at most the {len(index)} "
-                "events of B it keeps (a generator that writes more is not there yet)"
-            )
-        index = rng.choice(index, n_out, replace=False)
-    out = b[torch.as_tensor(np.sort(index), device=b.device)]
-    sigma = sigma_b - sigma_s
-    error = math.hypot(err_b, err_s)
-    out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=b.device)
-    out.extra_weights = None
+    weights, classifier = _classifier_difference(b, s, w_b, w_s, config, max_cell_size, device)
     report: dict[str, Any] = {
+        "method": method,
         "sigma_base_pb": sigma_b,
         "sigma_subtracted_pb": sigma_s,
-        "sigma_pb": sigma,
-        "error_pb": error,
+        "sigma_pb": sigma_b - sigma_s,
+        "error_pb": math.hypot(err_b, err_s),
         "counting_error_pb": counting,
-        "sigma_from_weights_pb": float(diff.mean()),
-        "negative_weights_sigma_pb": sigma_negative,
-        "negative_weights_fraction": float(negative.mean()),
-        "negative_after_cells_sigma_pb": sigma_left_negative,
-        "cells": cells.to_dict() | {"max_cell_size_gev": max_cell_size},
         "n_base": len(b),
         "n_subtracted": len(s),
-        "n_out": len(out),
-        "epochs_per_fold": list(epochs),
         "warnings": [],
-    }
-    if sigma_left_negative < -2 * counting:
+    } | classifier
+    if method == "generator":
+        out, generated = _generate_difference(
+            base,
+            sub,
+            w_b,
+            w_s,
+            np.clip(weights / w_b, 0.0, 1.0),
+            n_out or len(b),
+            generator or AmplifyConfig(),
+            warm_epochs,
+            device,
+        )
+        report |= {"layouts": generated["layouts"]}
+        report["warnings"] += generated["warnings"]
+    else:
+        rng = np.random.default_rng(config.seed)
+        kept_weight = np.clip(weights, 0.0, None)
+        index = np.flatnonzero(rng.random(len(b)) < kept_weight / kept_weight.max())
+        if n_out is not None:
+            if n_out > len(index):
+                raise ValueError(
+                    f"-n: {n_out} events asked, but the classifier route can write at most the {len(index)} "
+                    "events of B it keeps (--method generator writes any number)"
+                )
+            index = rng.choice(index, n_out, replace=False)
+        out = b[torch.as_tensor(np.sort(index), device=b.device)]
+    sigma, error = report["sigma_pb"], report["error_pb"]
+    out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
+    out.extra_weights = None
+    out.process_id = torch.ones(len(out), dtype=torch.long, device=out.device)
+    report["n_out"] = len(out)
+    left = report["negative_after_cells_sigma_pb"]
+    if left < -2 * counting:
         report["warnings"].append(
-            f"B - S is negative beyond the cells' reach ({sigma_left_negative:.4g} pb, "
-            f"{-sigma_left_negative / counting:.1f} times the statistical noise of B - S): not written"
+            f"B - S is negative beyond the cells' reach ({left:.4g} pb, {-left / counting:.1f} times the "
+            "statistical noise of B - S): not written"
         )
     if abs(report["sigma_from_weights_pb"] - sigma) > 4 * math.hypot(error, counting):
         report["warnings"].append(
@@ -170,7 +321,6 @@ def subtract(
         weight_strategy=3,
         processes=(ProcessLine(sigma, error, sigma / max(len(out), 1), 1),),
         weights=(),
-        generator=("mlgen subtract", info_b.generator[1]),
+        generator=(f"mlgen subtract ({method})", info_b.generator[1]),
     )
-    out.process_id = torch.ones(len(out), dtype=torch.long, device=b.device)
     return out, run_info, report

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mlgen.classifier import ClassifierConfig
 from mlgen.cli import main
-from mlgen.gan.subtract import subtract
+from mlgen.gan.subtract import _match, subtract
 from mlgen.lhe import read_lhe, write_lhe
 from tests.positive.toys import X_MIN, cos_theta, signed_sample, subtraction_toys
 
@@ -20,9 +21,12 @@ from tests.positive.toys import X_MIN, cos_theta, signed_sample, subtraction_toy
 FAST = ClassifierConfig(hidden=64, layers=3, epochs=100, batch=1024, lr=1e-3, patience=20, seed=2)
 
 
-def test_flat_difference_beats_the_binned_subtraction() -> None:
+@pytest.mark.parametrize("method", ["classifier", pytest.param("generator", marks=pytest.mark.slow)])
+def test_flat_difference_beats_the_binned_subtraction(method: str) -> None:
     base, sub = subtraction_toys(40_000, 40_000, seed=3)
-    out, run_info, report = subtract(base, sub, config=FAST)
+    # the generator writes more events than B has: twice as many
+    n_out = 80_000 if method == "generator" else None
+    out, run_info, report = subtract(base, sub, method=method, n_out=n_out, config=FAST)
     sigma = 0.1 * (1 - X_MIN)
     assert report["sigma_pb"] == pytest.approx(sigma, rel=1e-9)
     assert run_info.xsec_pb == pytest.approx(sigma) and run_info.weight_strategy == 3
@@ -41,6 +45,11 @@ def test_flat_difference_beats_the_binned_subtraction() -> None:
     # where S is nearly B (small x: r > 0.9) the deviation is far below the binned error
     assert np.abs(pulls[:3]).max() < 0.5
     assert len(out) > 1000 and report["n_base"] == len(b)
+    if method == "generator":
+        (layout,) = report["layouts"]
+        assert len(out) == n_out and layout["rejected"] == 0
+        # the label output P(S|x) averages to sigma_S / sigma_B over B: the class fractions hold
+        assert layout["label_s_mean_over_base"] == pytest.approx(layout["alpha"], abs=2e-3)
 
 
 def test_cli_writes_the_difference_and_refuses_negative_weights(
@@ -50,12 +59,43 @@ def test_cli_writes_the_difference_and_refuses_negative_weights(
     b_path = write_lhe(tmp_path / "b.lhe", *base)
     s_path = write_lhe(tmp_path / "s.lhe.gz", *sub)
     out = tmp_path / "diff.lhe.gz"
-    assert main(["subtract", str(b_path), str(s_path), "-o", str(out), "--epochs", "15", "-n", "100"]) == 0
-    info, events = read_lhe(out)
-    assert len(events) == 100 and info.xsec_pb == pytest.approx(0.1 * (1 - X_MIN), rel=1e-9)
-    assert json.loads((tmp_path / "diff.subtract.json").read_text())["n_out"] == 100
-    assert main(["subtract", str(b_path), str(s_path), "-o", str(out), "-n", "100000"]) == 2
+    quick = ["--epochs", "15", "--flow-epochs", "5", "--warm-epochs", "5"]
+    for method, n in (("classifier", 100), ("generator", 10_000)):  # the generator: more events than B
+        assert (
+            main(
+                ["subtract", str(b_path), str(s_path), "-o", str(out), "--method", method, "-n", str(n)]
+                + quick
+            )
+            == 0
+        )
+        info, events = read_lhe(out)
+        assert len(events) == n and info.xsec_pb == pytest.approx(0.1 * (1 - X_MIN), rel=1e-9)
+        report = json.loads((tmp_path / "diff.subtract.json").read_text())
+        assert report["n_out"] == n and report["method"] == method
+    momenta = events.momenta[:, 2:].sum(1)
+    assert torch.allclose(momenta, events.momenta[:, :2].sum(1), atol=1e-9)  # conserved
+    argv = ["subtract", str(b_path), str(s_path), "-o", str(out), "--method", "classifier", "-n", "100000"]
+    assert main(argv) == 2
     assert "can write at most" in capsys.readouterr().err
     signed = write_lhe(tmp_path / "signed.lhe", *signed_sample(200, seed=1))
     assert main(["subtract", str(signed), str(s_path), "-o", str(tmp_path / "x.lhe")]) == 2
     assert "negative weights; make the sample positive first (mlgen positive)" in capsys.readouterr().err
+
+
+def test_layouts_match_up_to_the_intermediate_line() -> None:
+    z = ((-1, "j"), (-1, "j"), (2, 23), (1, 11), (1, -11))
+    photon = ((-1, "j"), (-1, "j"), (2, 22), (1, 11), (1, -11))
+    bare = ((-1, "j"), (-1, "j"), (1, 11), (1, -11))
+    assert _match(photon, [bare, z]) == z and _match(bare, [bare, z]) == bare
+    with pytest.raises(ValueError, match="S must be a part of B"):
+        _match(((-1, "j"), (-1, "j"), (1, 13), (1, -13)), [bare, z])
+    with pytest.raises(ValueError, match="2 of B's differ from it only in intermediate lines"):
+        _match(photon, [z, ((-1, "j"), (-1, "j"), (2, 25), (1, 11), (1, -11))])
+
+
+def test_bad_method_and_count_are_refused() -> None:
+    base, sub = subtraction_toys(500, 500, seed=1)
+    with pytest.raises(ValueError, match="method: expected one of generator, classifier"):
+        subtract(base, sub, method="gan")
+    with pytest.raises(ValueError, match="-n: expected at least one event"):
+        subtract(base, sub, n_out=0)

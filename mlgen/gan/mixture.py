@@ -1,0 +1,207 @@
+"""A generator of B - S: two flows fitted to the two samples as a mixture with fixed class fractions.
+
+The subtraction GAN of arXiv:1912.08824 generates events with a label (B - S
+or S), asks one discriminator whether the events of both labels together look
+like B and another whether the S-labelled ones look like S, and fixes the
+label fractions to ``sigma_S / sigma_B`` by a normalisation loss. Here the same
+model is fitted by likelihood instead of by discriminators (as the
+amplification's generator is, :mod:`mlgen.gan.amplify`, where the likelihood
+was far more precise than a GAN):
+
+    sigma_B p_B(x) = sigma_S q_S(x) + (sigma_B - sigma_S) q_D(x),
+
+with ``q_S`` and ``q_D`` normalizing flows on the unit cube of the decay-tree
+features (:mod:`mlgen.gan.representation`), and ``alpha = sigma_S / sigma_B``
+fixed, so that each input sample has its own term in the loss:
+
+    -log L = -sum_S w log q_S(x) - sum_B w log(alpha q_S(x) + (1 - alpha) q_D(x)).
+
+``q_S`` learns from both samples; ``q_D`` is a normalised density of B - S and
+is sampled directly, as many events as asked. The label output of an event is
+the class assignment ``P(S | x) = alpha q_S / (alpha q_S + (1 - alpha) q_D)``;
+its mean over B must come out as ``alpha`` (reported as a check of the fit).
+A mixture cannot be negative: where B - S < 0 the fit is strained, and
+:mod:`mlgen.gan.subtract` reports such regions from an independent classifier.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MixtureModel", "train_mixture"]
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from mlgen.events import EventBatch
+from mlgen.gan.amplify import AmplifyConfig, GroupModel, feature_bounds, knots_per_column
+from mlgen.gan.preprocess import FeatureMap
+from mlgen.gan.representation import EventGroup, features_of
+from mlgen.integrate.flow import Flow
+
+
+@dataclass
+class MixtureModel:
+    """The fitted flows of one record layout.
+
+    ``losses`` per epoch: training and held-out negative log-likelihood per event (unit cube).
+    """
+
+    group: EventGroup
+    features: FeatureMap
+    flow_s: Flow
+    flow_d: Flow
+    alpha: float
+    fraction: float
+    losses: list[tuple[float, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+    def log_mixture(self, u: Tensor) -> tuple[Tensor, Tensor]:
+        """``log(alpha q_S)`` and ``log((1 - alpha) q_D)`` at unit-cube points ``u``."""
+        _, log_s = self.flow_s.inverse(u)
+        _, log_d = self.flow_d.inverse(u)
+        log_s = log_s + math.log(self.alpha) if self.alpha > 0 else torch.full_like(log_s, -math.inf)
+        return log_s, log_d + math.log1p(-self.alpha)
+
+    def label_s(self, batch: EventBatch, group: EventGroup) -> Tensor:
+        """The class assignment ``P(S | x)`` of ``group``'s events in ``batch`` (float64)."""
+        u = self.features.to_unit(features_of(batch, group).to(self.features.lo.device)).float()
+        with torch.no_grad():
+            log_s, log_d = self.log_mixture(u)
+        return torch.sigmoid((log_s - log_d).double())
+
+    def generator(self) -> GroupModel:
+        """The B - S flow as a layout generator (:func:`mlgen.gan.amplify.generate_group`)."""
+        return GroupModel(self.group, self.flow_d, self.features, self.fraction, best_epoch=self.best_epoch)
+
+
+def _split(n: int, share: float, gen: torch.Generator, device: torch.device) -> tuple[Tensor, Tensor]:
+    order = torch.randperm(n, generator=gen, device=device)
+    n_val = int(share * n) if n >= 100 else 0
+    return order[n_val:], order[:n_val]
+
+
+def train_mixture(
+    base: tuple[EventBatch, EventGroup],
+    sub: tuple[EventBatch, EventGroup] | None,
+    alpha: float,
+    config: AmplifyConfig,
+    fraction: float,
+    device: torch.device,
+    progress: Callable[[int, float, float], None] | None = None,
+    label_d: Tensor | None = None,
+    warm_epochs: int = 0,
+) -> MixtureModel:
+    """Fit ``q_S`` and ``q_D`` to B's and S's events of one layout; ``alpha = sigma_S / sigma_B`` in it.
+
+    ``sub`` is ``None`` (and ``alpha`` 0) for a layout that S does not have: then ``q_D`` is a fit of B.
+    The epoch with the best held-out likelihood (a tenth of each sample) is kept.
+
+    ``label_d``, an estimate of ``P(D | x)`` for B's events of the layout (from a classifier), starts
+    the fit: ``warm_epochs`` with these class assignments fixed (each B event weighs into ``q_D``
+    by ``label_d``, into ``q_S`` by ``1 - label_d``), before the mixture's own likelihood takes over.
+    With S nearly B the mixture alone moves ``q_D`` slowly, as EM does for overlapping classes.
+    """
+    if not 0 <= alpha < 1:
+        raise ValueError(f"alpha = sigma_S / sigma_B must be in [0, 1), got {alpha}")
+    torch.manual_seed(config.seed)
+    gen = torch.Generator(device=device).manual_seed(config.seed)
+    samples = [base] + ([sub] if sub is not None and alpha > 0 else [])
+    xs, ws = [], []
+    for batch, group in samples:
+        xs.append(features_of(batch, group).to(device))
+        w = batch.weight[group.index.to(batch.device)].double().to(device)
+        ws.append(w / w.mean())
+    group = base[1]
+    # one map for both flows (its Jacobian cancels in the mixture), from both samples' quantiles
+    fmap = FeatureMap.fit(
+        torch.cat(xs), torch.cat(ws), bounds=feature_bounds(group), n_knots=knots_per_column(group, config)
+    )
+    if fmap.dim == 0:
+        raise ValueError(f"layout {group.key}: every feature is the same in all events; nothing to learn")
+    us = [fmap.to_unit(x).float() for x in xs]
+    splits = [_split(len(u), config.validation, gen, device) for u in us]
+    dim = us[0].shape[1]
+
+    def make_flow() -> Flow:
+        return Flow(dim, n_bins=config.bins, hidden=config.hidden, layers=2, n_blocks=config.blocks).to(
+            device
+        )
+
+    flow_s, flow_d = make_flow(), make_flow()
+    model = MixtureModel(group, fmap, flow_s, flow_d, alpha if len(samples) == 2 else 0.0, fraction)
+    params = list(flow_d.parameters()) + (list(flow_s.parameters()) if len(samples) == 2 else [])
+    n_max = max(len(train) for train, _ in splits)
+    steps = max(n_max // min(config.batch, n_max), 1)
+    labels = [
+        (label_d.to(device).float() if label_d is not None else torch.zeros(len(u), device=device))
+        if k == 0
+        else torch.zeros(len(u), device=device)
+        for k, u in enumerate(us)
+    ]
+    warm = warm_epochs if label_d is not None and len(samples) == 2 else 0
+    opt = torch.optim.Adam(params, lr=config.lr)
+
+    def nll(parts: list[tuple[Tensor, Tensor, Tensor]], fixed: bool) -> Tensor:
+        """Mean negative log-likelihood per unit of weight over B's (first) and S's events; with
+        ``fixed`` class assignments of B's events, else the mixture's."""
+        (u_b, w_b, p_d), *rest = parts
+        log_s, log_d = model.log_mixture(u_b)
+        if fixed:
+            total = -(w_b * ((1 - p_d) * log_s + p_d * log_d)).sum()
+        else:
+            total = -(w_b * torch.logaddexp(log_s, log_d)).sum()
+        if rest:
+            (u_s, w_s, _), *_ = rest
+            _, log_q = flow_s.inverse(u_s)
+            total = total - (w_s * log_q).sum()
+        return total / sum(float(w.sum()) for _, w, _ in parts)
+
+    best, best_state = math.inf, copy.deepcopy((flow_s.state_dict(), flow_d.state_dict()))
+    start = time.perf_counter()
+    for epoch in range(warm + config.epochs):
+        fixed = epoch < warm
+        if epoch in (0, warm):
+            n_epochs = warm if fixed else config.epochs
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=n_epochs * steps)
+        perms = [train[torch.randperm(len(train), generator=gen, device=device)] for train, _ in splits]
+        running = 0.0
+        for step in range(steps):
+            parts = []
+            for u, w, p_d, perm in zip(us, ws, labels, perms):
+                size = len(perm) // steps
+                idx = perm[step * size : (step + 1) * size]
+                parts.append((u[idx], w[idx].float(), p_d[idx]))
+            loss = nll(parts, fixed)
+            opt.zero_grad()
+            loss.backward()
+            if torch.isfinite(loss):
+                nn.utils.clip_grad_norm_(params, 10.0)
+                opt.step()
+            sched.step()
+            running += loss.item() / steps
+        with torch.no_grad():
+            held = [
+                (u[held], w[held].float(), p_d[held])
+                for u, w, p_d, held in (
+                    (u, w, p_d, val if len(val) else train)
+                    for u, w, p_d, (train, val) in zip(us, ws, labels, splits)
+                )
+            ]
+            # the mixture's likelihood judges every epoch, the warm ones too
+            nll_val = float(nll(held, fixed=False))
+        if nll_val < best:
+            best, model.best_epoch = nll_val, epoch
+            best_state = copy.deepcopy((flow_s.state_dict(), flow_d.state_dict()))
+        model.losses.append((running, nll_val))
+        if progress is not None:
+            progress(epoch, running, nll_val)
+    flow_s.load_state_dict(best_state[0])
+    flow_d.load_state_dict(best_state[1])
+    model.seconds = time.perf_counter() - start
+    return model
