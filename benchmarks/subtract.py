@@ -1,6 +1,6 @@
 """Subtraction on Drell-Yan: (gamma + Z) - gamma against a direct |M_Z|^2 + interference sample.
 
-    python benchmarks/subtract.py [--events 50000] [--method generator|classifier] [--factor K] [--json OUT]
+    python benchmarks/subtract.py [--events 50000] [--method classifier|generator] [--factor K] [--json OUT]
 
 ``cards/drell_yan_offpeak.toml`` (120 < m_ee < 500 GeV, where the photon is a third of the rate): B is
 the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; B - S is written by
@@ -75,7 +75,7 @@ def histogram(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--method", choices=("generator", "classifier"), default="generator")
+    parser.add_argument("--method", choices=("classifier", "generator"), default="classifier")
     parser.add_argument("--factor", type=float, default=1.0, help="events written per event of B")
     parser.add_argument("--epochs", type=int, default=60, help="generator: mixture epochs")
     parser.add_argument("--warm-epochs", type=int, default=30, help="generator: epochs from the classifier")

@@ -1,9 +1,9 @@
 """``mlgen subtract B.lhe S.lhe -o OUT.lhe.gz [-n N]``: unweighted events of B - S, sigma = sigma_B - sigma_S.
 
-``--method generator`` (default) fits two flows to B and S as a mixture with
-the class fractions fixed to sigma_S/sigma_B and samples the B - S flow, any
-number of events; ``--method classifier`` keeps B's events in proportion to
-their share of B - S (at most as many as B has). A classifier of S against B
+``--method classifier`` (default) keeps B's events in proportion to their
+share of B - S (at most as many as B has); ``--method generator`` fits two
+flows to B and S as a mixture with the class fractions fixed to
+sigma_S/sigma_B and samples the B - S flow, any number of events. A classifier of S against B
 runs in both and reports regions where B - S < 0, never dropped silently
 (:mod:`mlgen.gan.subtract`). Writes ``OUT.subtract.json`` next to the output.
 """
@@ -26,7 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-n", type=int, help="events to write (default: as many as B has; classifier: at most those kept)"
     )
-    parser.add_argument("--method", choices=("generator", "classifier"), default="generator")
+    parser.add_argument(
+        "--method",
+        choices=("classifier", "generator"),
+        default="classifier",
+        help="classifier: B's events, kept by their share of B - S; generator: flows, any number of events",
+    )
     parser.add_argument("--epochs", type=int, default=100, help="classifier epochs (early stopping)")
     parser.add_argument(
         "--flow-epochs", type=int, default=30, help="generator: epochs of the mixture's likelihood"

@@ -37,6 +37,19 @@ def _weighted_quantiles(x: Tensor, w: Tensor, levels: Tensor) -> Tensor:
     return xs[idx - 1] + t * (xs[idx] - xs[idx - 1])
 
 
+#: Quantile levels added near either end of a feature's range (``tails=True``).
+TAIL_LEVELS = (0.002, 0.005, 0.01, 0.02)
+
+
+def _levels(k: int, tails: bool) -> Tensor:
+    """``k`` equal steps of the CDF from 0 to 1, plus the tail levels inside the first and last."""
+    levels = np.linspace(0, 1, k + 1)
+    if tails:
+        extra = [t for t in TAIL_LEVELS if t < 0.5 / k]
+        levels = np.unique(np.concatenate([levels, extra, [1 - t for t in extra]]))
+    return torch.from_numpy(levels)
+
+
 class FeatureMap:
     """A per-feature bijection between feature space and ``[0, 1]^d``.
 
@@ -44,15 +57,24 @@ class FeatureMap:
         lo, hi: ``(d,)`` the affine range.
         knots: ``(d, K + 1)`` the quantile knots in the affine coordinate (0 to 1).
         derivs: ``(d, K + 1)`` the CDF's slopes there.
+        levels: ``(K + 1,)`` the CDF's values at the knots: the unit coordinate (default: equal steps).
         free: ``(d,)`` the columns that vary (the others are held at ``value``).
         value: ``(d,)`` a constant column's value.
     """
 
     def __init__(
-        self, lo: Tensor, hi: Tensor, knots: Tensor, derivs: Tensor, free: Tensor, value: Tensor
+        self,
+        lo: Tensor,
+        hi: Tensor,
+        knots: Tensor,
+        derivs: Tensor,
+        free: Tensor,
+        value: Tensor,
+        levels: Tensor | None = None,
     ) -> None:
         self.lo, self.hi, self.knots, self.derivs = lo, hi, knots, derivs
         self.free, self.value = free, value
+        self.levels = torch.linspace(0, 1, knots.shape[-1], dtype=knots.dtype) if levels is None else levels
 
     @property
     def dim(self) -> int:
@@ -68,11 +90,14 @@ class FeatureMap:
         bounds: list[tuple[float, float] | None] | None = None,
         n_knots: int | list[int] = 24,
         pad: float = 0.02,
+        tails: bool = True,
     ) -> FeatureMap:
         """Fit to ``x (N, d)``; ``bounds[j]`` fixes column ``j``'s range (no padding).
 
         ``n_knots`` may differ per column (more for a narrow peak): a column with fewer has its
         piecewise-linear CDF read at the common knots, so it follows only its own quantiles.
+        ``tails`` adds knots at the 0.2, 0.5, 1 and 2 per cent quantiles from either end, so the
+        map resolves the falling edges of a distribution, not only its bulk.
         """
         x = x.double()
         w = torch.ones(len(x), dtype=x.dtype, device=x.device) if weight is None else weight.double()
@@ -88,28 +113,27 @@ class FeatureMap:
                 lo[j], hi[j] = b
         u = ((x - lo) / (hi - lo)).clamp(0, 1)
         per_column = [n_knots] * x.shape[1] if isinstance(n_knots, int) else list(n_knots)
-        k_max = max(per_column)
-        fine = torch.linspace(0, 1, k_max + 1, dtype=x.dtype)
+        fine = _levels(max(per_column), tails)
         all_knots, all_derivs = [], []
         for j, k in enumerate(per_column):
-            levels = torch.linspace(0, 1, k + 1, dtype=x.dtype, device=x.device)
-            inner = _weighted_quantiles(u[:, j].contiguous(), w, levels[1:-1])
-            edges = torch.cat([levels[:1], inner, levels[-1:]]).cpu()
+            levels = _levels(k, tails)
+            inner = _weighted_quantiles(u[:, j].contiguous(), w, levels[1:-1].to(x.device))
+            edges = torch.cat([levels[:1], inner.cpu(), levels[-1:]])
             # a column with fewer knots: its piecewise-linear CDF read at the common levels
-            edges = torch.from_numpy(np.interp(fine.numpy(), levels.cpu().numpy(), edges.numpy()))
+            edges = torch.from_numpy(np.interp(fine.numpy(), levels.numpy(), edges.numpy()))
             widths = torch.diff(edges).clamp(min=1e-9)
             knots = torch.nn.functional.pad(torch.cumsum(widths / widths.sum(), 0), (1, 0))
-            slope = (1.0 / k_max) / torch.diff(knots)
+            slope = torch.diff(fine) / torch.diff(knots)
             mid = 2 / (1 / slope[:-1] + 1 / slope[1:])  # harmonic means: monotone, C1
             all_knots.append(knots)
             all_derivs.append(torch.cat([slope[:1], mid, slope[-1:]]))
         knots, derivs = torch.stack(all_knots).to(x.device), torch.stack(all_derivs).to(x.device)
         free = free.to(x.device)
-        return cls(lo[free], hi[free], knots[free], derivs[free], free, value)
+        return cls(lo[free], hi[free], knots[free], derivs[free], free, value, fine.to(x.device))
 
     def _spline(self, v: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         xk = self.knots.to(v.dtype).expand(len(v), -1, -1)
-        yk = torch.linspace(0, 1, xk.shape[-1], dtype=v.dtype, device=v.device).expand_as(xk)
+        yk = self.levels.to(v.dtype).to(v.device).expand_as(xk)
         derivs = self.derivs.to(v.dtype).expand_as(xk)
         return rq_spline_knots(v, xk, yk, derivs, inverse=inverse)
 

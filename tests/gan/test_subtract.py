@@ -95,7 +95,7 @@ def test_layouts_match_up_to_the_intermediate_line() -> None:
 
 def test_bad_method_and_count_are_refused() -> None:
     base, sub = subtraction_toys(500, 500, seed=1)
-    with pytest.raises(ValueError, match="method: expected one of generator, classifier"):
+    with pytest.raises(ValueError, match="method: expected one of classifier, generator"):
         subtract(base, sub, method="gan")
     with pytest.raises(ValueError, match="-n: expected at least one event"):
         subtract(base, sub, n_out=0)
