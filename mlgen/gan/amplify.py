@@ -1,7 +1,9 @@
 """Amplification of an event sample: more events than trained on, written as valid LHE.
 
 One generator per record layout (:mod:`mlgen.gan.representation`; Z + 0, 1, 2
-jets get one each, with the layout fractions of the input). The features follow
+jets get one each, with the layout fractions of the input; MadGraph's Z line,
+written in some events of a final state and not in others, is completed first
+and restored after, :mod:`mlgen.gan.records`). The features follow
 the record's decay tree, so resonance masses are features of their own, and are
 mapped onto the unit cube by a smoothed CDF (:mod:`mlgen.gan.preprocess`).
 
@@ -55,6 +57,7 @@ from torch import Tensor, nn
 
 from mlgen.events import EventBatch, RunInfo
 from mlgen.gan.preprocess import FeatureMap
+from mlgen.gan.records import complete_records
 from mlgen.gan.representation import EventGroup, features_of, group_events, momenta_of
 from mlgen.integrate.flow import Flow
 
@@ -256,8 +259,9 @@ def _nearest(train: Tensor, query: Tensor, chunk: int = 4096) -> Tensor:
 
 def generate_group(
     model: GroupModel, batch: EventBatch, sqrt_s: float, n: int, gen: torch.Generator, max_tries: int = 50
-) -> tuple[EventBatch, int]:
-    """``n`` events of the model's layout; returns them and the number rejected.
+) -> tuple[EventBatch, int, Tensor]:
+    """``n`` events of the model's layout; returns them, the number rejected and each event's donor
+    (the index in ``batch`` of the training event its flavours, colours and scales come from).
 
     Rejected are generated events with ``x > 1`` or a resonance below its children's threshold.
     """
@@ -302,7 +306,7 @@ def generate_group(
     out.momenta, out.masses = mom, masses
     out.x1, out.x2 = x1.cpu(), x2.cpu()
     out.extra_weights = None
-    return out, rejected
+    return out, rejected, near
 
 
 def amplify(
@@ -333,6 +337,9 @@ def amplify(
     if not bool((w > 0).any()):
         raise ValueError("no event has a positive weight")
     sqrt_s = info.sqrt_s
+    # MadGraph's Z line in some events of a final state and not in others: one generator for both
+    records = complete_records(batch)
+    batch = records.batch
     groups = group_events(batch)
     total = float(w.sum())
     fractions = [float(w[g.index].sum()) / total for g in groups]
@@ -349,9 +356,11 @@ def amplify(
         if log is not None:
             log(f"layout {k + 1}/{len(groups)}: {len(group.index)} events ({frac:.1%} of sigma) -> {n_k} new")
         model = train_group(batch, group, sqrt_s, config, frac, device, progress)
-        events, rejected = generate_group(model, batch, sqrt_s, n_k, gen) if n_k else (None, 0)
-        if events is not None:
-            parts.append(events)
+        if n_k:
+            events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
+            parts.append(records.restore(events, donors))
+        else:
+            rejected = 0
         report_groups.append(
             {
                 "layout": [list(x) for x in group.key],

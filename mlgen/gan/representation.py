@@ -2,8 +2,10 @@
 
 Events are grouped by their record layout (:func:`group_events`): the status of
 every line and its particle class (incoming and outgoing quarks and gluons
-together as ``j``, anything else by PDG id), so Z + 0, 1, 2 jets from MLM
-merging fall into separate groups with their own generator.
+together as ``j``, massless charged leptons of one charge as ``l-`` or ``l+``,
+anything else by PDG id), so Z + 0, 1, 2 jets from MLM merging fall into
+separate groups with their own generator, and Z -> ee and Z -> mumu share one.
+Flavours within a class come from the nearest training event.
 
 Within a group the features follow the record's decay tree (the intermediate
 lines, status 2), so every resonance mass is a feature of its own and a narrow
@@ -33,7 +35,15 @@ Intermediate lines get the sum of their daughters' momenta.
 
 from __future__ import annotations
 
-__all__ = ["EventGroup", "features_of", "group_events", "momenta_of", "reference_azimuth"]
+__all__ = [
+    "EventGroup",
+    "descends",
+    "features_of",
+    "group_events",
+    "layouts",
+    "momenta_of",
+    "reference_azimuth",
+]
 
 import math
 from dataclasses import dataclass, field
@@ -46,6 +56,7 @@ from mlgen.phasespace.twobody import two_body_angles, two_body_decay
 from mlgen.physics import vectors as v
 
 _JET = {1, 2, 3, 4, 5, 21}
+_LEPTON = {11, 13, 15}
 
 #: A node of the decay tree: ``("res", record slot)`` or ``("fin", index into group.final)``.
 Node = tuple[str, int]
@@ -110,23 +121,34 @@ class EventGroup:
         return self.tree.mass_columns
 
 
-def group_events(batch: EventBatch) -> list[EventGroup]:
-    """Split ``batch`` into record layouts; groups in order of first appearance."""
+def layouts(batch: EventBatch) -> dict[tuple, list[int]]:
+    """The record layout of every event: ``{layout: event indices}``, in order of first appearance.
+
+    A layout is the ``(status, class)`` of each line in record order (padding dropped).
+    """
     status = batch.status.cpu()
     pdg = batch.pdg.cpu()
+    massless = batch.masses.cpu().abs() < 1e-6
     keys: dict[tuple, list[int]] = {}
     for i in range(len(batch)):
         row = []
-        for s, p in zip(status[i].tolist(), pdg[i].tolist()):
+        for s, p, zero in zip(status[i].tolist(), pdg[i].tolist(), massless[i].tolist()):
             if p == 0:
                 continue
             if abs(p) in _JET and s != 2:
                 row.append((s, "j"))  # partons of any flavour: the flavour is drawn later
+            elif abs(p) in _LEPTON and s == 1 and zero:
+                row.append((s, "l+" if p < 0 else "l-"))  # massless e, mu: kinematically one
             else:
                 row.append((s, p if s == 1 else abs(p)))
         keys.setdefault(tuple(row), []).append(i)
+    return keys
+
+
+def group_events(batch: EventBatch) -> list[EventGroup]:
+    """Split ``batch`` into record layouts; groups in order of first appearance."""
     groups = []
-    for key, members in keys.items():
+    for key, members in layouts(batch).items():
         idx = torch.tensor(members)
         first = members[0]
         final = [k for k, (s, _) in enumerate(key) if s == 1]
@@ -138,13 +160,13 @@ def group_events(batch: EventBatch) -> list[EventGroup]:
         resonances: dict[int, list[int]] = {}
         for k, (s, _) in enumerate(key):
             if s == 2:
-                resonances[k] = [j for j in final if _descends(mothers, j, k)]
+                resonances[k] = [j for j in final if descends(mothers, j, k)]
         masses = batch.masses[idx][:, final].double().median(0).values.cpu()
         groups.append(EventGroup(key, idx, final, resonances, masses))
     return groups
 
 
-def _descends(mothers: Tensor, j: int, k: int) -> bool:
+def descends(mothers: Tensor, j: int, k: int) -> bool:
     """Line ``j`` descends from line ``k`` (1-based mother indices, 0 = none)."""
     seen = set()
     todo = [j]

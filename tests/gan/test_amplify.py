@@ -133,6 +133,28 @@ def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
     assert torch.allclose(out.weight.sum(), torch.tensor(sigma, dtype=torch.float64))
 
 
+def test_madgraphs_optional_z_line_is_completed_and_restored() -> None:
+    from mlgen.gan.records import complete_records
+    from mlgen.gan.representation import layouts
+
+    _, events = read_lhe(ZJETS)
+    # Z + 0, 1, 2 jets, each with and without MadGraph's Z line, e+e- and mu+mu- (massless: one class)
+    assert len(layouts(events)) == 6
+    records = complete_records(events)
+    assert len(layouts(records.batch)) == 3
+    added = records.added
+    assert 0.1 < float(added.float().mean()) < 0.3  # the photon channel's events
+    done = records.batch[torch.nonzero(added).flatten()]
+    z = (done.pdg == 23).nonzero()
+    assert len(z) == int(added.sum())  # one Z line per completed event, the sum of the leptons
+    leptons = done.momenta[torch.isin(done.pdg.abs(), torch.tensor([11, 13]))]
+    assert torch.allclose(done.momenta[z[:, 0], z[:, 1]], leptons.view(-1, 2, 4).sum(1), atol=1e-9)
+    # back to the donors' own layouts: the input, exactly
+    back = records.restore(records.batch, torch.arange(len(events)))
+    for name in ("momenta", "pdg", "status", "mothers", "colors", "masses"):
+        assert torch.equal(getattr(back, name), getattr(events, name)), name
+
+
 def test_cli_writes_lhe_that_pythia_showers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from mlgen.shower import shower_lhe
 
