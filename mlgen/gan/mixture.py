@@ -144,12 +144,10 @@ def train_mixture(
     params = list(flow_d.parameters()) + (list(flow_s.parameters()) if len(samples) == 2 else [])
     n_max = max(len(train) for train, _ in splits)
     steps = max(n_max // min(config.batch, n_max), 1)
-    labels = [
-        (label_d.to(device).float() if label_d is not None else torch.zeros(len(u), device=device))
-        if k == 0
-        else torch.zeros(len(u), device=device)
-        for k, u in enumerate(us)
-    ]
+    # the fixed class labels P(D | x) of B's events (S's events are all S)
+    labels = [torch.zeros(len(u), device=device) for u in us]
+    if label_d is not None:
+        labels[0] = label_d.to(device).float()
     warm = warm_epochs if label_d is not None and len(samples) == 2 else 0
     opt = torch.optim.Adam(params, lr=config.lr)
 
@@ -192,13 +190,10 @@ def train_mixture(
             sched.step()
             running += loss.item() / steps
         with torch.no_grad():
-            held = [
-                (u[held], w[held].float(), p_d[held])
-                for u, w, p_d, held in (
-                    (u, w, p_d, val if len(val) else train)
-                    for u, w, p_d, (train, val) in zip(us, ws, labels, splits)
-                )
-            ]
+            held = []
+            for u, w, p_d, (train, val) in zip(us, ws, labels, splits):
+                rows = val if len(val) else train
+                held.append((u[rows], w[rows].float(), p_d[rows]))
             # the mixture's likelihood judges every epoch, the warm ones too
             nll_val = float(nll(held, fixed=False))
         if nll_val < best:

@@ -66,7 +66,8 @@ class CompletedRecords:
                 value = getattr(short, name).clone()
                 value[:, c.source[kept]] = getattr(full, name)[:, kept]
                 setattr(short, name, value)
-            short.x1, short.x2, short.weight = full.x1, full.x2, full.weight
+            for name in ("x1", "x2", "weight", "extra_weights"):  # the generated event's, not the donor's
+                setattr(short, name, getattr(full, name))
             parts.append(short)
             order.append(rows)
         merged = EventBatch.concat(parts)

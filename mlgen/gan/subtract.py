@@ -153,11 +153,16 @@ def _generate_difference(
     """``n_out`` unweighted events from the mixture flows, one fit per record layout."""
     (info_b, b), (_, s) = base, sub
     groups_b = group_events(b)
-    groups_s = {_match(g.key, [h.key for h in groups_b]): g for g in group_events(s)}
-    sigma_b, sigma_s = (
-        {key: float(w[g.index.numpy()].sum()) / len(w) for key, g in groups}
-        for w, groups in ((w_b, [(g.key, g) for g in groups_b]), (w_s, groups_s.items()))
-    )
+    groups_s = {}
+    for g in group_events(s):
+        key = _match(g.key, [h.key for h in groups_b])
+        if key in groups_s:
+            raise ValueError(
+                f"S has two record layouts that match B's {key}: {groups_s[key].key} and {g.key}"
+            )
+        groups_s[key] = g
+    sigma_b = {g.key: float(w_b[g.index.numpy()].sum()) / len(w_b) for g in groups_b}
+    sigma_s = {key: float(w_s[g.index.numpy()].sum()) / len(w_s) for key, g in groups_s.items()}
     diff = {key: sigma_b[key] - sigma_s.get(key, 0.0) for key in sigma_b}
     positive = {key: max(d, 0.0) for key, d in diff.items()}
     total = sum(positive.values())
@@ -243,6 +248,8 @@ def subtract(
             across the phase space).
         config: the classifier (both routes: it reports where B - S is negative).
         generator: the flows' training settings (generator route).
+        warm_epochs: generator route: epochs with the classifier's class labels held fixed, before
+            the mixture's own likelihood (``generator.epochs``) takes over.
         device: where the networks train.
     """
     start = time.perf_counter()
