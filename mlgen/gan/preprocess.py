@@ -57,7 +57,7 @@ class FeatureMap:
         lo, hi: ``(d,)`` the affine range.
         knots: ``(d, K + 1)`` the quantile knots in the affine coordinate (0 to 1).
         derivs: ``(d, K + 1)`` the CDF's slopes there.
-        levels: ``(K + 1,)`` the CDF's values at the knots: the unit coordinate (default: equal steps).
+        levels: ``(K + 1,)`` the CDF's values at the knots: the unit coordinate.
         free: ``(d,)`` the columns that vary (the others are held at ``value``).
         value: ``(d,)`` a constant column's value.
     """
@@ -70,11 +70,10 @@ class FeatureMap:
         derivs: Tensor,
         free: Tensor,
         value: Tensor,
-        levels: Tensor | None = None,
+        levels: Tensor,
     ) -> None:
         self.lo, self.hi, self.knots, self.derivs = lo, hi, knots, derivs
-        self.free, self.value = free, value
-        self.levels = torch.linspace(0, 1, knots.shape[-1], dtype=knots.dtype) if levels is None else levels
+        self.free, self.value, self.levels = free, value, levels
 
     @property
     def dim(self) -> int:

@@ -257,6 +257,8 @@ def subtract(
         raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     if n_out is not None and n_out < 1:
         raise ValueError(f"-n: expected at least one event, got {n_out}")
+    if warm_epochs < 0:
+        raise ValueError(f"--warm-epochs: expected a number of epochs >= 0, got {warm_epochs}")
     config = config if config is not None else ClassifierConfig()
     (info_b, b), (info_s, s) = base, sub
     w_b, w_s = _positive_weights(info_b, b, "base sample"), _positive_weights(info_s, s, "subtracted sample")

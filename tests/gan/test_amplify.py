@@ -108,6 +108,18 @@ def test_feature_map_is_a_smooth_cdf_with_an_exact_inverse() -> None:
         assert bool(((counts - n / 10).abs() < 5 * math.sqrt(n / 10)).all()), counts
 
 
+def test_a_constant_feature_is_held_out_of_the_unit_cube() -> None:
+    """A lepton collider's sqrt(s-hat) is one number: the flow must not see it, the inverse restores it."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.stack([torch.full((500,), 91.2, dtype=torch.float64), torch.rand(500, generator=gen)], 1)
+    fmap = FeatureMap.fit(x)
+    assert fmap.dim == 1
+    u = fmap.to_unit(x)
+    assert u.shape == (500, 1)
+    back = fmap.from_unit(u)
+    assert torch.allclose(back, x, rtol=1e-14, atol=1e-12)
+
+
 def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
     info, events = read_lhe(ZJETS, max_events=3000)
     out, report = amplify(events, info, 2000, config=AmplifyConfig(epochs=2, batch=256, hidden=32))

@@ -99,3 +99,5 @@ def test_bad_method_and_count_are_refused() -> None:
         subtract(base, sub, method="gan")
     with pytest.raises(ValueError, match="-n: expected at least one event"):
         subtract(base, sub, n_out=0)
+    with pytest.raises(ValueError, match="--warm-epochs: expected a number of epochs >= 0"):
+        subtract(base, sub, method="generator", warm_epochs=-1)
