@@ -142,11 +142,19 @@ def _mmd_cauchy(a: Tensor, b: Tensor, width: float) -> Tensor:
     return k(a, a) + k(b, b) - 2 * k(a, b)
 
 
-def feature_bounds(group: EventGroup) -> list[tuple[float, float] | None]:
-    """The physical range of each feature column (angles), ``None`` where the data set it."""
-    out: list[tuple[float, float] | None] = []
-    for kind, *_ in group.tree.columns:
-        out.append({"cos_theta": (-1.0, 1.0), "phi": (-math.pi, math.pi)}.get(kind))
+def feature_bounds(group: EventGroup, x: Tensor) -> list[tuple[float | None, float | None] | None]:
+    """The range of each feature column where it is known, ``None`` where the data set it.
+
+    Angles have their physical range. A jet's ``log pT`` is cut from below by the generator
+    (``ptj``, MLM's ``xqcut``): the lowest value in the training features ``x`` is that
+    edge, kept sharp (not padded) so the generated jets stop where the input's do.
+    """
+    out: list[tuple[float | None, float | None] | None] = []
+    for j, (kind, *_) in enumerate(group.tree.columns):
+        if kind == "log_pt":
+            out.append((float(x[:, j].min()), None))
+        else:
+            out.append({"cos_theta": (-1.0, 1.0), "phi": (-math.pi, math.pi)}.get(kind))
     return out
 
 
@@ -177,7 +185,7 @@ def train_group(
     order = torch.randperm(len(x), generator=gen, device=device)
     val, train = order[:n_val], order[n_val:]
     fmap = FeatureMap.fit(
-        x[train], w[train], bounds=feature_bounds(group), n_knots=knots_per_column(group, config)
+        x[train], w[train], bounds=feature_bounds(group, x[train]), n_knots=knots_per_column(group, config)
     )
     if fmap.dim == 0:
         raise ValueError(f"layout {group.key}: every feature is the same in all events; nothing to learn")

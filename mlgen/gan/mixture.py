@@ -121,10 +121,11 @@ def train_mixture(
     # one map for both flows (its Jacobian cancels in the mixture), from both samples' quantiles;
     # without the extra tail knots: B - S can sit in B + S's tail (the toy's flat part at large x),
     # and there they moved the toy's last bin from -0.7 to -1.1 binned errors
+    x_all = torch.cat(xs)
     fmap = FeatureMap.fit(
-        torch.cat(xs),
+        x_all,
         torch.cat(ws),
-        bounds=feature_bounds(group),
+        bounds=feature_bounds(group, x_all),
         n_knots=knots_per_column(group, config),
         tails=False,
     )

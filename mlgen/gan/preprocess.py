@@ -86,12 +86,13 @@ class FeatureMap:
         x: Tensor,
         weight: Tensor | None = None,
         *,
-        bounds: list[tuple[float, float] | None] | None = None,
+        bounds: list[tuple[float | None, float | None] | None] | None = None,
         n_knots: int | list[int] = 24,
         pad: float = 0.02,
         tails: bool = True,
     ) -> FeatureMap:
-        """Fit to ``x (N, d)``; ``bounds[j]`` fixes column ``j``'s range (no padding).
+        """Fit to ``x (N, d)``; ``bounds[j] = (lo, hi)`` fixes column ``j``'s range (no padding), either
+        end may be ``None`` (the data's, padded).
 
         ``n_knots`` may differ per column (more for a narrow peak): a column with fewer has its
         piecewise-linear CDF read at the common knots, so it follows only its own quantiles.
@@ -108,8 +109,9 @@ class FeatureMap:
         span = (hi - lo).clamp(min=1e-9)
         lo, hi = lo - pad * span, hi + pad * span
         for j, b in enumerate(bounds or []):
-            if b is not None:
-                lo[j], hi[j] = b
+            for end, fixed in zip((lo, hi), b or (None, None)):
+                if fixed is not None:
+                    end[j] = fixed
         u = ((x - lo) / (hi - lo)).clamp(0, 1)
         per_column = [n_knots] * x.shape[1] if isinstance(n_knots, int) else list(n_knots)
         fine = _levels(max(per_column), tails)

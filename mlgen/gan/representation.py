@@ -22,6 +22,15 @@ MMD term to recover them from momenta):
   ``R -> c_1 + rest_1, rest_1 -> c_2 + rest_2, ...``: in each parent's rest
   frame (reached from the lab by a pure boost) the child's ``cos theta`` and
   ``phi``, and, for ``k > 2``, the masses of the ``rest`` systems;
+* at a hadron collider, when the top level holds outgoing partons (the jets of
+  Z + jets), the top-level objects are described in the lab instead: each
+  one's ``log pT``, rapidity and azimuth, except one that balances their
+  transverse momentum (the first resonance, else the last object), of which
+  only the rapidity is a feature; top-level resonances add their masses.
+  Generator cuts on the jets (MadGraph's ``ptj``, MLM's ``xqcut``) are then a
+  boundary of one coordinate that the feature map keeps sharp
+  (:func:`~mlgen.gan.amplify.feature_bounds`), where in the rest frame of the
+  system they are a curved surface that a flow smooths over;
 * the first azimuth of the list is the event's orientation, which is uniform
   (the azimuthal symmetry is exact): it is not a feature, every other azimuth
   is measured from it.
@@ -71,6 +80,17 @@ class _Tree:
     raw_columns: list[tuple[str, ...]]  # every column, the orientation included
     ref: int  # the raw column of the event's orientation (the first azimuth)
     mass_columns: dict[int, int]  # resonance slot -> its feature column
+    balance: Node | None = None  # the top-level object whose pT balances the others' (lab mode)
+
+    @property
+    def lab(self) -> bool:
+        """The top level is described in the lab (pT, y, phi), not as the system's decay."""
+        return self.balance is not None
+
+    @property
+    def movers(self) -> list[Node]:
+        """The top-level objects with their own pT (lab mode)."""
+        return [node for node in self.top if node != self.balance]
 
     @property
     def columns(self) -> list[tuple[str, ...]]:
@@ -213,7 +233,12 @@ def _build_tree(group: EventGroup) -> _Tree:
     top.sort(key=first_slot)
     for c in children.values():
         c.sort(key=first_slot)
-    if len(top) > 1:
+    hadrons = all(group.key[k][1] == "j" for k in (0, 1))
+    jets = [node for node in top if node[0] == "fin" and group.key[group.final[node[1]]][1] == "j"]
+    balance = None
+    if len(top) > 1 and hadrons and jets:
+        balance = next((node for node in top if node[0] == "res"), top[-1])
+    elif len(top) > 1:
         # the whole final state (zero pT in a parton-level record) decays into the top level
         children = {SYSTEM: top} | children
 
@@ -225,10 +250,20 @@ def _build_tree(group: EventGroup) -> _Tree:
             return "sys"
         return f"r{node[1]}" if node[0] == "res" else f"p{group.final[node[1]]}"
 
-    root = ("res", SYSTEM) if len(top) > 1 else top[0]
-    columns += [("y", name(root)), ("m", name(root))]
-    if root[1] != SYSTEM:
-        mass_columns[root[1]] = 1
+    if balance is not None:
+        for node in top:
+            if node != balance:
+                columns += [("log_pt", name(node)), ("y", name(node)), ("phi", name(node))]
+        columns.append(("y", name(balance)))
+        for node in top:
+            if node[0] == "res":
+                mass_columns[node[1]] = len(columns)
+                columns.append(("m", name(node)))
+    else:
+        root = ("res", SYSTEM) if len(top) > 1 else top[0]
+        columns += [("y", name(root)), ("m", name(root))]
+        if root[1] != SYSTEM:
+            mass_columns[root[1]] = 1
     for slot, kids in children.items():
         for j in range(len(kids) - 1):
             columns += [("cos_theta", f"{name(('res', slot))}->{name(kids[j])}")]
@@ -241,7 +276,7 @@ def _build_tree(group: EventGroup) -> _Tree:
                 columns.append(("m", name(kid)))
     ref = next(k for k, c in enumerate(columns) if c[0] == "phi")  # n_final >= 2: there is one
     mass_columns = {s: c - (c > ref) for s, c in mass_columns.items()}
-    return _Tree(top, children, columns, ref, mass_columns)
+    return _Tree(top, children, columns, ref, mass_columns, balance)
 
 
 def _node_momentum(p: Tensor, group: EventGroup, node: Node) -> Tensor:
@@ -256,8 +291,16 @@ def _node_momentum(p: Tensor, group: EventGroup, node: Node) -> Tensor:
 def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
     """Every column of the tree, the first azimuth included, in absolute azimuths."""
     tree = group.tree
-    root = _node_momentum(p, group, ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0])
-    cols: list[Tensor] = [v.rapidity(root), v.mass(root)]
+    cols: list[Tensor] = []
+    if tree.lab:
+        for node in tree.movers:
+            q = _node_momentum(p, group, node)
+            cols += [torch.log(v.pt(q)), v.rapidity(q), v.phi(q)]
+        cols.append(v.rapidity(_node_momentum(p, group, tree.balance)))
+        cols += [v.mass(_node_momentum(p, group, node)) for node in tree.top if node[0] == "res"]
+    else:
+        root = _node_momentum(p, group, ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0])
+        cols += [v.rapidity(root), v.mass(root)]
     for slot, kids in tree.children.items():
         parent = _node_momentum(p, group, ("res", slot))
         for j in range(len(kids) - 1):
@@ -293,6 +336,12 @@ def features_of(batch: EventBatch, group: EventGroup) -> Tensor:
     return torch.stack(out[: tree.ref] + out[tree.ref + 1 :], 1)
 
 
+def _from_pt_y(ptv: Tensor, y: Tensor, m: Tensor) -> Tensor:
+    """``(E, px, py, pz)`` from the transverse momentum ``(N, 2)``, rapidity and mass."""
+    mt = torch.sqrt((ptv**2).sum(-1) + m**2)
+    return torch.stack([mt * torch.cosh(y), ptv[:, 0], ptv[:, 1], mt * torch.sinh(y)], -1)
+
+
 def momenta_of(
     features: Tensor, group: EventGroup, phi0: Tensor, sqrt_s: float
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -311,12 +360,32 @@ def momenta_of(
     p = torch.zeros(n, len(group.final), 4, dtype=features.dtype, device=features.device)
     masses: dict[int, Tensor] = {}
 
-    # the root: the system of all outgoing particles (or the one top-level resonance), at zero pT
-    y, m = next(it), next(it)
-    root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
-    masses[root[1]] = m
-    zero = torch.zeros_like(m)
-    objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
+    if tree.lab:
+        # the top level in the lab: pT, y, phi each, the balancing object's pT is minus their sum
+        movers = [(node, next(it), next(it), next(it)) for node in tree.movers]
+        y_balance = next(it)
+        for node in tree.top:
+            if node[0] == "res":
+                masses[node[1]] = next(it)
+
+        def mass_of(node: Node) -> Tensor:
+            return masses[node[1]] if node[0] == "res" else onshell[node[1]].expand(n)
+
+        objects = []
+        total = torch.zeros(n, 2, dtype=features.dtype, device=features.device)
+        for node, log_pt, y, phi in movers:
+            pt = torch.exp(log_pt)
+            ptv = torch.stack([pt * torch.cos(phi), pt * torch.sin(phi)], -1)
+            total = total + ptv
+            objects.append((node, _from_pt_y(ptv, y, mass_of(node))))
+        objects.append((tree.balance, _from_pt_y(-total, y_balance, mass_of(tree.balance))))
+    else:
+        # the root: the system of all outgoing particles (or the one top-level resonance), at zero pT
+        y, m = next(it), next(it)
+        root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
+        masses[root[1]] = m
+        zero = torch.zeros_like(m)
+        objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
 
     # decays, in the order the columns were written (a parent before its children)
     decay_cols: dict[int, list[Tensor]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,33 @@ def test_pulls_of_identical_histograms_vanish() -> None:
     ha, da, hb, db, pull = histogram_pulls(x, w, x, w, np.linspace(-3, 3, 13))
     assert np.allclose(ha, hb) and np.allclose(pull[np.isfinite(pull)], 0)
     assert ha.sum() == pytest.approx(float(np.mean(np.abs(x) <= 3)))
+
+
+def test_pulls_are_pooled_two_sample_pulls() -> None:
+    # unweighted samples of 1e5 and 1e4 events: Var(ha - hb) = p (1/N_a + 1/N_b), p = (n_a + n_b)/(N_a + N_b)
+    edges = np.array([0.0, 1.0, 2.0])
+    a = np.concatenate([np.full(51, 0.5), np.full(99_949, 5.0)])
+    b = np.concatenate([np.full(1, 0.5), np.full(9_999, 5.0)])
+    _, da, _, db, pull = histogram_pulls(a, np.ones_like(a), b, np.ones_like(b), edges)
+    p = 52 / 110_000
+    assert pull[0] == pytest.approx((51e-5 - 1e-4) / math.sqrt(p * (1e-5 + 1e-4)), rel=1e-9)
+    assert 1.7 < pull[0] < 1.9  # each sample's own errors would say 3.3
+    assert np.isnan(pull[1])  # both empty
+    assert da[0] == pytest.approx(math.sqrt(51) / 1e5) and db[0] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pull_distribution_under_the_null_has_unit_width(weighted: bool) -> None:
+    rng = np.random.default_rng(3)
+    pulls = []
+    for _ in range(40):
+        a, b = rng.exponential(size=100_000), rng.exponential(size=10_000)
+        # weights independent of x: the same distribution, a larger variance per event
+        wb = rng.uniform(0.2, 1.8, size=len(b)) if weighted else np.ones_like(b)
+        pulls.append(histogram_pulls(a, np.ones_like(a), b, wb, np.linspace(0, 8, 41))[4])
+    pulls = np.concatenate(pulls)
+    pulls = pulls[np.isfinite(pulls)]
+    assert abs(pulls.mean()) < 0.05 and 0.93 < pulls.std() < 1.07
 
 
 def test_amplification_factor_measures_information() -> None:
