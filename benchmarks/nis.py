@@ -52,8 +52,9 @@ ANALYTIC = {  # name: (dimension, (f, exact))
 }
 PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j.toml"}
 METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
-#: further methods on request: the flow with a small defensive share (what safety costs)
-EXTRA_METHODS = ("mlgen_flow_d02",)
+#: further methods on request: the flow with a small defensive share (what safety costs), and
+#: with the variance loss and no annealing (mlgen's default until 2026-12-02)
+EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance")
 
 
 def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
@@ -72,9 +73,11 @@ def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
 
 
 def run_vegas(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float) -> dict:
+    import gvar
     import vegas
 
     np.random.seed(seed)
+    gvar.ranseed(seed)  # vegas draws from gvar's generator, not numpy's: without this the row changes per run
 
     @vegas.batchintegrand
     def fb(x: np.ndarray) -> np.ndarray:
@@ -96,7 +99,15 @@ def run_vegas(f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact:
 
 
 def run_mlgen_flow(
-    f: Callable, dim: int, budget: int, n_eval: int, seed: int, exact: float, device, defensive: float = 0.1
+    f: Callable,
+    dim: int,
+    budget: int,
+    n_eval: int,
+    seed: int,
+    exact: float,
+    device,
+    defensive: float = 0.1,
+    train: dict | None = None,
 ) -> dict:
     vegas_iter, vegas_n = 5, max(budget // 40, 5_000)
     probe_iter = 2
@@ -105,7 +116,7 @@ def run_mlgen_flow(
         vegas_adapt_iter=vegas_iter,
         vegas_per_iter=vegas_n,
         probe_iter=probe_iter,
-        train=TrainConfig(n_calls=train_calls),
+        train=TrainConfig(n_calls=train_calls, **(train or {})),
         defensive=defensive,
         uniform=defensive / 10,
         n_iter=1,
@@ -212,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device)
                 elif method == "mlgen_flow_d02":
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device, 0.02)
+                elif method == "mlgen_flow_variance":
+                    train = dict(loss="variance", anneal=0.0)
+                    row = run_mlgen_flow(
+                        f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
+                    )
                 elif method == "mlgen_multichannel":
                     if process is None:
                         continue  # no propagator structure: nothing to build channels from

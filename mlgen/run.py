@@ -46,7 +46,9 @@ def flow_settings(card: Card) -> Any:
         defensive=fc.defensive,
         uniform=fc.uniform,
         flow=dict(n_bins=fc.bins, hidden=fc.hidden, layers=fc.layers, n_blocks=fc.blocks),
-        train=TrainConfig(n_calls=fc.n_calls, batch=fc.batch, replay=fc.replay, loss=fc.loss, lr=fc.lr),
+        train=TrainConfig(
+            n_calls=fc.n_calls, batch=fc.batch, replay=fc.replay, loss=fc.loss, lr=fc.lr, anneal=fc.anneal
+        ),
         n_iter=cfg.n_iter,
         n_per_iter=cfg.n_per_iter,
         coverage_threshold=fc.coverage_threshold,

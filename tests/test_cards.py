@@ -61,6 +61,18 @@ def test_override_sets_nested_key_and_is_validated() -> None:
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.n_iter"])
 
 
+def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
+    from mlgen.run import flow_settings
+
+    card = load_card(
+        ROOT / "cards" / "drell_yan.toml", ["integrator.flow.anneal=0.2", 'integrator.flow.loss="variance"']
+    )
+    train = flow_settings(card).train
+    assert train.anneal == 0.2 and train.loss == "variance"
+    with pytest.raises(CardError, match="anneal: expected a share"):
+        load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.anneal=2"])
+
+
 def test_source_is_not_a_card_key() -> None:
     text = '[process]\nmatrix_element = "drell_yan"\n[beams]\nsqrt_s = 1.0\nsource = "x"\n'
     with pytest.raises(CardError, match="unknown key 'source'"):

@@ -187,7 +187,8 @@ class FlowCard:
     n_calls: int = 200_000
     batch: int = 1_024
     replay: int = 1
-    loss: Literal["variance", "kl"] = "variance"
+    loss: Literal["variance", "kl"] = "kl"
+    anneal: float = 0.5
     lr: float = 3e-3
     bins: int = 10
     hidden: int = 32
@@ -209,6 +210,8 @@ class FlowCard:
             raise ValueError(f"replay: expected an integer >= 0, got {self.replay}")
         if self.lr <= 0:
             raise ValueError(f"lr: expected a number > 0, got {self.lr}")
+        if not 0 <= self.anneal <= 1:
+            raise ValueError(f"anneal: expected a share of the training in [0, 1], got {self.anneal}")
         if self.defensive < 0 or self.uniform < 0 or self.defensive + self.uniform >= 1:
             raise ValueError(
                 f"defensive, uniform: expected shares >= 0 with a sum below 1, "

@@ -9,6 +9,15 @@ finite is skipped and counted, never applied. Early stopping watches the
 relative standard deviation of the weights of the fresh batches (points the
 network has not been trained on yet) and stops when it has not improved by 1%
 for ``patience`` fresh batches.
+
+Annealing (``anneal > 0``) trains on ``|f|^beta`` with ``beta`` rising linearly
+from ``beta0`` to 1 over the first ``anneal`` share of the fresh batches, then
+on ``|f|``. A flattened target spreads the training signal over the whole
+support, so narrow structures that a uniform start rarely hits (a
+Breit-Wigner ridge along a diagonal, one peak of a camel) are found before the
+target sharpens; no extra integrand calls are spent (the points' ``f`` are
+raised to the power). With the KL loss this took the 8-d Breit-Wigner ridge's
+weight spread from 122 to 1.7 at 10^6 calls (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -40,22 +49,31 @@ class TrainConfig:
         lr: initial learning rate (cosine decay to ``lr / 20``).
         clip: gradient-norm clip.
         patience: fresh batches without a 1% improvement of rel. std before stopping (0: never).
+        anneal: share of the fresh batches over which the target goes from ``|f|^beta0`` to ``|f|``
+            (0: no annealing).
+        beta0: the first exponent of annealing, in ``(0, 1]``.
     """
 
     n_calls: int = 200_000
     batch: int = 1_024
     replay: int = 1
     buffer_batches: int = 10
-    loss: str = "variance"
+    loss: str = "kl"
     lr: float = 3e-3
     clip: float = 10.0
     patience: int = 0
+    anneal: float = 0.5
+    beta0: float = 0.25
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; expected one of {sorted(LOSSES)}")
         if self.batch <= 0 or self.n_calls < self.batch:
             raise ValueError(f"need 0 < batch <= n_calls, got batch={self.batch}, n_calls={self.n_calls}")
+        if not 0 <= self.anneal <= 1:
+            raise ValueError(f"anneal: expected a share of the training in [0, 1], got {self.anneal}")
+        if not 0 < self.beta0 <= 1:
+            raise ValueError(f"beta0: expected an exponent in (0, 1], got {self.beta0}")
 
 
 @dataclass
@@ -78,6 +96,13 @@ def _rel_std(f: Tensor, log_q: Tensor) -> float:
     w = f * torch.exp(-log_q)
     mean = float(w.mean())
     return float(w.std()) / abs(mean) if mean != 0 else math.inf
+
+
+def _beta(config: TrainConfig, progress: float) -> float:
+    """The annealing exponent after ``progress`` (0 to 1) of the fresh batches."""
+    if config.anneal == 0:
+        return 1.0
+    return min(1.0, config.beta0 + (1 - config.beta0) * progress / config.anneal)
 
 
 def guarded_step(
@@ -127,7 +152,8 @@ def train_flow(
     report = TrainReport()
     best, since_best = math.inf, 0
     start = time.perf_counter()
-    for _ in range(n_fresh):
+    for i in range(n_fresh):
+        beta = _beta(config, i / n_fresh)
         v, log_qs = sampler.sample_latent(config.batch, generator)
         f = g(v)
         report.n_calls += config.batch
@@ -149,7 +175,7 @@ def train_flow(
         for vb, fb, lqs in batches:
             optimizer.zero_grad(set_to_none=True)
             guarded_step(
-                loss_fn(fb, lqs, sampler.log_prob_latent(vb)),
+                loss_fn(fb.abs() ** beta if beta < 1 else fb, lqs, sampler.log_prob_latent(vb)),
                 optimizer,
                 schedule,
                 params,
