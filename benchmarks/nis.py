@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif method == "mlgen_flow_d02":
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device, 0.02)
                 elif method == "mlgen_flow_variance":
-                    train = dict(loss="variance", anneal=0.0)
+                    train = dict(anneal=0.0)
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
                     )

@@ -187,7 +187,7 @@ class FlowCard:
     n_calls: int = 200_000
     batch: int = 1_024
     replay: int = 1
-    loss: Literal["variance", "kl"] = "kl"
+    loss: Literal["variance", "kl"] = "variance"
     anneal: float = 0.5
     lr: float = 3e-3
     bins: int = 10

@@ -11,13 +11,16 @@ network has not been trained on yet) and stops when it has not improved by 1%
 for ``patience`` fresh batches.
 
 Annealing (``anneal > 0``) trains on ``|f|^beta`` with ``beta`` rising linearly
-from ``beta0`` to 1 over the first ``anneal`` share of the fresh batches, then
-on ``|f|``. A flattened target spreads the training signal over the whole
-support, so narrow structures that a uniform start rarely hits (a
-Breit-Wigner ridge along a diagonal, one peak of a camel) are found before the
-target sharpens; no extra integrand calls are spent (the points' ``f`` are
-raised to the power). With the KL loss this took the 8-d Breit-Wigner ridge's
-weight spread from 122 to 1.7 at 10^6 calls (``benchmarks/README.md``).
+from ``beta0`` to 1 over the first ``anneal`` share of the fresh batches, with
+the ``anneal_loss`` (KL: scale-free, so the changing normalisation of
+``|f|^beta`` does not matter), then on ``|f|`` with ``loss``. A flattened
+target spreads the training signal over the whole support, so narrow
+structures that a uniform start rarely hits (a Breit-Wigner ridge along a
+diagonal, one peak of a camel) are found before the target sharpens; no extra
+integrand calls are spent (the points' ``f`` are raised to the power). On the
+8-d Breit-Wigner ridge at 10^6 calls this took the weight spread from 122 to
+1.7; the variance loss after it keeps the camel's unweighting efficiency, which
+KL throughout lowered (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -52,18 +55,20 @@ class TrainConfig:
         anneal: share of the fresh batches over which the target goes from ``|f|^beta0`` to ``|f|``
             (0: no annealing).
         beta0: the first exponent of annealing, in ``(0, 1]``.
+        anneal_loss: the loss while annealing (``"kl"`` or ``"variance"``).
     """
 
     n_calls: int = 200_000
     batch: int = 1_024
     replay: int = 1
     buffer_batches: int = 10
-    loss: str = "kl"
+    loss: str = "variance"
     lr: float = 3e-3
     clip: float = 10.0
     patience: int = 0
     anneal: float = 0.5
     beta0: float = 0.25
+    anneal_loss: str = "kl"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -72,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"need 0 < batch <= n_calls, got batch={self.batch}, n_calls={self.n_calls}")
         if not 0 <= self.anneal <= 1:
             raise ValueError(f"anneal: expected a share of the training in [0, 1], got {self.anneal}")
+        if self.anneal_loss not in LOSSES:
+            raise ValueError(f"unknown anneal_loss {self.anneal_loss!r}; expected one of {sorted(LOSSES)}")
         if not 0 < self.beta0 <= 1:
             raise ValueError(f"beta0: expected an exponent in (0, 1], got {self.beta0}")
 
@@ -175,7 +182,9 @@ def train_flow(
         for vb, fb, lqs in batches:
             optimizer.zero_grad(set_to_none=True)
             guarded_step(
-                loss_fn(fb.abs() ** beta if beta < 1 else fb, lqs, sampler.log_prob_latent(vb)),
+                (loss_fn if beta == 1 else LOSSES[config.anneal_loss])(
+                    fb.abs() ** beta if beta < 1 else fb, lqs, sampler.log_prob_latent(vb)
+                ),
                 optimizer,
                 schedule,
                 params,
