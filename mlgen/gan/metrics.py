@@ -6,8 +6,8 @@
   two-sample test of Gagunashvili, arXiv:physics/0605123). Each sample's own
   errors ``sqrt(sum w^2)`` (returned for plotting) would instead turn a
   downward fluctuation of the smaller sample in a sparse bin into a large pull:
-  1 input event where 5 are expected is ``-4 sigma`` on its own error, ``-1.8``
-  pooled, against ``10^5`` generated events.
+  1 event of ``10^4`` where ``10^5`` generated events put 5.1 (51 of them) is
+  ``3.3 sigma`` on the samples' own errors, ``1.8`` pooled.
 * :func:`classifier_auc`: a small network is trained to tell sample A from
   sample B on half of the events and its ROC AUC measured on the other half
   (weighted); 0.5 means it cannot. The null is the same test between two halves
