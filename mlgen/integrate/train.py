@@ -19,7 +19,7 @@ structures that a uniform start rarely hits (a Breit-Wigner ridge along a
 diagonal, one peak of a camel) are found before the target sharpens; no extra
 integrand calls are spent (the points' ``f`` are raised to the power). On the
 8-d Breit-Wigner ridge at 10^6 calls this took the weight spread from 122 to
-1.7; the variance loss after it keeps the camel's unweighting efficiency, which
+1.8; the variance loss after it keeps the camel's unweighting efficiency, which
 KL throughout lowered (``benchmarks/README.md``).
 """
 
