@@ -138,6 +138,7 @@ def train_multichannel(
     report = TrainReport()
     buffer: list[list[tuple[int, Tensor, Tensor, Tensor, Tensor, Tensor]]] = []
     sigma_ema = torch.ones(sampler.n_channels, dtype=torch.float64)
+    dtype = params[0].dtype  # the flows train in their networks' dtype (train_flow)
     start = time.perf_counter()
     for step in range(n_fresh):
         channel = sampler._counts(config.batch, generator)
@@ -147,7 +148,7 @@ def train_multichannel(
             if n_c < 2:
                 continue
             s = sampler.samplers[c]
-            v, log_qs = s.sample_latent(n_c, generator)
+            v, log_qs = s.sample_latent(n_c, generator, dtype)
             u, log_jac = s.to_cube(v)
             point = mc.channel_point(c, u)
             f = point.evaluation.weight * torch.exp(log_jac)  # f |J_c| in the channel's latent space
@@ -166,7 +167,7 @@ def train_multichannel(
             f_all, lqs_all, lq_all, ch_all = [], [], [], []
             for c, v, f, lqs, feats, log_prior in b:
                 alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
-                lq = sampler.samplers[c].log_prob_latent(v)
+                lq = sampler.samplers[c].log_prob_latent(v, dtype)
                 f_all.append(alpha * f)
                 lqs_all.append(lqs)
                 lq_all.append(lq)

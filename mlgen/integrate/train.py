@@ -158,10 +158,12 @@ def train_flow(
     buffer: list[tuple[Tensor, Tensor, Tensor]] = []
     report = TrainReport()
     best, since_best = math.inf, 0
+    # the flow runs in its networks' dtype (float32 by default) while training; log q stays float64
+    dtype = next(sampler.flow.parameters()).dtype
     start = time.perf_counter()
     for i in range(n_fresh):
         beta = _beta(config, i / n_fresh)
-        v, log_qs = sampler.sample_latent(config.batch, generator)
+        v, log_qs = sampler.sample_latent(config.batch, generator, dtype)
         f = g(v)
         report.n_calls += config.batch
         if not bool(torch.isfinite(f).all()):
@@ -183,7 +185,7 @@ def train_flow(
             optimizer.zero_grad(set_to_none=True)
             guarded_step(
                 (loss_fn if beta == 1 else LOSSES[config.anneal_loss])(
-                    fb.abs() ** beta if beta < 1 else fb, lqs, sampler.log_prob_latent(vb)
+                    fb.abs() ** beta if beta < 1 else fb, lqs, sampler.log_prob_latent(vb, dtype)
                 ),
                 optimizer,
                 schedule,
