@@ -73,6 +73,14 @@ def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.anneal=2"])
 
 
+def test_bwcutoff_is_read_and_checked() -> None:
+    card = load_card(ROOT / "cards" / "ttbar_6j.toml")
+    assert card.process.bwcutoff == 15.0
+    assert load_card(ROOT / "cards" / "drell_yan.toml").process.bwcutoff is None
+    with pytest.raises(CardError, match="process.bwcutoff"):
+        load_card(ROOT / "cards" / "ttbar_6j.toml", ["process.bwcutoff=-1"])
+
+
 def test_source_is_not_a_card_key() -> None:
     text = '[process]\nmatrix_element = "drell_yan"\n[beams]\nsqrt_s = 1.0\nsource = "x"\n'
     with pytest.raises(CardError, match="unknown key 'source'"):

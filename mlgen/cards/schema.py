@@ -75,16 +75,25 @@ class ProcessCard:
 
     With a ``[process.user]`` table, ``matrix_element`` names a plain ``|M|^2``
     function and the table describes its particles.
+
+    ``bwcutoff`` (MadGraph's run-card key of the same name and meaning) keeps the
+    invariant mass of every resonance in a decay chain within ``bwcutoff`` widths
+    of its pole: a cut, and a restriction of the phase-space maps to the window.
+    Resonances over the whole final state (the Z of Drell–Yan) are not affected.
+    MadGraph's default is 15; here there is none unless the card gives one.
     """
 
     matrix_element: str
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""
     user: UserMatrixElementCard | None = None
+    bwcutoff: float | None = None
 
     def validate(self) -> None:
         if not self.matrix_element:
             raise ValueError("matrix_element: expected a built-in name or module:attr")
+        if self.bwcutoff is not None and not self.bwcutoff > 0:
+            raise ValueError(f"bwcutoff: expected a number of widths > 0, got {self.bwcutoff}")
 
 
 @dataclass(frozen=True)

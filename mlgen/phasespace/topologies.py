@@ -13,7 +13,14 @@ parameter card, W mass 80.419); pass your parameter scheme's values where they d
 
 from __future__ import annotations
 
-__all__ = ["channel_groups", "drell_yan", "from_propagators", "ttbar_decay_chain", "w_to_lepton_neutrino"]
+__all__ = [
+    "bw_window",
+    "channel_groups",
+    "drell_yan",
+    "from_propagators",
+    "ttbar_decay_chain",
+    "w_to_lepton_neutrino",
+]
 
 from collections.abc import Sequence
 
@@ -53,7 +60,7 @@ def ttbar_decay_chain(
     return Node((top, antitop))
 
 
-def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
+def from_propagators(n_final: int, propagators: Sequence[Propagator], bwcutoff: float | None = None) -> Node:
     """A binary tree from a matrix element's s-channel propagators.
 
     Arguments:
@@ -61,6 +68,8 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
         propagators: :class:`~mlgen.matrix.base.Propagator` s whose ``daughters`` index
             the external particles (incoming at 0 and 1, so final state ``i`` is ``i + 2``);
             their daughter sets must nest (any two are disjoint or one contains the other).
+        bwcutoff: when given, each massive propagator inside the final state (a decay chain)
+            samples its mass only within ``bwcutoff`` widths of the pole (:attr:`Node.window`).
 
     A propagator over the whole final state becomes the root (and so the
     luminosity's ``tau`` map); of several propagators over the same set the first is used
@@ -97,12 +106,20 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator]) -> Node:
             return Node((built[0], built[1]))
         # an inner massless propagator (a collinear pair): 1/s^0.8, integrable down to s = 0
         nu = MASSLESS_NU if prop.mass == 0.0 and len(members) < n_final else None
-        return Node((built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg)
+        window = bw_window(prop, bwcutoff) if len(members) < n_final else None
+        return Node((built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg, window=window)
 
     root = build(frozenset(range(n_final)))
     if not isinstance(root, Node):
         raise ValueError("need at least two final-state particles")
     return root
+
+
+def bw_window(prop: Propagator, bwcutoff: float | None) -> tuple[float, float] | None:
+    """``(M - n Gamma, M + n Gamma)`` (lower end at least 0) of a massive propagator, else ``None``."""
+    if bwcutoff is None or prop.mass <= 0.0 or prop.width <= 0.0:
+        return None
+    return max(prop.mass - bwcutoff * prop.width, 0.0), prop.mass + bwcutoff * prop.width
 
 
 def channel_groups(propagators: Sequence[Propagator]) -> list[tuple[Propagator, ...]]:

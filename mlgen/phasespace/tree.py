@@ -58,6 +58,9 @@ class Node:
         width: width in GeV; ``> 0`` selects the Breit-Wigner map.
         nu: power of a massless propagator ``1/s^nu`` to flatten (``None``: flat in ``s``).
         pdg: PDG id, for labels only.
+        window: ``(m_lo, m_hi)`` in GeV: the node's mass is sampled only there (a Breit-Wigner
+            cutoff, MadGraph's ``bwcutoff``); where the window is closed by the parent's mass
+            the point has weight 0. Not used at the root (its mass is the luminosity map's).
     """
 
     children: tuple[Node | int, Node | int]
@@ -65,10 +68,13 @@ class Node:
     width: float = 0.0
     nu: float | None = None
     pdg: int = 0
+    window: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.children) != 2:
             raise ValueError(f"Node needs exactly two children, got {self.children!r}")
+        if self.window is not None and not 0 <= self.window[0] < self.window[1]:
+            raise ValueError(f"Node window needs 0 <= m_lo < m_hi, got {self.window}")
 
     @property
     def leaves(self) -> tuple[int, ...]:
@@ -133,7 +139,12 @@ class DecayTree:
         for c, other in ((a, b), (b, a)):
             if isinstance(c, Node):
                 upper = root_s - (out[0] if out else self._m_min(other))
-                out.append(torch.sqrt(draw(c, self._m_min(c) ** 2, upper**2)))
+                s_min, s_max = self._m_min(c) ** 2, upper**2
+                if c.window is not None:
+                    s_min = max(s_min, c.window[0] ** 2)
+                    # a window the parent's mass closes has zero measure: weight 0, finite momenta
+                    s_max = s_max.clamp(max=c.window[1] ** 2).clamp(min=s_min)
+                out.append(torch.sqrt(draw(c, s_min, s_max)))
             else:
                 out.append(self.masses[c])
         return out

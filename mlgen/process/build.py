@@ -13,8 +13,8 @@ from mlgen.matrix.base import MatrixElement, Propagator
 from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.phasespace.onebody import NarrowResonance
-from mlgen.phasespace.topologies import channel_groups
-from mlgen.process.cuts import Cuts
+from mlgen.phasespace.topologies import bw_window, channel_groups
+from mlgen.process.cuts import Cut, Cuts
 from mlgen.process.objects import object_indices
 from mlgen.process.process import Process, ScaleSetup
 
@@ -59,9 +59,15 @@ def build_process(
         cuts = Cuts.from_cards(card.cuts, final_pdgs)
     except ValueError as err:
         raise ValueError(f"{card.source}: {err}") from None
+    bwcutoff = card.process.bwcutoff
+    n_final = len(me.masses) - 2
+    for prop in me.propagators if bwcutoff is not None else ():
+        window = bw_window(prop, bwcutoff)
+        if window is not None and len(prop.daughters) < n_final:
+            label = f"bwcutoff: |m({prop.pdg}) - {prop.mass:g}| <= {bwcutoff:g} x {prop.width:g} GeV"
+            cuts = Cuts([*cuts.cuts, Cut("m", tuple(prop.daughters), *window, label)])
     leptons = object_indices("leptons", final_pdgs)
     final_masses = list(me.masses[2:])
-    n_final = len(final_masses)
     # Restrict sqrt(s_hat) to the cut window when a mass cut covers the whole final state.
     m_lo, m_hi = cuts.window("m", tuple(range(2, 2 + n_final)))
     if leptons == tuple(range(2, 2 + n_final)):
@@ -76,7 +82,11 @@ def build_process(
         phase_space = NarrowResonance(card.beams.sqrt_s, resonance[0])
     else:
         # the default map: the first channel (the others are the multi-channel sampler's)
-        topology = from_propagators(n_final, channel_groups(me.propagators)[0]) if me.propagators else "rambo"
+        topology = (
+            from_propagators(n_final, channel_groups(me.propagators)[0], bwcutoff)
+            if me.propagators
+            else "rambo"
+        )
         if n_final == 2 and topology == "rambo":
             topology = from_propagators(n_final, ())
         try:
@@ -95,7 +105,7 @@ def build_process(
             space = PhaseSpace(
                 card.beams.sqrt_s,
                 final_masses,
-                from_propagators(n_final, group),
+                from_propagators(n_final, group, bwcutoff),
                 hadronic=hadronic,
                 m_min=m_lo,
                 m_max=m_hi,

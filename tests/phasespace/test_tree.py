@@ -83,3 +83,53 @@ def test_bad_trees() -> None:
         DecayTree(Node((0, Node((1, 2), 80.0))), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="two children"):
         Node((0, 1, 2))  # type: ignore[arg-type]
+
+
+def test_bw_window_keeps_masses_inside_and_its_volume() -> None:
+    """A Breit-Wigner cutoff: masses stay in the window and the map keeps its exact volume.
+
+    ``P -> 0 + Q(-> 1 2)``, all massless: ``V = int ds_Q / (2 pi) (1 / (8 pi))^2 (1 - s_Q / s)``
+    over the window, in closed form.
+    """
+    m, gamma, n_widths, sqrt_s = 80.0, 2.0, 15.0, 200.0
+    window = (m - n_widths * gamma, m + n_widths * gamma)
+    tree = DecayTree(Node((0, Node((1, 2), m, gamma, window=window))), [0.0] * 3)
+    P = _boosted(40000, sqrt_s)
+    u = uniform(40000, tree.dim, seed=32)
+    p, log_w = tree.forward(u, P)
+    assert_conserved(P, p)
+    mq = mass2(p[:, 1:].sum(1)).sqrt()
+    assert float(mq.min()) >= window[0] - 1e-9 and float(mq.max()) <= window[1] + 1e-9
+    s_lo, s_hi, s = window[0] ** 2, window[1] ** 2, sqrt_s**2
+    exact = ((s_hi - s_lo) - (s_hi**2 - s_lo**2) / (2 * s)) / (2 * torch.pi * (8 * torch.pi) ** 2)
+    # the map flattens the Breit-Wigner, not the flat integrand here: weights vary by ~200
+    assert_mc(torch.exp(log_w), exact, max_rel_sdev=0.025)
+    u2, log_w2 = tree.inverse(p)
+    torch.testing.assert_close(u2, u, rtol=0, atol=1e-9)
+    torch.testing.assert_close(log_w2, -log_w, rtol=0, atol=1e-9)
+
+
+def test_bw_window_closed_by_the_parent_has_zero_weight() -> None:
+    tree = DecayTree(Node((0, Node((1, 2), 80.0, 2.0, window=(60.0, 100.0)))), [0.0] * 3)
+    # sqrt(s) = 50 GeV: Q cannot reach 60 GeV
+    p, log_w = tree.forward(uniform(100, tree.dim, seed=33), _boosted(100, 50.0))
+    assert bool(torch.isfinite(p).all())
+    assert bool((log_w == -torch.inf).all())
+    with pytest.raises(ValueError, match="window"):
+        Node((1, 2), 80.0, 2.0, window=(90.0, 70.0))
+
+
+def test_bwcutoff_gives_decay_chain_nodes_windows() -> None:
+    props = [
+        Propagator((2, 3, 4), 173.0, 1.5, 6),
+        Propagator((3, 4), 80.0, 2.0, 24),
+    ]
+    root = from_propagators(4, props, bwcutoff=15.0)
+    top = next(c for c in root.children if isinstance(c, Node))
+    w = next(c for c in top.children if isinstance(c, Node))
+    assert top.window == (173.0 - 22.5, 173.0 + 22.5)
+    assert w.window == (80.0 - 30.0, 80.0 + 30.0)
+    # the root (the luminosity's s-hat) and the Z of Drell-Yan carry no window
+    assert root.window is None
+    dy = from_propagators(2, [Propagator((2, 3), 91.188, 2.441404, 23)], bwcutoff=15.0)
+    assert dy.window is None
