@@ -9,6 +9,8 @@ then ``--eval`` fresh points whose weights give the figures of merit:
 * ``spread`` = std(w)/mean(w) of the per-point weights (what unweighting sees);
 * ``eff_max`` = mean(w)/max(w) at N = ``--eval`` and ``eff_q`` with the reduced
   maximum whose overweights carry at most 0.1% of sigma;
+* ``error_uncertainty``: the relative uncertainty of the weights' variance (how well
+  the error bar is known; above 0.3 mlgen flags the result as heavy-tailed);
 * training wall time, sampling rate (points/s including the integrand), device.
 
 Usage (madnis lives in the benchmark's own environment, see benchmarks/README.md)::
@@ -38,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mlgen.device import make_generator, resolve_device  # noqa: E402
 from mlgen.integrate.integrands import bw_ridge, camel, gauss  # noqa: E402
 from mlgen.integrate.nis import FlowSettings, flow_integrate  # noqa: E402
+from mlgen.integrate.result import MAX_ERROR_UNCERTAINTY  # noqa: E402
 from mlgen.integrate.train import TrainConfig  # noqa: E402
-from mlgen.metrics import reduced_max  # noqa: E402
+from mlgen.metrics import error_uncertainty, reduced_max  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYTIC = {  # name: (dimension, (f, exact))
@@ -68,6 +71,7 @@ def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
         "spread": float(w.std()) / mean,
         "eff_max": mean / float(w.abs().max()),
         "eff_q": mean / reduced_max(w, 1e-3),
+        "error_uncertainty": error_uncertainty(w),
         "n_eval": n,
     }
 
@@ -251,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{case:10s} {method:19s} seed {seed}: {row['estimate']:.6g} +- {row['error']:.2g} "
                     f"(exact {exact:.6g}, pull {row['pull']:+.1f})  spread {row['spread']:.3g}  "
                     f"eff_max {row['eff_max']:.3g}  eff_q {row['eff_q']:.3g}  train {row['train_s']:.1f} s  "
-                    f"{row['rate_per_s']:.3g} pts/s" + ("" if row.get("confirmed", True) else "  [FLAGGED]"),
+                    f"{row['rate_per_s']:.3g} pts/s  err.unc {row['error_uncertainty']:.2f}"
+                    + ("" if row.get("confirmed", True) else "  [FLAGGED]")
+                    + ("  [HEAVY TAIL]" if row["error_uncertainty"] > MAX_ERROR_UNCERTAINTY else ""),
                     flush=True,
                 )
     print(f"\nmachine: {machine}; training budget {args.train_calls} calls, {args.n_eval} evaluation points")

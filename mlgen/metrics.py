@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "effective_sample_size",
+    "error_uncertainty",
     "reduced_max",
     "relative_error",
     "unweighting_efficiency",
@@ -31,6 +32,24 @@ def weight_spread(w: Tensor) -> float:
 def effective_sample_size(w: Tensor) -> float:
     """``N_eff = (sum w)^2 / sum w^2``."""
     return float(w.sum() ** 2 / (w * w).sum())
+
+
+def error_uncertainty(w: Tensor) -> float:
+    """The relative standard deviation of the sample variance of ``w``: how well the error is known.
+
+    ``sqrt((m4 - m2^2) / N) / m2`` with the central moments ``m2``, ``m4``. Weights
+    with a finite fourth moment give ``O(1/sqrt(N))``; when a handful of points
+    carry the variance (a sampler that found a region only through its defensive
+    share, a VEGAS grid across a ridge) it is ``O(1)``, and the quoted error, and
+    so any pull, means little. 0 for constant weights.
+    """
+    d = w.to(torch.float64) - w.to(torch.float64).mean()
+    d2 = d * d
+    m2 = float(d2.mean())
+    if m2 == 0:
+        return 0.0
+    m4 = float((d2 * d2).mean())
+    return max(m4 - m2 * m2, 0.0) ** 0.5 / (len(w) ** 0.5 * m2)
 
 
 def unweighting_efficiency(w: Tensor, w_max: float | None = None) -> float:

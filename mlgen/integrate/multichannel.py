@@ -291,5 +291,5 @@ def multichannel_integrate(
         "dropped": dropped,
     }
     if not check.confirmed:
-        result.flags["warning"] = check.message
+        result.warn(check.message)
     return result, sampler, mc

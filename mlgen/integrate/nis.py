@@ -113,5 +113,5 @@ def flow_integrate(
         "rel_std_last": report.rel_std[-1] if report.rel_std else None,
     }
     if not check.confirmed:
-        result.flags["warning"] = check.message
+        result.warn(check.message)
     return result, sampler

@@ -11,7 +11,16 @@ from typing import Any
 from scipy.stats import chi2 as chi2_dist
 from torch import Tensor
 
-from mlgen.metrics import effective_sample_size, reduced_max, unweighting_efficiency, weight_spread
+from mlgen.metrics import (
+    effective_sample_size,
+    error_uncertainty,
+    reduced_max,
+    unweighting_efficiency,
+    weight_spread,
+)
+
+#: above this relative uncertainty of the weights' variance the error bar is flagged (``heavy_tail``)
+MAX_ERROR_UNCERTAINTY = 0.3
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,9 @@ class IntegrationResult:
         weight_stats: figures of merit of the weights of the evaluation iterations:
             ``eff_max`` (mean/true max, at ``n``), ``eff_q`` (mean over the reduced
             max whose overweights carry a fraction ``q`` of sigma), ``n_eff``,
-            ``spread`` (std/mean), ``n``, ``q``.
+            ``spread`` (std/mean), ``error_uncertainty`` (:func:`~mlgen.metrics.error_uncertainty`),
+            ``n``, ``q``. An ``error_uncertainty`` above :data:`MAX_ERROR_UNCERTAINTY` adds the flag
+            ``heavy_tail`` and a warning.
         flags: warnings a user must see next to the number (e.g. a failed coverage check).
         sampler: a short description of the sampler.
     """
@@ -90,8 +101,23 @@ class IntegrationResult:
             "eff_q": unweighting_efficiency(w, reduced_max(w, q)),
             "n_eff": effective_sample_size(w),
             "spread": weight_spread(w),
+            "error_uncertainty": error_uncertainty(w),
             "zero_fraction": 1 - len(nz) / len(w),
         }
+        unc = self.weight_stats["error_uncertainty"]
+        if unc > MAX_ERROR_UNCERTAINTY:
+            message = (
+                f"HEAVY-TAILED WEIGHTS: the error bar itself is uncertain by {unc:.0%} (a few points "
+                f"carry the variance); a region of phase space is probably under-sampled, so the "
+                f"estimate and its error are not reliable"
+            )
+            self.flags["heavy_tail"] = message
+            self.warn(message)
+
+    def warn(self, message: str) -> None:
+        """Add ``message`` to ``flags["warning"]``, what the CLI and ``result.json`` show."""
+        previous = self.flags.get("warning")
+        self.flags["warning"] = message if not previous else f"{previous}\n{message}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -128,7 +154,8 @@ class IntegrationResult:
         if "eff_max" in s:
             lines.append(
                 f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "
-                f"eps(max) = {s['eff_max']:.3g}, eps(q = {s['q']:g}) = {s['eff_q']:.3g}"
+                f"eps(max) = {s['eff_max']:.3g}, eps(q = {s['q']:g}) = {s['eff_q']:.3g}, "
+                f"error known to {s['error_uncertainty']:.0%}"
             )
         for key, value in self.flags.items():
             if key == "coverage":

@@ -198,6 +198,28 @@ def test_coverage_check_flags_a_sampler_that_misses_a_peak() -> None:
     assert abs(fixed.mean - exact) < 4 * fixed.sdev and fixed.sdev < 0.15
 
 
+def test_heavy_tail_flags_a_peak_found_by_a_few_points_only() -> None:
+    """A sampler that sees the camel's second peak only through a 0.2% uniform share is wrong by
+    many of its own sigmas; its weights say so (a few points carry the variance), with no probe."""
+    dim, alpha = 3, 0.1
+    f_one = lambda u: torch.exp(-((u - 1 / 3) ** 2).sum(-1) / alpha**2)  # noqa: E731
+    _, one_peak = vegas_integrate(f_one, dim, n_adapt_iter=5, n_per_iter=10_000, n_iter=1, seed=1)
+    f, exact = camel(dim, alpha)
+    starved = FlowSampler(Flow(dim), one_peak, defensive=0.1, uniform=0.002)
+    wrong = integrate(f, starved, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    assert (exact - wrong.mean) > 10 * wrong.sdev, wrong.summary()
+    assert wrong.weight_stats["error_uncertainty"] > 0.6
+    assert "HEAVY-TAILED" in wrong.flags["heavy_tail"] and "HEAVY-TAILED" in wrong.flags["warning"]
+    # with a 10% uniform share the peak is sampled often enough: right, and not flagged
+    fed = FlowSampler(Flow(dim), one_peak, defensive=0.1, uniform=0.1)
+    right = integrate(f, fed, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    assert abs(right.mean - exact) < 4 * right.sdev and right.sdev < 0.06
+    assert right.weight_stats["error_uncertainty"] < 0.2 and "heavy_tail" not in right.flags
+    # a grid adapted to both peaks: the error is known to 1%
+    good, _ = vegas_integrate(f, dim, n_adapt_iter=5, n_per_iter=20_000, n_iter=3, seed=1)
+    assert good.weight_stats["error_uncertainty"] < 0.02 and "warning" not in good.flags
+
+
 def test_coverage_check_with_a_weak_probe_does_not_confirm() -> None:
     f, exact = camel(2, 0.2)
     good, _ = vegas_integrate(f, 2, n_adapt_iter=3, n_per_iter=10_000, n_iter=2, seed=1)

@@ -12,7 +12,7 @@ from mlgen.device import make_generator
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.integrate.vegas_grid import VegasSampler
-from mlgen.metrics import effective_sample_size, reduced_max, unweighting_efficiency
+from mlgen.metrics import effective_sample_size, error_uncertainty, reduced_max, unweighting_efficiency
 
 
 def gauss(u: torch.Tensor, a: float = 0.1) -> torch.Tensor:
@@ -108,3 +108,15 @@ def test_reduced_max_against_brute_force() -> None:
     assert reduced_max(w, 0.0) == float(w.abs().max())
     assert unweighting_efficiency(w) == pytest.approx(float(w.abs().mean() / w.abs().max()))
     assert effective_sample_size(torch.ones(10, dtype=torch.float64)) == pytest.approx(10)
+
+
+def test_error_uncertainty_of_exponential_weights_and_of_a_few_large_ones() -> None:
+    """Exp(1) weights: central moments m2 = 1, m4 = 9, so sqrt((m4 - m2^2) / N) / m2 = sqrt(8 / N)."""
+    g = torch.Generator().manual_seed(5)
+    w = -torch.log(torch.rand(100_000, generator=g, dtype=torch.float64))
+    assert error_uncertainty(w) == pytest.approx((8 / 100_000) ** 0.5, rel=0.1)
+    # three points carrying the variance: the error bar is known to no better than ~60%
+    w = torch.ones(100_000, dtype=torch.float64)
+    w[:3] = 1e4
+    assert error_uncertainty(w) == pytest.approx(0.58, abs=0.02)
+    assert error_uncertainty(torch.ones(10, dtype=torch.float64)) == 0.0
