@@ -56,8 +56,9 @@ ANALYTIC = {  # name: (dimension, (f, exact))
 PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j.toml"}
 METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: further methods on request: the flow with a small defensive share (what safety costs), and
-#: with the variance loss and no annealing (mlgen's default until 2026-12-02)
-EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance")
+#: with the variance loss and no annealing (mlgen's default until 2026-12-02), and with one gradient
+#: step per fresh batch (no replay from the buffer)
+EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance", "mlgen_flow_noreplay")
 
 
 def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
@@ -229,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device, 0.02)
                 elif method == "mlgen_flow_variance":
                     train = dict(anneal=0.0)
+                    row = run_mlgen_flow(
+                        f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
+                    )
+                elif method == "mlgen_flow_noreplay":
+                    train = dict(replay=0)
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
                     )
