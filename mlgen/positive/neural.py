@@ -23,7 +23,12 @@ network is).
 
 ``r`` at an event comes from a network that did not see it (two-fold
 cross-fitting), so a network that memorises its training labels cannot hand the
-negative weights back.
+negative weights back. The out-of-fold probabilities are then calibrated by
+Platt scaling, ``D -> sigmoid(s logit D + c)`` fitted by the ``|w|``-weighted
+likelihood: two numbers, so nothing is memorised, and the intercept's score
+equation ``sum |w| (1(w > 0) - D) = 0`` is the sum rule ``sum |w| r = sum w``.
+The smoothed weights keep the input's total exactly; uncalibrated, a network
+was off by 0.34% (3.9 sigma) on 10^6 Drell-Yan events.
 
 References:
     B. Nachman, J. Thaler, Phys. Rev. D 102 (2020) 076004, arXiv:2007.11586;
@@ -32,7 +37,7 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["NeuralConfig", "NeuralResult", "fit_sign_balance", "neural_resample"]
+__all__ = ["NeuralConfig", "NeuralResult", "fit_sign_balance", "neural_resample", "platt_calibrate"]
 
 from dataclasses import dataclass
 
@@ -53,7 +58,8 @@ class NeuralConfig(ClassifierConfig):
 
 @dataclass(frozen=True)
 class NeuralResult:
-    """The ``keep`` mask, new ``weights`` of the kept events, ``r`` at every event, what was dropped."""
+    """The ``keep`` mask, new ``weights`` of the kept events, ``r`` at every event, what was dropped,
+    and the Platt calibration ``(slope, intercept)`` of the classifier."""
 
     keep: np.ndarray
     weights: np.ndarray
@@ -61,6 +67,7 @@ class NeuralResult:
     dropped_sigma_fraction: float
     dropped_sigma_pb: float
     epochs: tuple[int, int]
+    calibration: tuple[float, float] = (1.0, 0.0)
 
     def to_dict(self) -> dict[str, float | int | list[int]]:
         return {
@@ -69,16 +76,46 @@ class NeuralResult:
             "nonpositive_r_sigma_fraction": self.dropped_sigma_fraction,
             "nonpositive_r_sigma_pb": self.dropped_sigma_pb,
             "epochs_per_fold": list(self.epochs),
+            "calibration_slope_intercept": list(self.calibration),
         }
 
 
 def fit_sign_balance(
     points: np.ndarray, weights: np.ndarray, config: NeuralConfig = NeuralConfig(), device: str = "cpu"
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """Cross-fitted ``r(x) = E[w | x] / E[|w| | x]`` in ``[-1, 1]`` at every event."""
+) -> tuple[np.ndarray, tuple[int, int], tuple[float, float]]:
+    """Cross-fitted, calibrated ``r(x) = E[w | x] / E[|w| | x]`` in ``[-1, 1]`` at every event, the epochs
+    of the two folds and the calibration's ``(slope, intercept)`` (:func:`platt_calibrate`)."""
     w = np.asarray(weights, dtype=np.float64)
     d, epochs = cross_fit(points, w > 0, np.abs(w), config, device)
-    return 2 * d - 1, epochs
+    d, calibration = platt_calibrate(d, w > 0, np.abs(w))
+    return 2 * d - 1, epochs, calibration
+
+
+def platt_calibrate(
+    d: np.ndarray, y: np.ndarray, weights: np.ndarray, *, tol: float = 1e-12
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """``sigmoid(s logit d + c)`` with ``(s, c)`` maximising the ``weights``-weighted likelihood of ``y``.
+
+    Newton's method on the two parameters. At the optimum ``sum weights (y - p) = 0``.
+    Returns the calibrated probabilities and ``(s, c)``.
+    """
+    eps = 1e-7
+    d = np.clip(np.asarray(d, dtype=np.float64), eps, 1 - eps)
+    x = np.stack([np.log(d) - np.log1p(-d), np.ones_like(d)], 1)
+    a = np.asarray(weights, dtype=np.float64)
+    a = a / a.sum()
+    y = np.asarray(y, dtype=np.float64)
+    theta = np.array([1.0, 0.0])
+    for _ in range(100):
+        p = 0.5 * (1 + np.tanh(0.5 * (x @ theta)))  # the logistic function, without overflow
+        grad = x.T @ (a * (y - p))
+        hess = (x * (a * p * (1 - p))[:, None]).T @ x
+        step = np.linalg.solve(hess + 1e-15 * np.eye(2), grad)
+        theta = theta + step
+        if np.abs(step).max() < tol:
+            break
+    p = 0.5 * (1 + np.tanh(0.5 * (x @ theta)))
+    return p, (float(theta[0]), float(theta[1]))
 
 
 def neural_resample(
@@ -92,7 +129,7 @@ def neural_resample(
     """Positive weights (and the events that keep them) with the local mean and errors of ``weights``."""
     rng = generator if generator is not None else np.random.default_rng(config.seed)
     w = np.asarray(weights, dtype=np.float64)
-    r, epochs = fit_sign_balance(points, w, config, device)
+    r, epochs, calibration = fit_sign_balance(points, w, config, device)
     a = np.abs(w)
     positive = r > 0
     if config.preserve_uncertainty:
@@ -111,4 +148,5 @@ def neural_resample(
         dropped_sigma_fraction=dropped / total if total > 0 else 0.0,
         dropped_sigma_pb=dropped / len(w),
         epochs=epochs,
+        calibration=calibration,
     )

@@ -151,7 +151,8 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     if neural and abs(neural["sigma_network_pull"]) > 3:
         out.append(
             f"the network's total is {neural['sigma_network_pull']:+.1f} sigma off the input's "
-            "(a miscalibrated classifier): the output is scaled to the input's sigma, shapes may carry it too"
+            "(the calibrated network keeps the total, so: the dropped region, or a rare fluctuation of "
+            "the thinning): the output is scaled to the input's sigma, shapes may carry it too"
         )
     moved = [k for k, v in report["distortion"].items() if v["chi2_ndf"] > 2]
     if moved:
@@ -198,9 +199,9 @@ def make_positive(
         res = neural_resample(points, w_pb, config.neural, device=config.device, generator=rng)
         report["neural"] = res.to_dict()
         kept = batch[torch.as_tensor(res.keep, device=batch.device)]
-        # The network's total differs from the input's by the thinning noise and the classifier's
-        # calibration (at 1e6 Drell-Yan events +0.34%, 3.9 sigma): sigma is the input's, so the
-        # weights are scaled to it; the network's own total and its pull stay in the report.
+        # The calibrated classifier keeps the smoothed total exactly; the thinned one differs from it
+        # by the thinning's noise (about the input's error). sigma is the input's, so the weights
+        # are scaled to it; the network's own total and its pull stay in the report.
         network = float(res.weights.sum()) / len(w_pb)
         sigma_in = float(w_pb.mean())
         error_in = float(w_pb.std(ddof=1)) / math.sqrt(len(w_pb))

@@ -84,3 +84,24 @@ def test_gan_route_writes_positive_unweighted_events() -> None:
     final = out.momenta[:, 2:].sum(1)
     torch.testing.assert_close(final, out.momenta[:, :2].sum(1), rtol=1e-9, atol=1e-6)
     assert "gan" in report and report["after"]["r_minus"] == 0
+
+
+def test_platt_calibration_keeps_the_sum_rule_and_undoes_a_distortion() -> None:
+    """Probabilities distorted by a known slope and offset in logit space are mapped back, and the
+    calibrated r = 2 D - 1 satisfies sum |w| r = sum w to rounding (the intercept's score equation)."""
+    from mlgen.positive.neural import platt_calibrate
+
+    rng = np.random.default_rng(21)
+    x = rng.uniform(-3, 3, 50_000)
+    true_d = 1 / (1 + np.exp(-x))  # P(w > 0 | x), weighted by |w|
+    positive = rng.random(len(x)) < true_d
+    a = 1 + x**2  # |w|, independent of the sign given x
+    w = np.where(positive, a, -a)
+    distorted = 1 / (1 + np.exp(-(0.6 * x + 0.3)))  # an under-confident, biased classifier
+    d, (slope, intercept) = platt_calibrate(distorted, positive, a)
+    assert slope == pytest.approx(1 / 0.6, rel=0.05) and intercept == pytest.approx(-0.3 / 0.6, abs=0.05)
+    assert np.abs(d - true_d).mean() < 0.01
+    assert float((a * (2 * d - 1)).sum()) == pytest.approx(float(w.sum()), rel=1e-9)
+    # uncalibrated, the same sum is off by far more than the sample's error
+    error = w.std() * math.sqrt(len(w))
+    assert abs(float((a * (2 * distorted - 1)).sum() - w.sum())) > 4 * error
