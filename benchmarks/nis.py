@@ -1,7 +1,7 @@
 """Neural importance sampling side by side: mlgen flow, mlgen multi-channel, vegas (VEGAS+) and madnis 1.0.0.
 
 Every method gets the same budget of integrand calls for adaptation/training
-(``--train-calls``; mlgen's VEGAS warm start and coverage probe count in it) and
+(``--train-calls``; mlgen's VEGAS adaptation and coverage probe count in it) and
 then ``--eval`` fresh points whose weights give the figures of merit:
 
 * estimate and pull against the exact value (analytic, or for physics cases a
@@ -57,8 +57,9 @@ PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j
 METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: further methods on request: the flow with a small defensive share (what safety costs), and
 #: with the variance loss and no annealing (mlgen's default until 2026-12-02), and with one gradient
-#: step per fresh batch (no replay from the buffer)
-EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance", "mlgen_flow_noreplay")
+#: step per fresh batch (no replay from the buffer), and on top of the VEGAS grid (mlgen's default
+#: until 2026-12-02; "mlgen_flow_cold" in that day's raw files is today's default)
+EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance", "mlgen_flow_noreplay", "mlgen_flow_warm")
 
 
 def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
@@ -113,6 +114,7 @@ def run_mlgen_flow(
     device,
     defensive: float = 0.1,
     train: dict | None = None,
+    warm_start: bool = False,
 ) -> dict:
     vegas_iter, vegas_n = 5, max(budget // 40, 5_000)
     probe_iter = 2
@@ -124,6 +126,7 @@ def run_mlgen_flow(
         train=TrainConfig(n_calls=train_calls, **(train or {})),
         defensive=defensive,
         uniform=defensive / 10,
+        warm_start=warm_start,
         n_iter=1,
         n_per_iter=1_000,
     )
@@ -237,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
                     train = dict(replay=0)
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
+                    )
+                elif method == "mlgen_flow_warm":
+                    row = run_mlgen_flow(
+                        f, dim, args.train_calls, args.n_eval, seed, exact, device, warm_start=True
                     )
                 elif method == "mlgen_multichannel":
                     if process is None:

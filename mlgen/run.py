@@ -45,6 +45,7 @@ def flow_settings(card: Card) -> Any:
         probe_iter=fc.probe_iter,
         defensive=fc.defensive,
         uniform=fc.uniform,
+        warm_start=fc.warm_start,
         flow=dict(n_bins=fc.bins, hidden=fc.hidden, layers=fc.layers, n_blocks=fc.blocks),
         train=TrainConfig(
             n_calls=fc.n_calls, batch=fc.batch, replay=fc.replay, loss=fc.loss, lr=fc.lr, anneal=fc.anneal

@@ -69,6 +69,9 @@ def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
     )
     train = flow_settings(card).train
     assert train.anneal == 0.2 and train.loss == "variance"
+    assert not flow_settings(card).warm_start  # the flow learns on the plain cube by default
+    warm = load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.warm_start=true"])
+    assert flow_settings(warm).warm_start
     with pytest.raises(CardError, match="anneal: expected a share"):
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.anneal=2"])
 

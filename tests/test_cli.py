@@ -42,8 +42,26 @@ def test_every_card_runs_short_and_showers(
     assert len(events) == 200
     assert info.xsec_pb == pytest.approx(result["sigma_pb"], rel=1e-15)
     assert float(events.weight.sum()) == pytest.approx(result["sigma_pb"], rel=1e-12)
+    # every event is valid as written: momentum conserved, x <= 1
+    p, status = events.momenta.double(), events.status
+    balance = (p * (status == -1)[..., None]).sum(1) - (p * (status == 1)[..., None]).sum(1)
+    assert float((balance.abs().amax(-1) / p[:, 0, 0]).max()) < 1e-12
+    assert float(events.x1.max()) <= 1 and float(events.x2.max()) <= 1
     report = shower_lhe(tmp_path / "events.lhe.gz", 200, hadronise=False, mpi=False)
-    assert report.n_showered == 200 and report.n_failed == 0 and report.n_errors == 0, report.messages
+    # Pythia's own check after the shower rejects about one valid event in 10^3 (MadGraph's Z + jets
+    # file: 4 in 10^4, benchmarks/README.md); here the scalar card's event 80 (x1 = 0.56, x2 = 0.006,
+    # conserved to 1e-16 in the file). One such rejection is tolerated, nothing else.
+    pythia_check = {
+        "Error in Pythia::check: energy-momentum not conserved",
+        "Abort from Pythia::next: check of event revealed problems",
+    }
+    rejected = {
+        k: v
+        for k, v in report.messages.items()
+        if k.startswith(("Error", "Abort")) and "end of Les Houches" not in k
+    }
+    assert set(rejected) <= pythia_check and max(rejected.values(), default=0) <= 1, report.messages
+    assert report.n_showered >= 199, report.messages
     assert report.sigma_pb == pytest.approx(result["sigma_pb"], rel=1e-6)
 
 

@@ -188,9 +188,12 @@ class CutCard:
 class FlowCard:
     """``[integrator.flow]``: the neural importance sampler (kinds ``flow`` and ``multichannel``).
 
-    ``n_calls`` integrand calls go to training, on top of the VEGAS warm start
+    ``n_calls`` integrand calls go to training, on top of the VEGAS adaptation
     (``[integrator] n_adapt_iter`` iterations of ``vegas_per_iter`` points) and
     the VEGAS probe of the coverage check (``probe_iter`` iterations).
+    ``warm_start = true`` puts the flow on top of the adapted VEGAS grid (flow
+    kind only); by default it learns on the plain cube, which measured better on
+    every benchmark case (``benchmarks/README.md``).
     """
 
     n_calls: int = 200_000
@@ -205,6 +208,7 @@ class FlowCard:
     blocks: int = 1
     defensive: float = 0.1
     uniform: float = 0.01
+    warm_start: bool = False
     vegas_per_iter: int = 20_000
     probe_iter: int = 2
     coverage_threshold: float = 4.0
