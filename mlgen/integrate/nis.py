@@ -1,4 +1,4 @@
-"""Neural importance sampling end to end: VEGAS warm start and probe, flow training, integration, coverage.
+"""Neural importance sampling end to end: VEGAS adaptation and probe, flow training, integration, coverage.
 
 ``flow_integrate`` spends its integrand calls in four stages, all counted in
 ``n_eval``: VEGAS adaptation (the probe's grid, and the flow's base with
@@ -34,7 +34,8 @@ class FlowSettings:
     """Everything :func:`flow_integrate` needs besides the integrand.
 
     Attributes:
-        vegas_adapt_iter, vegas_per_iter: VEGAS warm-start adaptation.
+        vegas_adapt_iter, vegas_per_iter: VEGAS adaptation (the probe's grid; the flow's base with
+            ``warm_start``).
         probe_iter: iterations of ``vegas_per_iter`` points with the frozen grid: the probe.
         warm_start: put the flow on top of the VEGAS grid. By default it learns on the plain cube: a
             grid adapted on a small budget is a jagged, piecewise-constant density in high dimensions,

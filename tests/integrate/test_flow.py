@@ -136,7 +136,7 @@ def test_flow_integrates_within_4_sigma_and_beats_vegas(
     else:
         assert sampler.grid is None
     assert train["n_calls"] == 60_000 and train["n_skipped"] == 0
-    # every call counts: VEGAS warm start and probe (vegas spends about what it is asked),
+    # every call counts: VEGAS adaptation and probe (vegas spends about what it is asked),
     # training, evaluation
     vegas_calls = result.n_eval - 60_000 - 4 * 25_000
     assert 0.9 * 6 * 10_000 <= vegas_calls <= 6 * 10_000
