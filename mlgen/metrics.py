@@ -59,24 +59,27 @@ def unweighting_efficiency(w: Tensor, w_max: float | None = None) -> float:
     return float(a.mean()) / top
 
 
-def reduced_max(w: Tensor, q: float) -> float:
+def reduced_max(w: Tensor, q: float, density_ratio: Tensor | None = None) -> float:
     """The smallest ``w_max`` whose overweights carry at most a fraction ``q`` of the total.
 
     Finds ``w_max`` with ``sum max(|w| - w_max, 0) = q sum |w|`` exactly (piecewise
     linear in ``w_max`` between sorted weights), by one sort and a cumulative sum.
-    ``q = 0`` gives the true maximum.
+    ``q = 0`` gives the true maximum. With ``density_ratio`` ``r_i`` the points stand
+    for another sampling density (``r = q_new / q_drawn``) and both sums carry ``r_i``.
     """
-    a = torch.sort(w.abs().to(torch.float64), descending=True).values
-    total = float(a.sum())
+    order = torch.argsort(w.abs(), descending=True)
+    a = w.abs().to(torch.float64)[order]
+    r = torch.ones_like(a) if density_ratio is None else density_ratio.to(torch.float64)[order]
+    total = float((r * a).sum())
     if q <= 0 or total == 0:
         return float(a[0])
     target = q * total
-    # excess(a_k) = sum_{i<k} (a_i - a_k) = S_k - k a_k, increasing in k
-    k = torch.arange(len(a), dtype=a.dtype, device=a.device)
-    excess = torch.cumsum(a, 0) - a - k * a
+    # excess(a_k) = sum_{i<k} r_i (a_i - a_k) = S_k - R_k a_k, increasing in k
+    s = torch.cumsum(r * a, 0) - r * a
+    big_r = torch.cumsum(r, 0) - r
+    excess = s - big_r * a
     j = int(torch.searchsorted(excess, torch.tensor([target], dtype=a.dtype, device=a.device)).item())
     if j >= len(a):
         return 0.0
-    # between a_j (excess >= target) and a_{j-1}: excess(x) = S_j - j x with S_j = sum_{i<j} a_i
-    s_j = float(a[:j].sum())
-    return (s_j - target) / j if j > 0 else float(a[0])
+    # between a_j (excess >= target) and a_{j-1}: excess(x) = S_j - R_j x
+    return (float(s[j]) - target) / float(big_r[j]) if j > 0 else float(a[0])

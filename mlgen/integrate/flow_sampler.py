@@ -1,19 +1,24 @@
-"""The neural importance sampler: a flow on top of a VEGAS grid, mixed with two defensive shares.
+"""The neural importance sampler: a flow mixed with two defensive shares, on the cube or on a VEGAS grid.
 
-A uniform ``z`` goes through the flow ``F`` to ``v = F(z)`` with density
-``p(v)``, and ``v`` through the VEGAS grid ``V`` (the warm start; the identity
-when there is none) to ``u = V(v)``. Two shares of the points skip part of it:
-with probability ``alpha`` (``defensive``) ``v = z``, a point of the VEGAS grid
-alone; with probability ``beta`` (``uniform``) ``u`` is uniform on the cube. In
-the grid's latent space the density is
+A uniform ``z`` goes through the flow ``F`` to ``v = F(z)`` with density ``p(v)``
+in the sampler's *latent* space. Two shares of the points skip the flow: with
+probability ``alpha`` (``defensive``) the point is one of the VEGAS grid ``V``,
+with probability ``beta`` (``uniform``) it is uniform on the cube. The latent
+space is one of two:
 
-    r(v) = (1 - alpha - beta) p(v) + alpha + beta |dV/dv|,    q(u) = r(V^-1(u)) / |dV/dv|.
+* the cube itself (``composed=False``, the default of :func:`flow_integrate`):
+  ``u = v`` and the grid is a mixture component next to the flow,
+  ``q(u) = (1 - alpha - beta) p(u) + alpha q_V(u) + beta``;
+* the grid's latent space (``composed=True``, the warm start): ``u = V(v)``, so
+  the flow learns a correction to VEGAS,
+  ``r(v) = (1 - alpha - beta) p(v) + alpha + beta |dV/dv|`` and
+  ``q(u) = r(V^-1(u)) / |dV/dv|``.
 
-So ``q >= alpha q_VEGAS`` and ``q >= beta`` everywhere: whatever the flow learned,
-it cannot drop a region VEGAS sees, nor, through the uniform share, a region
-that VEGAS itself missed (defensive importance sampling, T. Hesterberg,
-Technometrics 37 (1995) 185). An untrained flow is the identity, so the sampler
-starts as VEGAS. ``log q`` is float64.
+Either way ``q >= alpha q_VEGAS`` and ``q >= beta`` everywhere: whatever the flow
+learned, it cannot drop a region VEGAS sees, nor, through the uniform share, a
+region that VEGAS itself missed (defensive importance sampling, T. Hesterberg,
+Technometrics 37 (1995) 185). After training the shares can be re-chosen to
+minimise the variance (:mod:`mlgen.integrate.defensive`). ``log q`` is float64.
 """
 
 from __future__ import annotations
@@ -31,29 +36,41 @@ from mlgen.integrate.vegas_grid import VegasSampler
 
 
 class FlowSampler:
-    """A normalised density on ``[0, 1]^dim``: defensive mixture of a flow, composed with a VEGAS grid.
+    """A normalised density on ``[0, 1]^dim``: a flow in a defensive mixture with a VEGAS grid and the cube.
 
     Arguments:
-        flow: the flow on the VEGAS latent space (its ``n_context`` must be 0).
-        grid: the VEGAS grid of the warm start, or ``None`` for none.
+        flow: the flow on the latent space (its ``n_context`` must be 0).
+        grid: the VEGAS grid, or ``None`` for none.
         defensive: the share ``alpha`` of points drawn from the VEGAS grid alone.
         uniform: the share ``beta`` of points drawn uniformly on the cube.
+        composed: the flow sits on the grid's latent space (the warm start); otherwise on the cube,
+            with the grid as a mixture component.
     """
 
     def __init__(
-        self, flow: Flow, grid: VegasSampler | None = None, defensive: float = 0.1, uniform: float = 0.0
+        self,
+        flow: Flow,
+        grid: VegasSampler | None = None,
+        defensive: float = 0.1,
+        uniform: float = 0.0,
+        *,
+        composed: bool = True,
     ) -> None:
-        if defensive < 0 or uniform < 0 or defensive + uniform >= 1.0:
-            raise ValueError(f"need defensive, uniform >= 0 with a sum below 1, got {defensive}, {uniform}")
         if flow.n_context:
             raise ValueError("FlowSampler takes an unconditional flow")
         self.flow = flow
         self.grid = grid
-        self.defensive = defensive
-        self.uniform = uniform if grid is not None else 0.0
-        if grid is None:  # without a grid the two shares are the same thing
-            self.defensive += uniform
+        self.composed = composed and grid is not None
         self.dim = flow.dim
+        self.set_shares(defensive, uniform)
+
+    def set_shares(self, defensive: float, uniform: float) -> None:
+        """Set ``alpha`` and ``beta``; without a grid the two are the same thing (uniform points)."""
+        if defensive < 0 or uniform < 0 or defensive + uniform >= 1.0:
+            raise ValueError(f"need defensive, uniform >= 0 with a sum below 1, got {defensive}, {uniform}")
+        if self.grid is None:
+            defensive, uniform = defensive + uniform, 0.0
+        self.defensive, self.uniform = defensive, uniform
 
     @property
     def device(self) -> torch.device:
@@ -63,23 +80,47 @@ class FlowSampler:
         self.flow.to(device)
         return self
 
-    # -- densities in the latent space of the grid --------------------------------------------
+    # -- densities in the latent space ----------------------------------------------------------
+    def defensive_log_densities(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """``log`` of the grid's and of the uniform share's densities at latent ``v`` (float64)."""
+        zero = torch.zeros(v.shape[0], dtype=torch.float64, device=v.device)
+        if self.grid is None:
+            return zero, zero
+        if self.composed:  # the grid is uniform in its own latent space; the cube is stretched by V
+            return zero, self.grid.forward(v.double())[1]
+        return self.grid.inverse(v.double())[1], zero
+
     def _mix(self, log_p: Tensor, v: Tensor) -> Tensor:
-        """``log r = log((1 - alpha - beta) p + alpha + beta |dV/dv|)``."""
+        """``log r = log((1 - alpha - beta) p + alpha r_grid + beta r_uniform)``."""
         alpha, beta = self.defensive, self.uniform
         if alpha == 0.0 and beta == 0.0:
             return log_p
+        log_grid, log_uniform = self.defensive_log_densities(v)
         terms = [log_p + math.log1p(-alpha - beta)]
         if alpha > 0:
-            terms.append(torch.full_like(log_p, math.log(alpha)))
+            terms.append(log_grid.to(log_p.dtype) + math.log(alpha))
         if beta > 0:
-            terms.append(self.to_cube(v)[1].to(log_p.dtype) + math.log(beta))
+            terms.append(log_uniform.to(log_p.dtype) + math.log(beta))
         return torch.logsumexp(torch.stack(terms), dim=0)
+
+    def _defensive_points(self, z: Tensor, on_grid: Tensor) -> Tensor:
+        """Latent points of the two defensive shares from uniform ``z``: the grid's where ``on_grid``."""
+        if self.grid is None:
+            return z
+        if self.composed:
+            v = z.clone()
+            if bool((~on_grid).any()):  # a uniform point of the cube, seen from the latent space
+                v[~on_grid] = self.grid.inverse(z[~on_grid])[0]
+            return v
+        v = z.clone()
+        if bool(on_grid.any()):
+            v[on_grid] = self.grid.forward(z[on_grid])[0]
+        return v
 
     def sample_latent(
         self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
     ) -> tuple[Tensor, Tensor]:
-        """``n`` points ``v`` of the grid's latent space and ``log r(v)`` (float64, no gradient).
+        """``n`` points ``v`` of the latent space and ``log r(v)`` (float64, no gradient).
 
         ``dtype`` is that of the flow's arithmetic: float64 at the sampler's boundary; training
         draws its points in the networks' float32, which is 1.5x faster on a CPU (the points are
@@ -92,13 +133,8 @@ class FlowSampler:
             v, log_jac = self.flow(z)
             v, z, log_p = v.double(), z.double(), -log_jac.double()
             other = choice < self.defensive + self.uniform  # points not drawn through the flow
-            v = torch.where((choice < self.defensive)[:, None], z, v)
-            if self.uniform > 0:
-                # a uniform point of the cube, seen from the latent space: v = V^-1(u) with u = z
-                to_cube = (choice >= self.defensive) & other
-                if bool(to_cube.any()):
-                    v[to_cube] = self.grid.inverse(z[to_cube])[0]
             if bool(other.any()):
+                v[other] = self._defensive_points(z[other], choice[other] < self.defensive)
                 log_p[other] = self.flow.inverse(v[other].to(dtype))[1].double()
             return v, self._mix(log_p, v)
 
@@ -110,7 +146,7 @@ class FlowSampler:
     # -- the Sampler protocol ----------------------------------------------------------------------
     def to_cube(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """Latent ``v`` to ``u`` and ``log|du/dv|``."""
-        if self.grid is None:
+        if not self.composed:
             return v, torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
         return self.grid.forward(v)
 
@@ -123,7 +159,7 @@ class FlowSampler:
     def log_prob(self, u: Tensor) -> Tensor:
         """``log q(u)`` (float64)."""
         with torch.no_grad():
-            if self.grid is None:
+            if not self.composed:
                 return self.log_prob_latent(u)
             v, log_jac_inv = self.grid.inverse(u)
             return self.log_prob_latent(v) + log_jac_inv
@@ -138,6 +174,7 @@ class FlowSampler:
             "grid": None if self.grid is None else self.grid.state_dict(),
             "defensive": self.defensive,
             "uniform": self.uniform,
+            "composed": self.composed,
         }
 
     @classmethod
@@ -146,4 +183,10 @@ class FlowSampler:
         flow = Flow(**state["flow_config"], dtype=dtype)
         flow.load_state_dict(state["flow"])
         grid = None if state["grid"] is None else VegasSampler.from_state_dict(state["grid"])
-        return cls(flow.to(device), grid, state["defensive"], state.get("uniform", 0.0))
+        return cls(
+            flow.to(device),
+            grid,
+            state["defensive"],
+            state.get("uniform", 0.0),
+            composed=state.get("composed", True),  # files from before the cube mode: on the grid
+        )

@@ -108,6 +108,11 @@ def test_reduced_max_against_brute_force() -> None:
     assert reduced_max(w, 0.0) == float(w.abs().max())
     assert unweighting_efficiency(w) == pytest.approx(float(w.abs().mean() / w.abs().max()))
     assert effective_sample_size(torch.ones(10, dtype=torch.float64)) == pytest.approx(10)
+    # a point standing for r points (density ratio r) counts as r copies of itself
+    r = torch.randint(1, 4, (len(w),), generator=g)
+    for q in (1e-3, 1e-2):
+        copies = reduced_max(torch.repeat_interleave(w, r), q)
+        assert reduced_max(w, q, density_ratio=r.double()) == pytest.approx(copies, rel=1e-9)
 
 
 def test_error_uncertainty_of_exponential_weights_and_of_a_few_large_ones() -> None:
