@@ -58,8 +58,15 @@ METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: further methods on request: the flow with a small defensive share (what safety costs), and
 #: with the variance loss and no annealing (mlgen's default until 2026-12-02), and with one gradient
 #: step per fresh batch (no replay from the buffer), and on top of the VEGAS grid (mlgen's default
-#: until 2026-12-02; "mlgen_flow_cold" in that day's raw files is today's default)
-EXTRA_METHODS = ("mlgen_flow_d02", "mlgen_flow_variance", "mlgen_flow_noreplay", "mlgen_flow_warm")
+#: until 2026-12-02; "mlgen_flow_cold" in that day's raw files is today's default), and with the
+#: training's defensive shares kept (no re-choice after training; mlgen's default until 2026-12-06)
+EXTRA_METHODS = (
+    "mlgen_flow_d02",
+    "mlgen_flow_variance",
+    "mlgen_flow_noreplay",
+    "mlgen_flow_warm",
+    "mlgen_flow_untuned",
+)
 
 
 def figures(w: torch.Tensor, exact: float) -> dict[str, float]:
@@ -115,6 +122,7 @@ def run_mlgen_flow(
     defensive: float = 0.1,
     train: dict | None = None,
     warm_start: bool = False,
+    tune: bool = True,
 ) -> dict:
     vegas_iter, vegas_n = 5, max(budget // 40, 5_000)
     probe_iter = 2
@@ -127,6 +135,7 @@ def run_mlgen_flow(
         defensive=defensive,
         uniform=defensive / 10,
         warm_start=warm_start,
+        tune_shares=tune,
         n_iter=1,
         n_per_iter=1_000,
     )
@@ -137,6 +146,7 @@ def run_mlgen_flow(
         "train_s": t_train,
         "coverage": result.flags["coverage"]["message"],
         "confirmed": result.flags["coverage"]["confirmed"],
+        "shares": result.flags.get("defensive"),
     }
 
 
@@ -241,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
                     )
+                elif method == "mlgen_flow_untuned":
+                    row = run_mlgen_flow(
+                        f, dim, args.train_calls, args.n_eval, seed, exact, device, tune=False
+                    )
                 elif method == "mlgen_flow_warm":
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, warm_start=True
@@ -270,7 +284,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"eff_max {row['eff_max']:.3g}  eff_q {row['eff_q']:.3g}  train {row['train_s']:.1f} s  "
                     f"{row['rate_per_s']:.3g} pts/s  err.unc {row['error_uncertainty']:.2f}"
                     + ("" if row.get("confirmed", True) else "  [FLAGGED]")
-                    + ("  [HEAVY TAIL]" if row["error_uncertainty"] > MAX_ERROR_UNCERTAINTY else ""),
+                    + ("  [HEAVY TAIL]" if row["error_uncertainty"] > MAX_ERROR_UNCERTAINTY else "")
+                    + (
+                        f"  shares {row['shares']['defensive']:g}/{row['shares']['uniform']:g}"
+                        if row.get("shares")
+                        else ""
+                    ),
                     flush=True,
                 )
     print(f"\nmachine: {machine}; training budget {args.train_calls} calls, {args.n_eval} evaluation points")

@@ -45,6 +45,8 @@ def flow_settings(card: Card) -> Any:
         probe_iter=fc.probe_iter,
         defensive=fc.defensive,
         uniform=fc.uniform,
+        tune_shares=fc.tune_shares,
+        min_uniform=fc.min_uniform,
         warm_start=fc.warm_start,
         flow=dict(n_bins=fc.bins, hidden=fc.hidden, layers=fc.layers, n_blocks=fc.blocks),
         train=TrainConfig(

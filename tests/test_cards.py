@@ -74,6 +74,16 @@ def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
     assert flow_settings(warm).warm_start
     with pytest.raises(CardError, match="anneal: expected a share"):
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.anneal=2"])
+    # the defensive shares are re-chosen after training unless the card says not to
+    settings = flow_settings(card)
+    assert settings.tune_shares and settings.min_uniform == 0.005
+    fixed = load_card(
+        ROOT / "cards" / "drell_yan.toml",
+        ["integrator.flow.tune_shares=false", "integrator.flow.min_uniform=0.02"],
+    )
+    assert not flow_settings(fixed).tune_shares and flow_settings(fixed).min_uniform == 0.02
+    with pytest.raises(CardError, match="min_uniform: expected a share"):
+        load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.min_uniform=0.7"])
 
 
 def test_bwcutoff_is_read_and_checked() -> None:

@@ -193,7 +193,11 @@ class FlowCard:
     the VEGAS probe of the coverage check (``probe_iter`` iterations).
     ``warm_start = true`` puts the flow on top of the adapted VEGAS grid (flow
     kind only); by default it learns on the plain cube, which measured better on
-    every benchmark case (``benchmarks/README.md``).
+    every benchmark case (``benchmarks/README.md``). ``defensive`` (VEGAS grid)
+    and ``uniform`` are the shares of points that skip the flow while it trains;
+    with ``tune_shares`` (flow kind) they are chosen again after training, for
+    the least variance that keeps the unweighting efficiency, with the uniform
+    share at least ``min_uniform``.
     """
 
     n_calls: int = 200_000
@@ -208,6 +212,8 @@ class FlowCard:
     blocks: int = 1
     defensive: float = 0.1
     uniform: float = 0.01
+    tune_shares: bool = True
+    min_uniform: float = 0.005
     warm_start: bool = False
     vegas_per_iter: int = 20_000
     probe_iter: int = 2
@@ -230,6 +236,8 @@ class FlowCard:
                 f"defensive, uniform: expected shares >= 0 with a sum below 1, "
                 f"got {self.defensive} and {self.uniform}"
             )
+        if not 0 <= self.min_uniform < 0.5:
+            raise ValueError(f"min_uniform: expected a share in [0, 0.5), got {self.min_uniform}")
         if self.coverage_threshold <= 0:
             raise ValueError(f"coverage_threshold: expected a number > 0, got {self.coverage_threshold}")
 

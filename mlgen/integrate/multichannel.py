@@ -15,7 +15,9 @@ so ``q(t, u) = C p_c q_c(u)`` and the weight is ``alpha_c f |J_c| / (p_c q_c)``.
    stratified variance ``(sum_c sigma_c)^2`` (arXiv:2311.01548), the variance
    of the total at the optimal allocation ``p_c ~ sigma_c``, to which the
    allocation is moved as training goes;
-3. dropping channels whose optimal share is below ``drop_below``;
+3. re-choosing each channel's defensive shares on the last training batches
+   (:mod:`mlgen.integrate.defensive`), and dropping channels whose optimal
+   share is below ``drop_below``;
 4. independent iterations with everything frozen.
 """
 
@@ -34,6 +36,7 @@ from torch import Tensor
 from mlgen.device import make_generator
 from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.integrate.coverage import coverage_check
+from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow import Flow
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
@@ -167,7 +170,11 @@ def train_multichannel(
             f_all, lqs_all, lq_all, ch_all = [], [], [], []
             for c, v, f, lqs, feats, log_prior in b:
                 alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
-                lq = sampler.samplers[c].log_prob_latent(v, dtype)
+                flow_c = sampler.samplers[c]
+                if config.fit == "flow":  # the flow's own density (train_flow's TrainConfig.fit)
+                    lq = flow_c.flow.inverse(v.to(dtype))[1].to(v.dtype)
+                else:
+                    lq = flow_c.log_prob_latent(v, dtype)
                 f_all.append(alpha * f)
                 lqs_all.append(lqs)
                 lq_all.append(lq)
@@ -198,7 +205,33 @@ def train_multichannel(
             target = torch.where(active, target.clamp(min=0.02 / int(active.sum())), torch.zeros_like(target))
             sampler.allocation = target / target.sum()
     report.seconds = time.perf_counter() - start
+    # the buffer's fresh batches, per channel: the pilot sample of tune_channel_shares
+    report.pilot = [
+        tuple(torch.cat(parts) for parts in zip(*[b[1:] for fresh in buffer for b in fresh if b[0] == c]))
+        for c in range(sampler.n_channels)
+    ]
     return report
+
+
+def tune_channel_shares(sampler: MultiChannelSampler, pilot: list[tuple], min_uniform: float) -> list[dict]:
+    """Re-choose each channel's defensive shares (:func:`~mlgen.integrate.defensive.tune_shares`).
+
+    ``pilot[c]`` holds channel ``c``'s last fresh points ``(v, f |J_c|, log q_s, features,
+    log prior)``; its integrand is ``alpha_c f |J_c|`` with the learned channel weights.
+    """
+    choices = []
+    for c, points in enumerate(pilot):
+        if not points or not bool(sampler.weights.active[c]):
+            choices.append({})
+            continue
+        v, f, log_qs, feats, log_prior = points
+        with torch.no_grad():
+            alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
+        if not bool((alpha * f != 0).any()):
+            choices.append({})
+            continue
+        choices.append(tune_shares(sampler.samplers[c], v, alpha * f, log_qs, min_uniform).to_dict())
+    return choices
 
 
 def multichannel_integrate(
@@ -261,6 +294,9 @@ def multichannel_integrate(
     sampler = MultiChannelSampler(samplers, weights, start)
     generator = make_generator(seed + 1, device)
     report = train_multichannel(mc, sampler, settings, generator, progress)
+    shares = None
+    if settings.tune_shares and report.pilot is not None:
+        shares = tune_channel_shares(sampler, report.pilot, settings.min_uniform)
     dropped = []
     for c in range(n_ch):
         if float(sampler.allocation[c]) < drop_below and int(weights.active.sum()) > 1:
@@ -290,6 +326,8 @@ def multichannel_integrate(
         "allocation": [float(a) for a in sampler.allocation],
         "dropped": dropped,
     }
+    if shares is not None:
+        result.flags["defensive"] = shares
     if not check.confirmed:
         result.warn(check.message)
     return result, sampler, mc

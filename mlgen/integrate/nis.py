@@ -1,9 +1,11 @@
 """Neural importance sampling end to end: VEGAS adaptation and probe, flow training, integration, coverage.
 
 ``flow_integrate`` spends its integrand calls in four stages, all counted in
-``n_eval``: VEGAS adaptation (the probe's grid, and the flow's base with
-``warm_start``), a VEGAS probe with the frozen grid, flow training, and the
-final independent iterations with the frozen flow that give the quoted sigma.
+``n_eval``: VEGAS adaptation (the probe's grid, the defensive mixture's grid
+component, and the flow's base with ``warm_start``), a VEGAS probe with the
+frozen grid, flow training (after which the defensive shares are re-chosen on
+the last training batches), and the final independent iterations with the
+frozen flow that give the quoted sigma.
 The independent estimate of the coverage check combines the probe with the
 second half of the adaptive VEGAS+ iterations (stratified, already paid for).
 """
@@ -22,6 +24,7 @@ from torch import Tensor
 from mlgen.device import make_generator
 from mlgen.integrate.base import Integrand
 from mlgen.integrate.coverage import coverage_check
+from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow import Flow
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
@@ -43,8 +46,12 @@ class FlowSettings:
             the grid, 0.36 on the cube). The VEGAS adaptation still runs, for the probe. The
             multi-channel flows keep their channel grids (on the cube they did worse on Drell-Yan
             with a Z': spread 0.196 against 0.156).
-        defensive: share of points drawn from the VEGAS grid alone (uniform ones without a grid).
-        uniform: share of points drawn uniformly on the cube (covers what VEGAS missed).
+        defensive: share of points drawn from the VEGAS grid alone, while training.
+        uniform: share of points drawn uniformly on the cube (covers what VEGAS missed), while training.
+        tune_shares: after training, re-choose the two shares to minimise the variance estimated on the
+            last training batches (:mod:`mlgen.integrate.defensive`); the uniform share stays at
+            least ``min_uniform``.
+        min_uniform: the least uniform share after tuning.
         flow: keyword arguments of :class:`~mlgen.integrate.flow.Flow` (n_bins, hidden, layers, n_blocks).
         train: the training settings.
         n_iter, n_per_iter: final integration with the frozen sampler.
@@ -57,6 +64,8 @@ class FlowSettings:
     warm_start: bool = False
     defensive: float = 0.1
     uniform: float = 0.01
+    tune_shares: bool = True
+    min_uniform: float = 0.005
     flow: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
     n_iter: int = 5
@@ -94,7 +103,7 @@ def flow_integrate(
     )
     torch.manual_seed(seed)  # network initialisation (the last layers start at zero anyway)
     flow = Flow(dim, **settings.flow).to(device)
-    sampler = FlowSampler(flow, grid if settings.warm_start else None, settings.defensive, settings.uniform)
+    sampler = FlowSampler(flow, grid, settings.defensive, settings.uniform, composed=settings.warm_start)
 
     def g(v: Tensor) -> Tensor:
         u, log_jac = sampler.to_cube(v)
@@ -102,6 +111,9 @@ def flow_integrate(
 
     generator = make_generator(seed + 1, device)
     report = train_flow(sampler, g, settings.train, generator, progress)
+    shares = None
+    if settings.tune_shares and report.pilot is not None:
+        shares = tune_shares(sampler, *report.pilot, min_uniform=settings.min_uniform)
     result = integrate(
         f,
         sampler,
@@ -109,8 +121,8 @@ def flow_integrate(
         n_per_iter=settings.n_per_iter,
         generator=generator,
         n_eval_before=probe.n_eval + report.n_calls,
-        name=f"flow ({len(flow.layers)} RQS couplings, defensive {settings.defensive:g}, "
-        f"uniform {settings.uniform:g}" + (", on VEGAS grid)" if settings.warm_start else ")"),
+        name=f"flow ({len(flow.layers)} RQS couplings, defensive {sampler.defensive:g}, "
+        f"uniform {sampler.uniform:g}" + (", on VEGAS grid)" if settings.warm_start else ")"),
     )
     check = coverage_check(result, probe, threshold=settings.coverage_threshold)
     result.flags["coverage"] = check.to_dict()
@@ -120,6 +132,8 @@ def flow_integrate(
         # the weight spread of the adapted VEGAS grid (its frozen-grid probe): what training beat
         "vegas_spread": probe.weight_stats.get("spread"),
     }
+    if shares is not None:
+        result.flags["defensive"] = shares.to_dict()
     if not check.confirmed:
         result.warn(check.message)
     return result, sampler

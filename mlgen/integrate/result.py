@@ -166,9 +166,24 @@ class IntegrationResult:
                     f"{value['n_skipped']} skipped, rel. std {value['rel_std_first']:.3g} -> "
                     f"{value['rel_std_last']:.3g}, {value['seconds']:.1f} s"
                 )
+            elif key == "defensive":
+                per_channel = value if isinstance(value, list) else [value]
+                for c, shares in enumerate(per_channel):
+                    if shares:
+                        where = f", channel {c}" if isinstance(value, list) else ""
+                        lines.append(f"defensive shares{where}: {_shares(shares)}")
             elif key != "warning":
                 lines.append(f"FLAG {key}: {value}")
         return "\n".join(lines)
+
+
+def _shares(s: dict[str, Any]) -> str:
+    """The re-chosen defensive shares (mlgen.integrate.defensive.ShareChoice) in one line."""
+    return (
+        f"VEGAS grid {s['defensive_before']:g} -> {s['defensive']:g}, uniform {s['uniform_before']:g} -> "
+        f"{s['uniform']:g} (estimated std/mean {s['rel_std_before']:.3g} -> {s['rel_std_after']:.3g}, "
+        f"eps(q) {s['eff_before']:.3g} -> {s['eff_after']:.3g})"
+    )
 
 
 def _fmt(mean: float, sdev: float) -> str:

@@ -74,11 +74,17 @@ def test_flow_round_trip_and_log_jacobian_against_autograd(n_context: int) -> No
         assert math.isclose(float(torch.linalg.slogdet(jac)[1]), float(log_jac[i]), abs_tol=1e-8)
 
 
-def test_sampler_density_integrates_to_one_and_matches_its_samples() -> None:
+@pytest.mark.parametrize("composed", [True, False])
+def test_sampler_density_integrates_to_one_and_matches_its_samples(composed: bool) -> None:
+    """On the grid (warm start) or on the cube with the grid as a mixture component."""
     f, _ = gauss(2, 0.3)
     _, grid = vegas_integrate(f, 2, n_adapt_iter=3, n_per_iter=5_000, n_iter=1, seed=4)
     sampler = FlowSampler(
-        _randomise(Flow(2, n_bins=6, hidden=16, layers=2), std=0.2), grid, 0.2, uniform=0.05
+        _randomise(Flow(2, n_bins=6, hidden=16, layers=2), std=0.2),
+        grid,
+        0.2,
+        uniform=0.05,
+        composed=composed,
     )
     g = make_generator(5)
     u = torch.rand(400_000, 2, generator=g, dtype=torch.float64)
@@ -89,8 +95,9 @@ def test_sampler_density_integrates_to_one_and_matches_its_samples() -> None:
     x, log_q = sampler.sample(1_000, g)
     assert x.dtype == torch.float64 and log_q.dtype == torch.float64
     assert torch.allclose(sampler.log_prob(x), log_q, atol=1e-5)
-    # the defensive share bounds the density from below: log q >= log(alpha) - log|du/dv|
-    assert bool(torch.isfinite(log_q).all())
+    # the defensive shares bound the density from below: q >= alpha q_VEGAS and q >= beta
+    assert bool((log_q >= math.log(0.05) - 1e-9).all())
+    assert bool((log_q >= math.log(0.2) + grid.log_prob(x) - 1e-9).all())
 
 
 def _quick_settings(n_calls: int = 60_000, warm_start: bool = False, **train) -> FlowSettings:
@@ -133,8 +140,14 @@ def test_flow_integrates_within_4_sigma_and_beats_vegas(
             generator=make_generator(3),
         )
         assert result.weight_stats["spread"] < 0.8 * vegas_only.weight_stats["spread"]
-    else:
-        assert sampler.grid is None
+    else:  # on the cube, with the VEGAS grid as a defensive mixture component
+        assert not sampler.composed and sampler.grid is not None
+    # the shares were re-chosen after training, never below the least uniform share
+    shares = result.flags["defensive"]
+    assert (sampler.defensive, sampler.uniform) == (shares["defensive"], shares["uniform"])
+    # no worse than the training shares, up to the 5% in variance that buys the safer mixture
+    assert sampler.uniform >= 0.005 and shares["rel_std_after"] <= 1.03 * shares["rel_std_before"]
+    assert f"uniform 0.01 -> {sampler.uniform:g}" in result.summary()
     assert train["n_calls"] == 60_000 and train["n_skipped"] == 0
     # every call counts: VEGAS adaptation and probe (vegas spends about what it is asked),
     # training, evaluation
@@ -261,10 +274,15 @@ def test_bad_batches_are_skipped_and_counted() -> None:
     assert all(torch.isfinite(p).all() for p in sampler.flow.parameters())
 
 
-def test_saved_sampler_reloads_on_another_device_string_with_identical_samples(tmp_path, devices) -> None:
+@pytest.mark.parametrize("composed", [True, False])
+def test_saved_sampler_reloads_on_another_device_string_with_identical_samples(
+    tmp_path, devices, composed: bool
+) -> None:
     f, _ = gauss(3, 0.3)
     _, grid = vegas_integrate(f, 3, n_adapt_iter=2, n_per_iter=5_000, n_iter=1, seed=1)
-    sampler = FlowSampler(_randomise(Flow(3, n_bins=6, hidden=16, layers=2)), grid, 0.1, uniform=0.02)
+    sampler = FlowSampler(
+        _randomise(Flow(3, n_bins=6, hidden=16, layers=2)), grid, 0.1, uniform=0.02, composed=composed
+    )
     path = tmp_path / "sampler.pt"
     save_sampler(sampler, path)
     assert not (tmp_path / "sampler.pt.part").exists()

@@ -95,6 +95,12 @@ def test_multichannel_drell_yan_against_quadrature(process, tmp_path) -> None:
     assert result.flags["coverage"]["confirmed"]
     alloc = result.flags["channels"]["allocation"]
     assert alloc[0] > alloc[1]  # the Z channel carries most of the variance in this window
+    # each channel's defensive shares were re-chosen on its last training points, and kept
+    shares = result.flags["defensive"]
+    assert len(shares) == len(sampler.samplers) and all(shares)
+    assert all(s["uniform"] >= 0.005 for s in shares)
+    for s, channel in zip(shares, sampler.samplers, strict=True):
+        assert not s or (channel.defensive, channel.uniform) == (s["defensive"], s["uniform"])
     # saved and reloaded, the sampler draws the same points and the integrand rebuilt around it agrees
     path = save_sampler(sampler, tmp_path / "mc.pt")
     again = load_sampler(path)
