@@ -59,8 +59,10 @@ METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: with the variance loss and no annealing (mlgen's default until 2026-12-02), and with one gradient
 #: step per fresh batch (no replay from the buffer), and on top of the VEGAS grid (mlgen's default
 #: until 2026-12-02; "mlgen_flow_cold" in that day's raw files is today's default), and with the
-#: training's defensive shares kept (no re-choice after training; mlgen's default until 2026-12-06)
+#: training's defensive shares kept (no re-choice after training; mlgen's default until 2026-12-06),
+#: and with the loss fitting the whole defensive mixture instead of the flow alone (idem)
 EXTRA_METHODS = (
+    "mlgen_flow_mixture",
     "mlgen_flow_d02",
     "mlgen_flow_variance",
     "mlgen_flow_noreplay",
@@ -248,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 elif method == "mlgen_flow_noreplay":
                     train = dict(replay=0)
+                    row = run_mlgen_flow(
+                        f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
+                    )
+                elif method == "mlgen_flow_mixture":
+                    train = dict(fit="mixture")
                     row = run_mlgen_flow(
                         f, dim, args.train_calls, args.n_eval, seed, exact, device, train=train
                     )
