@@ -1,4 +1,4 @@
-"""Re-choosing the defensive shares after training: the mixture weights of least estimated variance.
+"""Re-choosing the defensive shares after training: least estimated variance, unweighting kept.
 
 A flow trains inside a generous defensive mixture (10% VEGAS grid, 1% uniform),
 which keeps it from losing what it has not found yet. Once it has learned, that
@@ -79,7 +79,7 @@ class ShareChoice:
 def tune_shares(
     sampler: FlowSampler, v: Tensor, f: Tensor, log_qs: Tensor, min_uniform: float = 0.005
 ) -> ShareChoice:
-    """Set ``sampler``'s shares to those of least estimated variance on the pilot points; returns the choice.
+    """Set ``sampler``'s shares by the module's rule, estimated on the pilot points; returns the choice.
 
     Arguments:
         sampler: the trained sampler (its shares are changed in place).
