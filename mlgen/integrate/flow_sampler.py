@@ -17,8 +17,9 @@ space is one of two:
 Either way ``q >= alpha q_VEGAS`` and ``q >= beta`` everywhere: whatever the flow
 learned, it cannot drop a region VEGAS sees, nor, through the uniform share, a
 region that VEGAS itself missed (defensive importance sampling, T. Hesterberg,
-Technometrics 37 (1995) 185). After training the shares can be re-chosen to
-minimise the variance (:mod:`mlgen.integrate.defensive`). ``log q`` is float64.
+Technometrics 37 (1995) 185). After training the shares can be re-chosen for
+the least variance that keeps the unweighting efficiency
+(:mod:`mlgen.integrate.defensive`). ``log q`` is float64.
 """
 
 from __future__ import annotations
