@@ -172,6 +172,11 @@ class IntegrationResult:
                     if shares:
                         where = f", channel {c}" if isinstance(value, list) else ""
                         lines.append(f"defensive shares{where}: {_shares(shares)}")
+            elif key == "channels":
+                alloc = ", ".join(f"{a:.3g}" for a in value["allocation"])
+                lines.append(f"channels: allocation {alloc}; dropped {value['dropped'] or 'none'}")
+            elif key == "loaded_from":
+                lines.append(f"sampler loaded from {value}")
             elif key != "warning":
                 lines.append(f"FLAG {key}: {value}")
         return "\n".join(lines)

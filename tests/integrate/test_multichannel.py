@@ -101,6 +101,9 @@ def test_multichannel_drell_yan_against_quadrature(process, tmp_path) -> None:
     assert all(s["uniform"] >= 0.005 for s in shares)
     for s, channel in zip(shares, sampler.samplers, strict=True):
         assert not s or (channel.defensive, channel.uniform) == (s["defensive"], s["uniform"])
+    summary = result.summary()
+    assert "channels: allocation" in summary and "defensive shares, channel 1:" in summary
+    assert "FLAG" not in summary  # information, not warnings
     # saved and reloaded, the sampler draws the same points and the integrand rebuilt around it agrees
     path = save_sampler(sampler, tmp_path / "mc.pt")
     again = load_sampler(path)
