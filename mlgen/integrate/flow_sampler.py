@@ -108,14 +108,12 @@ class FlowSampler:
         """Latent points of the two defensive shares from uniform ``z``: the grid's where ``on_grid``."""
         if self.grid is None:
             return z
-        if self.composed:
-            v = z.clone()
-            if bool((~on_grid).any()):  # a uniform point of the cube, seen from the latent space
-                v[~on_grid] = self.grid.inverse(z[~on_grid])[0]
-            return v
+        # composed: the grid's points are z itself, the cube's are V^-1(z); on the cube, the reverse
+        mapped = ~on_grid if self.composed else on_grid
         v = z.clone()
-        if bool(on_grid.any()):
-            v[on_grid] = self.grid.forward(z[on_grid])[0]
+        if bool(mapped.any()):
+            grid_map = self.grid.inverse if self.composed else self.grid.forward
+            v[mapped] = grid_map(z[mapped])[0]
         return v
 
     def sample_latent(
