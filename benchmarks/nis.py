@@ -53,7 +53,11 @@ ANALYTIC = {  # name: (dimension, (f, exact))
     "gauss16": (16, lambda: gauss(16, 0.2)),
     "ridge8": (8, lambda: bw_ridge(8, 0.02)),
 }
-PHYSICS = {"dy_zprime": "cards/drell_yan_zprime.toml", "ttbar6": "cards/ttbar_6j.toml"}
+PHYSICS = {
+    "dy_zprime": "cards/drell_yan_zprime.toml",
+    "ee_qqg": "cards/ee_qqg.toml",
+    "ttbar6": "cards/ttbar_6j.toml",
+}
 METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: further methods on request: the flow with a small defensive share (what safety costs), and
 #: with the variance loss and no annealing (mlgen's default until 2026-12-02), and with one gradient
