@@ -88,14 +88,14 @@ def tune_shares(
         log_qs: ``log`` of the density each point was drawn from.
         min_uniform: the least uniform share allowed.
     """
-    if not 0 <= min_uniform < 1:
-        raise ValueError(f"min_uniform: expected a share in [0, 1), got {min_uniform}")
+    if not 0 <= min_uniform < 0.5:  # the shares' sum stays below 0.5, as in the card
+        raise ValueError(f"min_uniform: expected a share in [0, 0.5), got {min_uniform}")
     before = (sampler.defensive, sampler.uniform)
     if sampler.grid is None:  # the two shares are one: uniform points
         before = (0.0, sum(before))
     with torch.no_grad():
         flow_dtype = next(sampler.flow.parameters()).dtype
-        log_p = sampler.flow.inverse(v.to(flow_dtype))[1].double()
+        log_p = sampler.log_prob_latent(v.double(), flow_dtype, mixed=False)
         log_grid, log_uniform = sampler.defensive_log_densities(v)
         log_f = torch.log(f.double().abs())
         log_qs = log_qs.double()

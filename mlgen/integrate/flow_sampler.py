@@ -137,10 +137,14 @@ class FlowSampler:
                 log_p[other] = self.flow.inverse(v[other].to(dtype))[1].double()
             return v, self._mix(log_p, v)
 
-    def log_prob_latent(self, v: Tensor, dtype: torch.dtype | None = None) -> Tensor:
-        """``log r(v)``, differentiable in the flow's parameters; the flow runs in ``dtype`` (``v``'s)."""
-        log_p = self.flow.inverse(v if dtype is None else v.to(dtype))[1]
-        return self._mix(log_p.to(v.dtype), v)
+    def log_prob_latent(self, v: Tensor, dtype: torch.dtype | None = None, *, mixed: bool = True) -> Tensor:
+        """``log r(v)``, differentiable in the flow's parameters; the flow runs in ``dtype`` (``v``'s).
+
+        ``mixed=False`` gives the flow's own ``log p(v)``, without the defensive shares (what
+        training fits, :class:`~mlgen.integrate.train.TrainConfig` ``fit``), in ``v``'s dtype.
+        """
+        log_p = self.flow.inverse(v if dtype is None else v.to(dtype))[1].to(v.dtype)
+        return self._mix(log_p, v) if mixed else log_p
 
     # -- the Sampler protocol ----------------------------------------------------------------------
     def to_cube(self, v: Tensor) -> tuple[Tensor, Tensor]:

@@ -170,11 +170,7 @@ def train_multichannel(
             f_all, lqs_all, lq_all, ch_all = [], [], [], []
             for c, v, f, lqs, feats, log_prior in b:
                 alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
-                flow_c = sampler.samplers[c]
-                if config.fit == "flow":  # the flow's own density (train_flow's TrainConfig.fit)
-                    lq = flow_c.flow.inverse(v.to(dtype))[1].to(v.dtype)
-                else:
-                    lq = flow_c.log_prob_latent(v, dtype)
+                lq = sampler.samplers[c].log_prob_latent(v, dtype, mixed=config.fit == "mixture")
                 f_all.append(alpha * f)
                 lqs_all.append(lqs)
                 lq_all.append(lq)

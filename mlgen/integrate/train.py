@@ -183,13 +183,6 @@ def train_flow(
     best, since_best = math.inf, 0
     # the flow runs in its networks' dtype (float32 by default) while training; log q stays float64
     dtype = next(sampler.flow.parameters()).dtype
-
-    def log_q(v: Tensor) -> Tensor:
-        """The density the loss fits, with gradient: the flow's alone, or the defensive mixture's."""
-        if config.fit == "flow":
-            return sampler.flow.inverse(v.to(dtype))[1].to(v.dtype)
-        return sampler.log_prob_latent(v, dtype)
-
     start = time.perf_counter()
     for i in range(n_fresh):
         beta = _beta(config, i / n_fresh)
@@ -216,7 +209,9 @@ def train_flow(
             optimizer.zero_grad(set_to_none=True)
             guarded_step(
                 (loss_fn if beta == 1 else LOSSES[config.anneal_loss])(
-                    fb.abs() ** beta if beta < 1 else fb, lqs, log_q(vb)
+                    fb.abs() ** beta if beta < 1 else fb,
+                    lqs,
+                    sampler.log_prob_latent(vb, dtype, mixed=config.fit == "mixture"),
                 ),
                 optimizer,
                 schedule,

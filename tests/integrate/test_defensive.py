@@ -81,3 +81,5 @@ def test_bad_pilot_and_floor_are_refused() -> None:
         tune_shares(sampler, v, torch.ones(100), log_q, min_uniform=1.5)
     with pytest.raises(ValueError, match="carry no integrand"):
         tune_shares(sampler, v, torch.zeros(100), log_q)
+    with pytest.raises(ValueError, match="fit: expected 'flow' or 'mixture', got 'both'"):
+        TrainConfig(fit="both")
