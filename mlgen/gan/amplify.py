@@ -4,8 +4,10 @@ One generator per record layout (:mod:`mlgen.gan.representation`; Z + 0, 1, 2
 jets get one each, with the layout fractions of the input; MadGraph's Z line,
 written in some events of a final state and not in others, is completed first
 and restored after, :mod:`mlgen.gan.records`). The features follow
-the record's decay tree, so resonance masses are features of their own, and are
-mapped onto the unit cube by a smoothed CDF (:mod:`mlgen.gan.preprocess`).
+the record's decay tree, so resonance masses are features of their own, with
+helicity frames and the scattering angle chosen so that the features are nearly
+independent, and are mapped onto the unit cube by a smoothed CDF, through their
+Breit-Wigner line shape for a resonance of known width (:mod:`mlgen.gan.preprocess`).
 
 The generator is one of mlgen's normalizing flows on the unit cube
 (:mod:`mlgen.integrate.flow`), trained by weighted maximum likelihood, the
@@ -43,6 +45,7 @@ __all__ = [
     "feature_bounds",
     "generate_group",
     "knots_per_column",
+    "line_shapes",
     "train_group",
 ]
 
@@ -75,8 +78,10 @@ class AmplifyConfig:
     discriminator's and the resonance-mass MMD's terms against the likelihood;
     ``knots`` is the resolution of the features' CDF map, ``mass_knots`` that of
     the resonance masses (narrow peaks need more; more knots copy more of the
-    training sample's fluctuations); ``validation`` the held-out share for early
-    stopping.
+    training sample's fluctuations); ``line_shapes`` gives a resonance of known
+    width (``WIDTHS``) its Breit-Wigner step in the map (:mod:`mlgen.gan.preprocess`),
+    with ``knots`` knots on the residual instead of ``mass_knots``; ``validation`` the
+    held-out share for early stopping.
     """
 
     epochs: int = 60
@@ -89,6 +94,7 @@ class AmplifyConfig:
     mmd_weight: float = 0.0
     knots: int = 24
     mass_knots: int = 64
+    line_shapes: bool = True
     validation: float = 0.1
     seed: int = 1
 
@@ -142,6 +148,17 @@ def _mmd_cauchy(a: Tensor, b: Tensor, width: float) -> Tensor:
     return k(a, a) + k(b, b) - 2 * k(a, b)
 
 
+#: The range of the feature kinds that have a physical one (angles, the rapidity's share of its range).
+ANGLE_BOUNDS = {
+    "cos_theta": (-1.0, 1.0),
+    "cos_theta_h": (-1.0, 1.0),
+    "z_theta": (-1.0, 1.0),
+    "y_frac": (-1.0, 1.0),
+    "phi": (-math.pi, math.pi),
+    "phi_h": (-math.pi, math.pi),
+}
+
+
 def feature_bounds(group: EventGroup, x: Tensor) -> list[tuple[float | None, float | None] | None]:
     """The range of each feature column where it is known, ``None`` where the data set it.
 
@@ -154,16 +171,34 @@ def feature_bounds(group: EventGroup, x: Tensor) -> list[tuple[float | None, flo
         if kind == "log_pt":
             out.append((float(x[:, j].min()), None))
         else:
-            out.append({"cos_theta": (-1.0, 1.0), "phi": (-math.pi, math.pi)}.get(kind))
+            out.append(ANGLE_BOUNDS.get(kind))
     return out
 
 
-def knots_per_column(group: EventGroup, config: AmplifyConfig) -> list[int]:
-    """The CDF map's knots per feature column: more on resonance masses (narrow peaks)."""
+def knots_per_column(
+    group: EventGroup, config: AmplifyConfig, lines: list[tuple[float, float] | None] | None = None
+) -> list[int]:
+    """The CDF map's knots per feature column: more on resonance masses (narrow peaks), unless the
+    column has its line shape (``lines``)."""
     knots = [config.knots] * group.n_features
     for col in group.mass_columns.values():
-        knots[col] = config.mass_knots
+        if not (lines and lines[col]):
+            knots[col] = config.mass_knots
     return knots
+
+
+def line_shapes(group: EventGroup, pdg: list[int], x: Tensor, w: Tensor) -> list[tuple[float, float] | None]:
+    """``(pole, width)`` per feature column for the resonance masses of known width (``WIDTHS``), else
+    ``None``; the pole is the weighted median of the training sample's masses ``x[:, col]`` (the map's
+    knots take up any offset)."""
+    lines: list[tuple[float, float] | None] = [None] * group.n_features
+    for slot, col in group.mass_columns.items():
+        if pdg[slot] in WIDTHS:
+            order = torch.argsort(x[:, col])
+            cw = torch.cumsum(w[order], 0)
+            median = x[order[torch.searchsorted(cw, cw[-1] / 2).clamp(max=len(x) - 1)], col]
+            lines[col] = (float(median), WIDTHS[pdg[slot]])
+    return lines
 
 
 def train_group(
@@ -184,8 +219,14 @@ def train_group(
     n_val = int(config.validation * len(x)) if len(x) >= 100 else 0
     order = torch.randperm(len(x), generator=gen, device=device)
     val, train = order[:n_val], order[n_val:]
+    pdg = batch.pdg[int(group.index[0])].abs().tolist()  # one layout: the same ids in every event
+    lines = line_shapes(group, pdg, x[train], w[train]) if config.line_shapes else None
     fmap = FeatureMap.fit(
-        x[train], w[train], bounds=feature_bounds(group, x[train]), n_knots=knots_per_column(group, config)
+        x[train],
+        w[train],
+        bounds=feature_bounds(group, x[train]),
+        n_knots=knots_per_column(group, config, lines),
+        lines=lines,
     )
     if fmap.dim == 0:
         raise ValueError(f"layout {group.key}: every feature is the same in all events; nothing to learn")
@@ -202,7 +243,6 @@ def train_group(
     )
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.9))
     bce = nn.functional.binary_cross_entropy_with_logits
-    pdg = batch.pdg[int(group.index[0])].abs().tolist()  # one layout: the same ids in every event
     masses = [(col, WIDTHS[pdg[slot]]) for slot, col in group.mass_columns.items() if pdg[slot] in WIDTHS]
     model = GroupModel(group, flow, fmap, fraction)
     best, best_state = math.inf, copy.deepcopy(flow.state_dict())
@@ -348,7 +388,7 @@ def amplify(
     # MadGraph's Z line in some events of a final state and not in others: one generator for both
     records = complete_records(batch)
     batch = records.batch
-    groups = group_events(batch)
+    groups = group_events(batch, sqrt_s)
     total = float(w.sum())
     fractions = [float(w[g.index].sum()) / total for g in groups]
     gen = torch.Generator(device=device).manual_seed(config.seed + 1)

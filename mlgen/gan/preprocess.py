@@ -9,6 +9,14 @@ generator's splines resolve it without needing bins of the peak's width; the
 map has few knots so it does not copy the training sample's fluctuations (that
 would defeat amplification). The map is exact both ways and differentiable.
 
+A resonance mass with a known width can be given its line shape (``lines``): the
+affine step is then the Breit-Wigner (Cauchy) CDF at the pole and the physical
+width, normalised over the range, the phase-space map of every matrix-element
+generator. The peak is flat before any knot is placed, so the knots only follow
+the smooth residual (PDFs, interference, the range), and few are needed: the
+quantile knots of a narrow peak otherwise copy the training sample's fluctuations
+into the generated peak.
+
 A feature that is constant in the training sample (the system's mass and
 rapidity at a lepton collider) is held at its value and left out of the unit
 cube: a flow would otherwise spend its likelihood on an ever sharper spike there.
@@ -17,6 +25,8 @@ cube: a flow would otherwise spend its likelihood on an ever sharper spike there
 from __future__ import annotations
 
 __all__ = ["FeatureMap"]
+
+import math
 
 import numpy as np
 import torch
@@ -35,6 +45,27 @@ def _weighted_quantiles(x: Tensor, w: Tensor, levels: Tensor) -> Tensor:
     lo, hi = cw[idx - 1], cw[idx]
     t = ((levels - lo) / (hi - lo).clamp(min=1e-300)).clamp(0, 1)
     return xs[idx - 1] + t * (xs[idx] - xs[idx - 1])
+
+
+def _arctan_range(lo: Tensor, hi: Tensor, line: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Pole, half width (1 for affine columns: no NaN reaches a gradient) and the arctangents of the range."""
+    is_line = ~torch.isnan(line[:, 0])
+    pole = torch.where(is_line, line[:, 0], torch.zeros_like(lo))
+    half = torch.where(is_line, line[:, 1], torch.ones_like(lo))
+    return is_line, pole, half, torch.atan((lo - pole) / half), torch.atan((hi - pole) / half)
+
+
+def _to_affine(x: Tensor, lo: Tensor, hi: Tensor, line: Tensor) -> Tensor:
+    """``(x - lo) / (hi - lo)``, or the Breit-Wigner CDF over ``[lo, hi]`` for the line-shape columns."""
+    is_line, pole, half, a_lo, a_hi = _arctan_range(lo, hi, line)
+    cdf = (torch.atan((x - pole) / half) - a_lo) / (a_hi - a_lo)
+    return torch.where(is_line, cdf, (x - lo) / (hi - lo))
+
+
+def _from_affine(t: Tensor, lo: Tensor, hi: Tensor, line: Tensor) -> Tensor:
+    """The inverse of :func:`_to_affine`."""
+    is_line, pole, half, a_lo, a_hi = _arctan_range(lo, hi, line)
+    return torch.where(is_line, pole + half * torch.tan(a_lo + t * (a_hi - a_lo)), lo + (hi - lo) * t)
 
 
 #: Quantile levels added near either end of a feature's range (``tails=True``).
@@ -60,6 +91,7 @@ class FeatureMap:
         levels: ``(K + 1,)`` the CDF's values at the knots: the unit coordinate.
         free: ``(d,)`` the columns that vary (the others are held at ``value``).
         value: ``(d,)`` a constant column's value.
+        line: ``(dim, 2)`` pole and half width of a column's Breit-Wigner step, NaN for an affine one.
     """
 
     def __init__(
@@ -71,9 +103,13 @@ class FeatureMap:
         free: Tensor,
         value: Tensor,
         levels: Tensor,
+        line: Tensor | None = None,
     ) -> None:
         self.lo, self.hi, self.knots, self.derivs = lo, hi, knots, derivs
         self.free, self.value, self.levels = free, value, levels
+        self.line = (
+            torch.full((len(lo), 2), math.nan, dtype=lo.dtype, device=lo.device) if line is None else line
+        )
 
     @property
     def dim(self) -> int:
@@ -90,6 +126,7 @@ class FeatureMap:
         n_knots: int | list[int] = 24,
         pad: float = 0.02,
         tails: bool = True,
+        lines: list[tuple[float, float] | None] | None = None,
     ) -> FeatureMap:
         """Fit to ``x (N, d)``; ``bounds[j] = (lo, hi)`` fixes column ``j``'s range (no padding), either
         end may be ``None`` (the data's, padded).
@@ -98,6 +135,7 @@ class FeatureMap:
         piecewise-linear CDF read at the common knots, so it follows only its own quantiles.
         ``tails`` adds knots at the 0.2, 0.5, 1 and 2 per cent quantiles from either end, so the
         map resolves the falling edges of a distribution, not only its bulk.
+        ``lines[j] = (pole, width)`` (GeV) gives column ``j`` a Breit-Wigner step (see the module).
         """
         x = x.double()
         w = torch.ones(len(x), dtype=x.dtype, device=x.device) if weight is None else weight.double()
@@ -112,7 +150,11 @@ class FeatureMap:
             for end, fixed in zip((lo, hi), b or (None, None)):
                 if fixed is not None:
                     end[j] = fixed
-        u = ((x - lo) / (hi - lo)).clamp(0, 1)
+        line = torch.full((x.shape[1], 2), math.nan, dtype=x.dtype, device=x.device)
+        for j, shape in enumerate(lines or []):
+            if shape is not None:
+                line[j] = torch.tensor([shape[0], shape[1] / 2], dtype=x.dtype)
+        u = _to_affine(x, lo, hi, line).clamp(0, 1)
         per_column = [n_knots] * x.shape[1] if isinstance(n_knots, int) else list(n_knots)
         fine = _levels(max(per_column), tails)
         all_knots, all_derivs = [], []
@@ -130,7 +172,7 @@ class FeatureMap:
             all_derivs.append(torch.cat([slope[:1], mid, slope[-1:]]))
         knots, derivs = torch.stack(all_knots).to(x.device), torch.stack(all_derivs).to(x.device)
         free = free.to(x.device)
-        return cls(lo[free], hi[free], knots[free], derivs[free], free, value, fine.to(x.device))
+        return cls(lo[free], hi[free], knots[free], derivs[free], free, value, fine.to(x.device), line[free])
 
     def _spline(self, v: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         xk = self.knots.to(v.dtype).expand(len(v), -1, -1)
@@ -140,13 +182,13 @@ class FeatureMap:
 
     def to_unit(self, x: Tensor) -> Tensor:
         """Features ``(N, d)`` to ``[0, 1]^dim`` (values outside the range are clamped)."""
-        lo, hi = self.lo.to(x.dtype), self.hi.to(x.dtype)
-        return self._spline(((x[:, self.free] - lo) / (hi - lo)).clamp(0, 1), inverse=False)[0]
+        lo, hi, line = self.lo.to(x.dtype), self.hi.to(x.dtype), self.line.to(x.dtype)
+        return self._spline(_to_affine(x[:, self.free], lo, hi, line).clamp(0, 1), inverse=False)[0]
 
     def from_unit(self, u: Tensor) -> Tensor:
         """``[0, 1]^dim`` back to features ``(N, d)`` (differentiable), constant columns filled in."""
-        lo, hi = self.lo.to(u.dtype), self.hi.to(u.dtype)
-        varying = lo + (hi - lo) * self._spline(u, inverse=True)[0]
+        lo, hi, line = self.lo.to(u.dtype), self.hi.to(u.dtype), self.line.to(u.dtype)
+        varying = _from_affine(self._spline(u, inverse=True)[0], lo, hi, line)
         out = self.value.to(u.dtype).expand(len(u), -1).clone()
         out[:, self.free] = varying
         return out

@@ -152,9 +152,9 @@ def _generate_difference(
 ) -> tuple[EventBatch, dict[str, Any]]:
     """``n_out`` unweighted events from the mixture flows, one fit per record layout."""
     (info_b, b), (_, s) = base, sub
-    groups_b = group_events(b)
+    groups_b = group_events(b, info_b.sqrt_s)
     groups_s = {}
-    for g in group_events(s):
+    for g in group_events(s, info_b.sqrt_s):
         key = _match(g.key, [h.key for h in groups_b])
         if key in groups_s:
             raise ValueError(

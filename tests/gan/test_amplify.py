@@ -11,12 +11,14 @@ import torch
 
 from mlgen.cli import main
 from mlgen.device import make_generator
+from mlgen.events import EventBatch
 from mlgen.gan.amplify import AmplifyConfig, amplify, train_group
 from mlgen.gan.preprocess import FeatureMap
-from mlgen.gan.representation import features_of, group_events, momenta_of, reference_azimuth
+from mlgen.gan.representation import BETA_MAX, features_of, group_events, momenta_of, reference_azimuth
 from mlgen.lhe import read_lhe
 from mlgen.matrix.ttbar_decay import TTbarAllHadronic
 from mlgen.phasespace import PhaseSpace, from_propagators
+from mlgen.physics import vectors
 from mlgen.process.record import EventBuilder
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
@@ -56,16 +58,15 @@ def test_resonance_masses_are_features_and_the_z_line_is_its_daughters_sum() -> 
         assert bool((cos.abs() <= 1 + 1e-12).all())
 
 
-def test_nested_decays_round_trip_and_reject_a_resonance_below_threshold() -> None:
-    """t -> b W -> b q q' twice: mlgen's own six-parton records, with their t and W lines."""
+def _ttbar_records(n: int) -> EventBatch:
+    """``n`` of mlgen's own t tbar -> 6 parton records (t -> b W -> b q q', with their t and W lines)."""
     me = TTbarAllHadronic()
     ps = PhaseSpace(13000.0, me.masses[2:], from_propagators(len(me.masses) - 2, me.propagators), m_min=300.0)
-    n = 300
     u = torch.rand(n, ps.dim, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     point, _ = ps.forward(u)
     me2 = me(point.momenta, torch.full((n,), 0.118, dtype=torch.float64))
     one = torch.ones(n, dtype=torch.float64)
-    batch = EventBuilder(me).build(
+    return EventBuilder(me).build(
         point.momenta,
         me2,
         one,
@@ -74,7 +75,14 @@ def test_nested_decays_round_trip_and_reject_a_resonance_below_threshold() -> No
         alpha_s=0.118 * one,
         alpha_qed=one / 132,
     )
-    (group,) = group_events(batch)
+
+
+@pytest.mark.parametrize("sqrt_s", [None, 13000.0])
+def test_nested_decays_round_trip_and_reject_a_resonance_below_threshold(sqrt_s: float | None) -> None:
+    """t -> b W -> b q q' twice; with the collider energy, the system's rapidity is a share of its range."""
+    n = 300
+    batch = _ttbar_records(n)
+    (group,) = group_events(batch, sqrt_s)
     # the t tbar system (y, m, the top's angle, m_t, m_tbar), t -> b W (angles, m_W), W -> q q' (angles)
     assert group.n_features == 15 and len(group.mass_columns) == 4
     final = batch.momenta[:, group.final].double()
@@ -94,6 +102,45 @@ def test_nested_decays_round_trip_and_reject_a_resonance_below_threshold() -> No
     assert bool(torch.isnan(p).any(-1).any(-1).all())
 
 
+def test_the_tops_and_ws_decay_in_their_helicity_frames() -> None:
+    """The features are the angles a physicist would histogram, computed here independently.
+
+    * W -> q q': the angle of q in the W rest frame to the W's flight in the top's rest frame (the W
+      helicity angle, 70% longitudinal in t -> b W): in the lab-parallel rest frame it is a function of
+      two angles that a generator did not learn (flat where the truth falls to a third at +1).
+    * the scattering angle of t tbar: ``atanh(beta cos) / atanh(beta)``, flat for a t-channel
+      ``1 / (1 - beta^2 cos^2)``, so its shape hardly changes with m(t tbar).
+    * the system's rapidity over its range, log(sqrt(s) / m): within [-1, 1].
+    """
+    batch = _ttbar_records(300)
+    (group,) = group_events(batch, 13000.0)
+    f = features_of(batch, group)
+    p = batch.momenta.double()
+    columns = group.columns
+    tops = [slot for slot, parent in group.tree.parents.items() if parent == -1]
+    assert len(tops) == 2
+    for top in tops:
+        (w,) = [slot for slot, parent in group.tree.parents.items() if parent == top]
+        q = group.resonances[w][0]
+        pw, pt = p[:, w], p[:, top]
+        q_in_w = vectors.boost_to_rest_frame(p[:, q], pw)[:, 1:]
+        # the W's flight in the top's frame is, seen from the W, opposite to the top
+        t_in_w = vectors.boost_to_rest_frame(pt, pw)[:, 1:]
+        expected = -(q_in_w * t_in_w).sum(-1) / (q_in_w.norm(dim=-1) * t_in_w.norm(dim=-1))
+        assert torch.allclose(f[:, columns.index(f"cos_theta_h:r{w}->p{q}")], expected, atol=1e-9)
+    system = p[:, group.final].sum(1)
+    m = vectors.mass(system)
+    first = tops[0]
+    top_cm = vectors.boost_to_rest_frame(p[:, first], system)
+    cos = top_cm[:, 3] / top_cm[:, 1:].norm(dim=-1)
+    beta = (2 * top_cm[:, 1:].norm(dim=-1) / m).clamp(max=BETA_MAX)  # massless children: capped
+    z = f[:, columns.index(f"z_theta:sys->r{first}")]
+    assert torch.allclose(z, torch.atanh(beta * cos) / torch.atanh(beta), atol=1e-9)
+    y = f[:, columns.index("y_frac:sys")]
+    assert torch.allclose(y * torch.log(13000.0 / m), vectors.rapidity(system), atol=1e-9)
+    assert bool((y.abs() < 1).all())
+
+
 def test_feature_map_is_a_smooth_cdf_with_an_exact_inverse() -> None:
     gen = torch.Generator().manual_seed(1)
     n = 20000
@@ -106,6 +153,24 @@ def test_feature_map_is_a_smooth_cdf_with_an_exact_inverse() -> None:
     for j in range(2):
         counts = torch.histc(u[:, j], 10, 0, 1)
         assert bool(((counts - n / 10).abs() < 5 * math.sqrt(n / 10)).all()), counts
+
+
+def test_a_resonance_with_its_line_shape_is_flat_with_few_knots() -> None:
+    """A Breit-Wigner step at the pole and width flattens the peak before any knot is placed: four
+    knots then suffice, where four knots of the affine map leave the peak's core far from flat."""
+    gen = torch.Generator().manual_seed(3)
+    n = 20000
+    bw = 80.4 + 2.085 / 2 * torch.tan(math.pi * (torch.rand(n, generator=gen, dtype=torch.float64) - 0.5))
+    x = bw[(bw > 50) & (bw < 110)][:, None]
+    n = len(x)
+    with_line = FeatureMap.fit(x, n_knots=4, tails=False, lines=[(80.4, 2.085)])
+    affine = FeatureMap.fit(x, n_knots=4, tails=False)
+    assert torch.allclose(with_line.from_unit(with_line.to_unit(x)), x, atol=1e-9)
+    bound = 5 * math.sqrt(n / 10)
+    flat = torch.histc(with_line.to_unit(x)[:, 0], 10, 0, 1)
+    assert bool(((flat - n / 10).abs() < bound).all()), flat
+    lumpy = torch.histc(affine.to_unit(x)[:, 0], 10, 0, 1)
+    assert bool(((lumpy - n / 10).abs() > bound).any()), lumpy
 
 
 def test_a_constant_feature_is_held_out_of_the_unit_cube() -> None:
