@@ -14,7 +14,7 @@ from mlgen.classifier import ClassifierConfig
 from mlgen.cli import main
 from mlgen.gan.subtract import _match, subtract
 from mlgen.lhe import read_lhe, write_lhe
-from tests.positive.toys import X_MIN, cos_theta, signed_sample, subtraction_toys
+from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subtraction_toys
 
 # a ratio S/B between 0.91 and 0.999 needs a patient classifier (late stopping); the largest-x bin
 # moves by up to one binned error between reasonable settings, the small-x bins stay far below it
@@ -45,11 +45,30 @@ def test_flat_difference_beats_the_binned_subtraction(method: str) -> None:
     # where S is nearly B (small x: r > 0.9) the deviation is far below the binned error
     assert np.abs(pulls[:3]).max() < 0.5
     assert len(out) > 1000 and report["n_base"] == len(b)
+    # B - S >= 0 everywhere: the cells' leftover is the null's, no warning of a negative region
+    assert not [w for w in report["warnings"] if "negative beyond" in w], report["warnings"]
     if method == "generator":
         (layout,) = report["layouts"]
         assert len(out) == n_out and layout["rejected"] == 0
         # the label output P(S|x) averages to sigma_S / sigma_B over B: the class fractions hold
         assert layout["label_s_mean_over_base"] == pytest.approx(layout["alpha"], abs=2e-3)
+
+
+def test_a_real_negative_region_is_reported_against_the_calibrated_null() -> None:
+    """B = 1/x + 0.5 and S = 1/x + 1 above x = 0.6: B - S = -0.5 there, -0.2 pb that no cell may cancel.
+
+    The warning compares the cells' leftover negative sum with that of the null hypothesis
+    B - S >= 0 at the same noise; the flat toy (above) stays below it, this one far beyond.
+    """
+    base, sub = subtraction_toys(40_000, 40_000, seed=3, flat=0.5, step=1.0)
+    _, _, report = subtract(base, sub, config=FAST)
+    real = -0.5 * (1 - STEP_FROM)
+    null = np.array(report["negative_after_cells_null_pb"])
+    assert len(null) == 4 and bool((null <= 0).all())
+    (warning,) = [w for w in report["warnings"] if "negative beyond" in w]
+    assert "not written" in warning
+    # the excess over the null is the real negative region, within the statistical noise of B - S
+    assert abs(report["negative_region_pb"] - real) < 2 * report["counting_error_pb"]
 
 
 def test_cli_writes_the_difference_and_refuses_negative_weights(

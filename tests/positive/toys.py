@@ -83,22 +83,32 @@ def cos_theta(batch: EventBatch) -> np.ndarray:
 X_MIN = 0.01
 
 
+#: Where the step of S in :func:`subtraction_toys` starts.
+STEP_FROM = 0.6
+
+
 def subtraction_toys(
-    n_b: int, n_s: int, seed: int
+    n_b: int, n_s: int, seed: int, flat: float = 0.1, step: float = 0.0
 ) -> tuple[tuple[RunInfo, EventBatch], tuple[RunInfo, EventBatch]]:
-    """B with dsigma/dx = 1/x + 0.1 and S with 1/x on [0.01, 1], as unweighted dimuon events with
-    cos(theta) = 2x - 1 (weights sigma per event, the mean convention); B - S is flat, 0.1."""
+    """B with dsigma/dx = 1/x + flat and S with 1/x on [0.01, 1], as unweighted dimuon events with
+    cos(theta) = 2x - 1 (weights sigma per event, the mean convention); B - S is flat.
+
+    ``step`` adds ``step`` to S's density above ``STEP_FROM``: B - S is ``flat - step`` there, a real
+    negative region for ``step > flat``."""
     rng = np.random.default_rng(seed)
     log_part = -math.log(X_MIN)
-    sigma_s = log_part
-    sigma_b = log_part + 0.1 * (1 - X_MIN)
+    sigma_s = log_part + step * (1 - STEP_FROM)
+    sigma_b = log_part + flat * (1 - X_MIN)
 
     def log_uniform(n: int) -> np.ndarray:
         return X_MIN ** rng.random(n)
 
-    flat = rng.random(n_b) < 0.1 * (1 - X_MIN) / sigma_b
-    x_b = np.where(flat, rng.uniform(X_MIN, 1, n_b), log_uniform(n_b))
+    uniform = rng.random(n_b) < flat * (1 - X_MIN) / sigma_b
+    x_b = np.where(uniform, rng.uniform(X_MIN, 1, n_b), log_uniform(n_b))
     x_s = log_uniform(n_s)
+    if step:
+        stepped = rng.random(n_s) < step * (1 - STEP_FROM) / sigma_s
+        x_s = np.where(stepped, rng.uniform(STEP_FROM, 1, n_s), x_s)
     out = []
     for x, sigma in ((x_b, sigma_b), (x_s, sigma_s)):
         info = RunInfo(
