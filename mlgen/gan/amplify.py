@@ -44,6 +44,7 @@ __all__ = [
     "amplify",
     "feature_bounds",
     "generate_group",
+    "conditioned_columns",
     "knots_per_column",
     "line_shapes",
     "train_group",
@@ -80,8 +81,10 @@ class AmplifyConfig:
     the resonance masses (narrow peaks need more; more knots copy more of the
     training sample's fluctuations); ``line_shapes`` gives a resonance of known
     width (``WIDTHS``) its Breit-Wigner step in the map (:mod:`mlgen.gan.preprocess`),
-    with ``knots`` knots on the residual instead of ``mass_knots``; ``validation`` the
-    held-out share for early stopping.
+    with ``knots`` knots on the residual instead of ``mass_knots``; ``mass_bins`` the
+    bins of the system's mass in which the scattering angle's map is fitted
+    (:func:`conditioned_columns`; 0: its marginal); ``validation``
+    the held-out share for early stopping.
     """
 
     epochs: int = 60
@@ -95,6 +98,7 @@ class AmplifyConfig:
     knots: int = 24
     mass_knots: int = 64
     line_shapes: bool = True
+    mass_bins: int = 4
     validation: float = 0.1
     seed: int = 1
 
@@ -187,6 +191,22 @@ def knots_per_column(
     return knots
 
 
+def conditioned_columns(group: EventGroup) -> dict[int, int]:
+    """``{column: parent column}``: the system's scattering angle, given its mass.
+
+    Even as ``z`` (:mod:`mlgen.gan.representation`) the forward peak grows with the mass of the
+    system (the share at ``|z| > 0.8`` from 22% to 27% in t tbar); the generator's flow does not find
+    that in 10^4 events, and the top's pT tail came out wrong (G = 0.4), a feature map fitted in four
+    bins of the mass does (G = 8.6). The rapidity given the mass was tried too: its bulk G fell from
+    1.8 to 1.1, the bins' quantiles copying the training sample's noise.
+    """
+    columns = group.tree.columns
+    if ("m", "sys") not in columns:
+        return {}
+    mass = columns.index(("m", "sys"))
+    return {j: mass for j, (kind, name) in enumerate(columns) if kind == "z_theta" and name.startswith("sys")}
+
+
 def line_shapes(group: EventGroup, pdg: list[int], x: Tensor, w: Tensor) -> list[tuple[float, float] | None]:
     """``(pole, width)`` per feature column for the resonance masses of known width (``WIDTHS``), else
     ``None``; the pole is the weighted median of the training sample's masses ``x[:, col]`` (the map's
@@ -227,6 +247,8 @@ def train_group(
         bounds=feature_bounds(group, x[train]),
         n_knots=knots_per_column(group, config, lines),
         lines=lines,
+        given=conditioned_columns(group) if config.mass_bins else None,
+        given_bins=max(config.mass_bins, 2),
     )
     if fmap.dim == 0:
         raise ValueError(f"layout {group.key}: every feature is the same in all events; nothing to learn")

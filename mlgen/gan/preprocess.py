@@ -17,6 +17,13 @@ the smooth residual (PDFs, interference, the range), and few are needed: the
 quantile knots of a narrow peak otherwise copy the training sample's fluctuations
 into the generated peak.
 
+A feature can be given a parent (``given``): its knots are then fitted in
+``given_bins`` equal bins of the parent's unit coordinate and interpolated
+linearly between the bins' centres, a conditional CDF with a few hundred
+numbers where a flow fitted to 10^4 events cannot find the dependence (the
+scattering angle's forward peak grows with the mass of the system). Each knot
+set increases, so every interpolation does: the map stays a bijection.
+
 A feature that is constant in the training sample (the system's mass and
 rapidity at a lepton collider) is held at its value and left out of the unit
 cube: a flow would otherwise spend its likelihood on an ever sharper spike there.
@@ -68,6 +75,25 @@ def _from_affine(t: Tensor, lo: Tensor, hi: Tensor, line: Tensor) -> Tensor:
     return torch.where(is_line, pole + half * torch.tan(a_lo + t * (a_hi - a_lo)), lo + (hi - lo) * t)
 
 
+def _knots(u: Tensor, w: Tensor, k: int, tails: bool, fine: Tensor) -> Tensor:
+    """``(K + 1,)`` knots of one column's smoothed CDF from its affine coordinates ``u`` (weights ``w``):
+    its ``k`` quantiles (and tail levels), the piecewise-linear CDF read at the common ``fine`` levels."""
+    levels = _levels(k, tails)
+    inner = _weighted_quantiles(u.contiguous(), w, levels[1:-1].to(u.device))
+    edges = torch.cat([levels[:1], inner.cpu(), levels[-1:]])
+    edges = torch.from_numpy(np.interp(fine.numpy(), levels.numpy(), edges.numpy()))
+    widths = torch.diff(edges).clamp(min=1e-9)
+    return torch.nn.functional.pad(torch.cumsum(widths / widths.sum(), 0), (1, 0))
+
+
+def _derivs(knots: Tensor, levels: Tensor) -> Tensor:
+    """The CDF's slopes at ``knots (..., K + 1)``: harmonic means of the neighbouring secants, which keep
+    the spline monotone and C1."""
+    slope = torch.diff(levels.to(knots.device)) / torch.diff(knots, dim=-1)
+    mid = 2 / (1 / slope[..., :-1] + 1 / slope[..., 1:])
+    return torch.cat([slope[..., :1], mid, slope[..., -1:]], -1)
+
+
 #: Quantile levels added near either end of a feature's range (``tails=True``).
 TAIL_LEVELS = (0.002, 0.005, 0.01, 0.02)
 
@@ -92,6 +118,8 @@ class FeatureMap:
         free: ``(d,)`` the columns that vary (the others are held at ``value``).
         value: ``(d,)`` a constant column's value.
         line: ``(dim, 2)`` pole and half width of a column's Breit-Wigner step, NaN for an affine one.
+        given: ``{column: (parent column, (B, K + 1) knots per bin of the parent)}``, in the unit
+            cube's columns.
     """
 
     def __init__(
@@ -104,7 +132,9 @@ class FeatureMap:
         value: Tensor,
         levels: Tensor,
         line: Tensor | None = None,
+        given: dict[int, tuple[int, Tensor]] | None = None,
     ) -> None:
+        self.given = given or {}
         self.lo, self.hi, self.knots, self.derivs = lo, hi, knots, derivs
         self.free, self.value, self.levels = free, value, levels
         self.line = (
@@ -127,6 +157,8 @@ class FeatureMap:
         pad: float = 0.02,
         tails: bool = True,
         lines: list[tuple[float, float] | None] | None = None,
+        given: dict[int, int] | None = None,
+        given_bins: int = 4,
     ) -> FeatureMap:
         """Fit to ``x (N, d)``; ``bounds[j] = (lo, hi)`` fixes column ``j``'s range (no padding), either
         end may be ``None`` (the data's, padded).
@@ -136,6 +168,8 @@ class FeatureMap:
         ``tails`` adds knots at the 0.2, 0.5, 1 and 2 per cent quantiles from either end, so the
         map resolves the falling edges of a distribution, not only its bulk.
         ``lines[j] = (pole, width)`` (GeV) gives column ``j`` a Breit-Wigner step (see the module).
+        ``given[j] = p`` fits column ``j``'s knots in ``given_bins`` bins of column ``p`` (see the module;
+        ``p`` has no parent of its own).
         """
         x = x.double()
         w = torch.ones(len(x), dtype=x.dtype, device=x.device) if weight is None else weight.double()
@@ -157,38 +191,66 @@ class FeatureMap:
         u = _to_affine(x, lo, hi, line).clamp(0, 1)
         per_column = [n_knots] * x.shape[1] if isinstance(n_knots, int) else list(n_knots)
         fine = _levels(max(per_column), tails)
-        all_knots, all_derivs = [], []
-        for j, k in enumerate(per_column):
-            levels = _levels(k, tails)
-            inner = _weighted_quantiles(u[:, j].contiguous(), w, levels[1:-1].to(x.device))
-            edges = torch.cat([levels[:1], inner.cpu(), levels[-1:]])
-            # a column with fewer knots: its piecewise-linear CDF read at the common levels
-            edges = torch.from_numpy(np.interp(fine.numpy(), levels.numpy(), edges.numpy()))
-            widths = torch.diff(edges).clamp(min=1e-9)
-            knots = torch.nn.functional.pad(torch.cumsum(widths / widths.sum(), 0), (1, 0))
-            slope = torch.diff(fine) / torch.diff(knots)
-            mid = 2 / (1 / slope[:-1] + 1 / slope[1:])  # harmonic means: monotone, C1
-            all_knots.append(knots)
-            all_derivs.append(torch.cat([slope[:1], mid, slope[-1:]]))
-        knots, derivs = torch.stack(all_knots).to(x.device), torch.stack(all_derivs).to(x.device)
+        knots = torch.stack([_knots(u[:, j], w, k, tails, fine) for j, k in enumerate(per_column)])
+        knots = knots.to(x.device)
         free = free.to(x.device)
-        return cls(lo[free], hi[free], knots[free], derivs[free], free, value, fine.to(x.device), line[free])
+        fmap = cls(
+            lo[free],
+            hi[free],
+            knots[free],
+            _derivs(knots, fine)[free],
+            free,
+            value,
+            fine.to(x.device),
+            line[free],
+        )
+        position = torch.cumsum(free.long(), 0) - 1  # a free column's place in the unit cube
+        conditional = {}
+        for j, parent in (given or {}).items():
+            if parent in (given or {}):
+                raise ValueError(f"given: column {parent}, the parent of {j}, has a parent itself")
+            if not (free[j] and free[parent]):
+                continue
+            u_parent = fmap.to_unit(x)[:, int(position[parent])]
+            which = (u_parent * given_bins).long().clamp(0, given_bins - 1)
+            if int(torch.bincount(which, minlength=given_bins).min()) < 2 * len(fine):
+                continue  # too few events in a bin for its quantiles: the column keeps its marginal map
+            per_bin = [
+                _knots(u[which == b, j], w[which == b], per_column[j], tails, fine) for b in range(given_bins)
+            ]
+            conditional[int(position[j])] = (int(position[parent]), torch.stack(per_bin).to(x.device))
+        fmap.given = conditional
+        return fmap
 
-    def _spline(self, v: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
+    def _spline(self, v: Tensor, inverse: bool, u_parents: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The knots' spline; a column with a parent takes its knots at the parent's unit coordinate in
+        ``u_parents`` (``(N, dim)``)."""
         xk = self.knots.to(v.dtype).expand(len(v), -1, -1)
         yk = self.levels.to(v.dtype).to(v.device).expand_as(xk)
         derivs = self.derivs.to(v.dtype).expand_as(xk)
+        if self.given and u_parents is not None:
+            xk, derivs = xk.clone(), derivs.clone()
+            for j, (parent, per_bin) in self.given.items():
+                per_bin = per_bin.to(v.dtype)
+                t = u_parents[:, parent] * len(per_bin) - 0.5  # 0 at the first bin's centre
+                low = t.floor().clamp(0, len(per_bin) - 2).long()
+                frac = (t - low).clamp(0, 1)[:, None]
+                xk[:, j] = (1 - frac) * per_bin[low] + frac * per_bin[low + 1]
+                derivs[:, j] = _derivs(xk[:, j], self.levels.to(v.dtype))
         return rq_spline_knots(v, xk, yk, derivs, inverse=inverse)
 
     def to_unit(self, x: Tensor) -> Tensor:
         """Features ``(N, d)`` to ``[0, 1]^dim`` (values outside the range are clamped)."""
         lo, hi, line = self.lo.to(x.dtype), self.hi.to(x.dtype), self.line.to(x.dtype)
-        return self._spline(_to_affine(x[:, self.free], lo, hi, line).clamp(0, 1), inverse=False)[0]
+        affine = _to_affine(x[:, self.free], lo, hi, line).clamp(0, 1)
+        u = self._spline(affine, inverse=False)[0]
+        # a parent has no parent: its unconditional coordinate is its coordinate
+        return self._spline(affine, inverse=False, u_parents=u)[0] if self.given else u
 
     def from_unit(self, u: Tensor) -> Tensor:
         """``[0, 1]^dim`` back to features ``(N, d)`` (differentiable), constant columns filled in."""
         lo, hi, line = self.lo.to(u.dtype), self.hi.to(u.dtype), self.line.to(u.dtype)
-        varying = _from_affine(self._spline(u, inverse=True)[0], lo, hi, line)
+        varying = _from_affine(self._spline(u, inverse=True, u_parents=u)[0], lo, hi, line)
         out = self.value.to(u.dtype).expand(len(u), -1).clone()
         out[:, self.free] = varying
         return out
