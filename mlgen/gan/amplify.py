@@ -152,11 +152,13 @@ def _mmd_cauchy(a: Tensor, b: Tensor, width: float) -> Tensor:
     return k(a, a) + k(b, b) - 2 * k(a, b)
 
 
-#: The range of the feature kinds that have a physical one (angles, the rapidity's share of its range).
-ANGLE_BOUNDS = {
+#: The range of the feature kinds that have a physical one (angles, the rapidity's share of its range, the
+#: system's mass above its threshold).
+KNOWN_BOUNDS = {
     "cos_theta": (-1.0, 1.0),
     "cos_theta_h": (-1.0, 1.0),
     "z_theta": (-1.0, 1.0),
+    "m_excess": (0.0, None),
     "y_frac": (-1.0, 1.0),
     "phi": (-math.pi, math.pi),
     "phi_h": (-math.pi, math.pi),
@@ -175,7 +177,7 @@ def feature_bounds(group: EventGroup, x: Tensor) -> list[tuple[float | None, flo
         if kind == "log_pt":
             out.append((float(x[:, j].min()), None))
         else:
-            out.append(ANGLE_BOUNDS.get(kind))
+            out.append(KNOWN_BOUNDS.get(kind))
     return out
 
 
@@ -201,9 +203,10 @@ def conditioned_columns(group: EventGroup) -> dict[int, int]:
     1.8 to 1.1, the bins' quantiles copying the training sample's noise.
     """
     columns = group.tree.columns
-    if ("m", "sys") not in columns:
+    kinds = [c for c in (("m_excess", "sys"), ("m", "sys")) if c in columns]
+    if not kinds:
         return {}
-    mass = columns.index(("m", "sys"))
+    mass = columns.index(kinds[0])
     return {j: mass for j, (kind, name) in enumerate(columns) if kind == "z_theta" and name.startswith("sys")}
 
 

@@ -291,8 +291,11 @@ def _build_tree(group: EventGroup) -> _Tree:
                 columns.append(("m", name(node)))
     else:
         root = ("res", SYSTEM) if len(top) > 1 else top[0]
-        rapidity = "y_frac" if hadrons and group.sqrt_s else "y"
-        columns += [(rapidity, name(root)), ("m", name(root))]
+        collider = hadrons and bool(group.sqrt_s)
+        rapidity = "y_frac" if collider else "y"
+        # the system's mass above the sum of its children's: the threshold, wherever their masses are
+        mass = "m_excess" if collider and root[1] == SYSTEM else "m"
+        columns += [(rapidity, name(root)), (mass, name(root))]
         if root[1] != SYSTEM:
             mass_columns[root[1]] = 1
     parents = {kid[1]: slot for slot, kids in children.items() for kid in kids if kid[0] == "res"}
@@ -364,6 +367,12 @@ def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
         y, m = v.rapidity(root), v.mass(root)
         if tree.raw_columns[0][0] == "y_frac":
             y = y / torch.log(group.sqrt_s / m)
+        if tree.raw_columns[1][0] == "m_excess":
+            kids = tree.children[SYSTEM]
+            onshell = group.masses.to(p.dtype).to(p.device)
+            m = m - sum(
+                v.mass(_node_momentum(p, group, kid)) if kid[0] == "res" else onshell[kid[1]] for kid in kids
+            )
         cols += [y, m]
     for slot, kids in tree.children.items():
         parent = _node_momentum(p, group, ("res", slot))
@@ -460,18 +469,24 @@ def momenta_of(
     else:
         # the root: the system of all outgoing particles (or the one top-level resonance), at zero pT
         y, m = next(it), next(it)
-        if tree.raw_columns[0][0] == "y_frac":
-            y = y * torch.log(group.sqrt_s / m)
-        root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
-        masses[root[1]] = m
-        zero = torch.zeros_like(m)
-        objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
+        objects = []
 
     # decays, in the order the columns were written (a parent before its children)
     decay_cols: dict[int, list[Tensor]] = {}
     for slot, kids in tree.children.items():
         n_cols = 3 * (len(kids) - 1) - 1 + sum(1 for kid in kids if kid[0] == "res")
         decay_cols[slot] = [next(it) for _ in range(n_cols)]
+    if not tree.lab:
+        if tree.raw_columns[1][0] == "m_excess":  # the children's masses are the system's last columns
+            kids = tree.children[SYSTEM]
+            res_masses = iter(decay_cols[SYSTEM][3 * (len(kids) - 1) - 1 :])
+            m = m + sum(next(res_masses) if kid[0] == "res" else onshell[kid[1]] for kid in kids)
+        if tree.raw_columns[0][0] == "y_frac":
+            y = y * torch.log(group.sqrt_s / m)
+        root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
+        masses[root[1]] = m
+        zero = torch.zeros_like(m)
+        objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
     lab: dict[Node, Tensor] = dict(objects)
     todo = [node for node, _ in objects]
     while todo:

@@ -110,7 +110,8 @@ def test_the_tops_and_ws_decay_in_their_helicity_frames() -> None:
       two angles that a generator did not learn (flat where the truth falls to a third at +1).
     * the scattering angle of t tbar: ``atanh(beta cos) / atanh(beta)``, flat for a t-channel
       ``1 / (1 - beta^2 cos^2)``, so its shape hardly changes with m(t tbar).
-    * the system's rapidity over its range, log(sqrt(s) / m): within [-1, 1].
+    * the system's rapidity over its range, log(sqrt(s) / m): within [-1, 1]; its mass above the
+      tops' (no generated system below its threshold).
     """
     batch = _ttbar_records(300)
     (group,) = group_events(batch, 13000.0)
@@ -136,6 +137,9 @@ def test_the_tops_and_ws_decay_in_their_helicity_frames() -> None:
     beta = (2 * top_cm[:, 1:].norm(dim=-1) / m).clamp(max=BETA_MAX)  # massless children: capped
     z = f[:, columns.index(f"z_theta:sys->r{first}")]
     assert torch.allclose(z, torch.atanh(beta * cos) / torch.atanh(beta), atol=1e-9)
+    # the system's mass above its threshold, the sum of the tops' masses: no generated event falls below
+    excess = f[:, columns.index("m_excess:sys")]
+    assert torch.allclose(excess, m - sum(vectors.mass(p[:, top]) for top in tops), atol=1e-9)
     y = f[:, columns.index("y_frac:sys")]
     assert torch.allclose(y * torch.log(13000.0 / m), vectors.rapidity(system), atol=1e-9)
     assert bool((y.abs() < 1).all())
