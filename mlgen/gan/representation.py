@@ -38,6 +38,9 @@ MMD term to recover them from momenta):
 * with the collider energy (:func:`group_events`) at a hadron collider, the root's
   rapidity is a share of its kinematic range, ``y / log(sqrt(s) / m)`` (``y_frac``): the
   range shrinks with the mass, and a rapidity beyond it (x > 1) cannot be generated;
+  and the system's mass is its excess over its children's masses (``m_excess``, at
+  least 0), so no generated system falls below its threshold (0.5% of t tbar's did,
+  all from the lowest bin of its mass);
 * at a hadron collider, when the top level holds outgoing partons (the jets of
   Z + jets), the top-level objects are described in the lab instead: each
   one's ``log pT``, rapidity and azimuth, except one that balances their
