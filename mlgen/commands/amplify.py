@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", help="write the training report (losses per epoch) as JSON here")
+    parser.add_argument("--save", metavar="MODEL", help="write the trained generators here")
+    parser.add_argument(
+        "--load", metavar="MODEL", help="generate with these generators (--save) instead of training"
+    )
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -42,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"-n/--factor: expected at least one event to write, got {n_out}")
     config = AmplifyConfig(epochs=args.epochs, adversarial=args.adversarial, seed=args.seed)
     bar = None
-    if not args.no_progress:
+    if not args.no_progress and not args.load:
         from tqdm import tqdm
 
         bar = tqdm(total=args.epochs, unit="epoch", leave=False)
@@ -56,7 +60,15 @@ def main(args: argparse.Namespace) -> int:
                 bar.reset()
 
     out, report = amplify(
-        events, info, n_out, config=config, device=resolve_device(args.device), log=print, progress=progress
+        events,
+        info,
+        n_out,
+        config=config,
+        device=resolve_device(args.device),
+        log=print,
+        progress=progress,
+        save=args.save,
+        load=args.load,
     )
     if bar is not None:
         bar.close()
@@ -73,7 +85,12 @@ def main(args: argparse.Namespace) -> int:
     seconds = sum(g["train_seconds"] for g in report["groups"])
     print(
         f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's <init>; "
-        f"trained on {len(events)} in {seconds:.0f} s; {rejected} generated events rejected for x > 1 "
+        + (
+            f"generators from {args.load}; "
+            if args.load
+            else f"trained on {len(events)} in {seconds:.0f} s; "
+        )
+        + f"{rejected} generated events rejected for x > 1 "
         "or a resonance below threshold). "
         f"Measure what they are worth: mlgen compare {args.output} {args.input} --truth HELD_OUT.lhe"
     )

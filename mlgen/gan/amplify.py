@@ -47,14 +47,19 @@ __all__ = [
     "conditioned_columns",
     "knots_per_column",
     "line_shapes",
+    "load_models",
+    "save_models",
     "train_group",
 ]
 
 import copy
+import dataclasses
 import math
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -382,6 +387,67 @@ def generate_group(
     return out, rejected, near
 
 
+#: What :func:`save_models` writes, so a later version can tell its files from older ones.
+MODEL_FORMAT = "mlgen-amplify-1"
+
+
+def save_models(path: str | Path, models: list[GroupModel], config: AmplifyConfig) -> None:
+    """Write the trained generators (one per record layout) to ``path``: a partial file never takes
+    the final name."""
+    path = Path(path)
+    state = {
+        "format": MODEL_FORMAT,
+        "config": dataclasses.asdict(config),
+        "models": [
+            {
+                "layout": m.group.key,
+                "flow_config": m.generator.config,
+                "flow": {k: v.cpu() for k, v in m.generator.state_dict().items()},
+                "features": m.features.state(),
+                "losses": m.losses,
+                "best_epoch": m.best_epoch,
+                "seconds": m.seconds,
+            }
+            for m in models
+        ],
+    }
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_models(path: str | Path, groups: list[EventGroup], device: torch.device) -> list[GroupModel]:
+    """The generators of ``path`` for ``groups`` (the input's record layouts), in their order.
+
+    Raises:
+        ValueError: naming the file, for a file that is not one of :func:`save_models`, or that has
+            no generator for one of the input's layouts.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{path}: not a file of trained generators ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: not a file of trained generators (expected format {MODEL_FORMAT!r})")
+    by_layout = {tuple(tuple(x) for x in m["layout"]): m for m in state["models"]}
+    out = []
+    for group in groups:
+        saved = by_layout.get(group.key)
+        if saved is None:
+            raise ValueError(
+                f"{path}: no generator for the input's record layout {group.key}; it has "
+                f"{len(by_layout)} layout(s): train on this input instead (no --load)"
+            )
+        flow = Flow(**saved["flow_config"])
+        flow.load_state_dict(saved["flow"])
+        model = GroupModel(
+            group, flow.to(device), FeatureMap.from_state(saved["features"], device), 0.0, saved["losses"]
+        )
+        model.best_epoch, model.seconds = saved["best_epoch"], 0.0
+        out.append(model)
+    return out
+
+
 def amplify(
     batch: EventBatch,
     info: RunInfo,
@@ -391,11 +457,15 @@ def amplify(
     device: torch.device | str = "cpu",
     log: Callable[[str], None] | None = None,
     progress: Callable[[int, float, float], None] | None = None,
+    save: str | Path | None = None,
+    load: str | Path | None = None,
 ) -> tuple[EventBatch, dict]:
     """Train on ``batch`` and generate ``n_out`` unweighted events with the input's cross section.
 
     Returns the events (every weight ``sigma / n_out`` in pb: they sum to sigma, as in
-    MadGraph's and mlgen's unweighted files) and a training report.
+    MadGraph's and mlgen's unweighted files) and a training report. ``save`` writes the trained
+    generators to a file; ``load`` takes them from one instead of training (more events later, from
+    the same input: its events give the flavours, colours and scales of the new ones).
     """
     device = torch.device(device)
     for key in ("adversarial", "mmd_weight"):
@@ -423,12 +493,18 @@ def amplify(
         replacement=True,
         generator=torch.Generator().manual_seed(config.seed + 2),
     )
-    parts, report_groups = [], []
+    parts, report_groups, models = [], [], []
+    loaded = load_models(load, groups, device) if load is not None else None
     for k, (group, frac) in enumerate(zip(groups, fractions)):
         n_k = int((counts == k).sum())
         if log is not None:
             log(f"layout {k + 1}/{len(groups)}: {len(group.index)} events ({frac:.1%} of sigma) -> {n_k} new")
-        model = train_group(batch, group, sqrt_s, config, frac, device, progress)
+        if loaded is not None:
+            model = loaded[k]
+            model.fraction = frac
+        else:
+            model = train_group(batch, group, sqrt_s, config, frac, device, progress)
+        models.append(model)
         if n_k:
             events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
             parts.append(records.restore(events, donors))
@@ -447,6 +523,8 @@ def amplify(
                 "losses": model.losses,
             }
         )
+    if save is not None:
+        save_models(save, models, config)
     out = EventBatch.concat(parts)
     perm = torch.randperm(len(out), generator=torch.Generator().manual_seed(config.seed + 3))
     out = out[perm]

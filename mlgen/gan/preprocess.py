@@ -146,6 +146,26 @@ class FeatureMap:
         """The unit cube's dimension: the number of columns that vary."""
         return int(self.free.sum())
 
+    def state(self) -> dict[str, object]:
+        """Everything the map is, as CPU tensors (:meth:`from_state` rebuilds it)."""
+        tensors = {
+            k: getattr(self, k).cpu()
+            for k in ("lo", "hi", "knots", "derivs", "free", "value", "levels", "line")
+        }
+        return tensors | {
+            "given": [(j, parent, per_bin.cpu()) for j, (parent, per_bin) in self.given.items()]
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device | str = "cpu") -> FeatureMap:
+        t = {
+            k: state[k].to(device) for k in ("lo", "hi", "knots", "derivs", "free", "value", "levels", "line")
+        }
+        given = {int(j): (int(parent), per_bin.to(device)) for j, parent, per_bin in state["given"]}
+        return cls(
+            t["lo"], t["hi"], t["knots"], t["derivs"], t["free"], t["value"], t["levels"], t["line"], given
+        )
+
     @classmethod
     def fit(
         cls,
