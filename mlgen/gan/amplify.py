@@ -335,6 +335,10 @@ def _nearest(train: Tensor, query: Tensor, chunk: int = 4096) -> Tensor:
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
+#: Events generated at a time (:func:`generate_group`).
+CHUNK = 100_000
+
+
 def generate_group(
     model: GroupModel, batch: EventBatch, sqrt_s: float, n: int, gen: torch.Generator, max_tries: int = 50
 ) -> tuple[EventBatch, int, Tensor]:
@@ -342,9 +346,29 @@ def generate_group(
     (the index in ``batch`` of the training event its flavours, colours and scales come from).
 
     Rejected are generated events with ``x > 1`` or a resonance below its children's threshold.
+    Events are made ``CHUNK`` at a time: the splines of the feature map hold their knots per event,
+    and 10^6 t tbar events in one piece peaked at 24 GB and took 217 s; in chunks, 5.9 GB (mostly
+    the events themselves) and 106 s, on 2 CPU cores.
     """
+    feats_train = model.features.to_unit(features_of(batch, model.group).to(model.features.lo.device)).float()
+    parts = [
+        _generate_chunk(model, batch, sqrt_s, min(CHUNK, n - start), gen, feats_train, max_tries)
+        for start in range(0, n, CHUNK)
+    ]
+    events = EventBatch.concat([events for events, _, _ in parts])
+    return events, sum(rejected for _, rejected, _ in parts), torch.cat([near for _, _, near in parts])
+
+
+def _generate_chunk(
+    model: GroupModel,
+    batch: EventBatch,
+    sqrt_s: float,
+    n: int,
+    gen: torch.Generator,
+    feats_train: Tensor,
+    max_tries: int,
+) -> tuple[EventBatch, int, Tensor]:
     group = model.group
-    feats_train = model.features.to_unit(features_of(batch, group).to(model.features.lo.device)).float()
     kept: list[Tensor] = []
     rejected = 0
     have = 0
