@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from mlgen.device import resolve_device
+    from mlgen.events import ProcessLine
     from mlgen.gan.amplify import AmplifyConfig, amplify
     from mlgen.lhe import LHEWriter, read_lhe
 
@@ -75,6 +76,9 @@ def main(args: argparse.Namespace) -> int:
     run_info = dataclasses.replace(
         info, weight_strategy=3, weights=(), generator=("mlgen amplify", info.generator[1])
     )
+    if report["sigma_from"] == "weights":  # the <init> block had no cross section: the one the events carry
+        sigma = report["sigma_pb"]
+        run_info = dataclasses.replace(run_info, processes=(ProcessLine(sigma, 0.0, sigma / len(out), 1),))
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     if args.report:
@@ -84,7 +88,8 @@ def main(args: argparse.Namespace) -> int:
     rejected = sum(g["rejected"] for g in report["groups"])
     seconds = sum(g["train_seconds"] for g in report["groups"])
     print(
-        f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's <init>; "
+        f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's "
+        + ("<init>; " if report["sigma_from"] == "init" else "weights, its <init> has none; ")
         + (
             f"generators from {args.load}; "
             if args.load

@@ -69,6 +69,7 @@ from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.records import complete_records
 from mlgen.gan.representation import EventGroup, features_of, group_events, momenta_of
 from mlgen.integrate.flow import Flow
+from mlgen.lhe.weights import per_event_pb
 
 #: Physical widths (GeV) of resonances whose mass peaks the MMD term holds in place.
 WIDTHS = {23: 2.4952, 24: 2.085, 6: 1.42, 25: 0.0041}
@@ -552,6 +553,11 @@ def amplify(
     out = EventBatch.concat(parts)
     perm = torch.randperm(len(out), generator=torch.Generator().manual_seed(config.seed + 3))
     out = out[perm]
-    sigma = sum(p.xsec_pb for p in info.processes) if info.processes else total / len(batch)
+    sigma = sum(p.xsec_pb for p in info.processes) if info.processes else math.nan
+    source = "init"
+    if not (math.isfinite(sigma) and sigma > 0):
+        # POWHEG writes -1 before it knows the cross section: the weights' mean in pb is the estimate
+        sigma, source = float(per_event_pb(info, batch)[0].mean()), "weights"
     out.weight = torch.full((len(out),), sigma / len(out), dtype=torch.float64)
-    return out, {"n_train": len(batch), "n_out": len(out), "sigma_pb": sigma, "groups": report_groups}
+    report = {"n_train": len(batch), "n_out": len(out), "sigma_pb": sigma, "sigma_from": source}
+    return out, report | {"groups": report_groups}

@@ -241,6 +241,24 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
         amplify(events, info, 10, config=config, load=tmp_path / "junk.pt")
 
 
+def test_an_init_block_without_a_cross_section_takes_it_from_the_weights(tmp_path: Path) -> None:
+    """POWHEG writes XSECUP = -1 before it knows sigma: the output must not carry -1 pb (negative
+    unweighted events), but the input weights' mean, and say so."""
+    source = DATA / "pylhe-testfile-powheg-box-v2-directphoton.lhe"
+    info, events = read_lhe(source)
+    assert info.xsec_pb == -1
+    out, report = amplify(events, info, 50, config=AmplifyConfig(epochs=1))
+    sigma = float(events.weight.double().mean())  # IDWTUP = -4 with the mean convention: pb per event
+    assert report["sigma_from"] == "weights" and report["sigma_pb"] == pytest.approx(sigma, rel=1e-12)
+    assert bool((out.weight > 0).all()) and float(out.weight.sum()) == pytest.approx(sigma, rel=1e-12)
+    target = tmp_path / "more.lhe.gz"
+    assert (
+        main(["amplify", str(source), "-o", str(target), "-n", "20", "--epochs", "1", "--no-progress"]) == 0
+    )
+    written, _ = read_lhe(target)
+    assert written.xsec_pb == pytest.approx(sigma, rel=1e-12)
+
+
 def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
     info, events = read_lhe(ZJETS, max_events=3000)
     out, report = amplify(events, info, 2000, config=AmplifyConfig(epochs=2, batch=256, hidden=32))
