@@ -197,8 +197,9 @@ def layouts(batch: EventBatch) -> dict[tuple, list[int]]:
 def group_events(batch: EventBatch, sqrt_s: float | None = None) -> list[EventGroup]:
     """Split ``batch`` into record layouts; groups in order of first appearance.
 
-    With the collider energy ``sqrt_s`` the root's rapidity is a fraction of its kinematic range
-    at a hadron collider (see :func:`_build_tree`); without it, the rapidity itself.
+    With the collider energy ``sqrt_s``, at a hadron collider, the root's rapidity is a share of its
+    kinematic range and the system's mass its excess over its children's (see the module); without
+    it, the rapidity and the mass themselves.
     """
     groups = []
     for key, members in layouts(batch).items():
@@ -522,7 +523,7 @@ def momenta_of(
                 cos_t = torch.tanh(cos_t * torch.atanh(beta)) / beta
             if tree.helicity(slot):
                 # the helicity angles back to the rest frame's lab-parallel axes
-                sin_t = torch.sqrt((1 - cos_t) * (1 + cos_t)).clamp(min=0)
+                sin_t = torch.sqrt(((1 - cos_t) * (1 + cos_t)).clamp(min=0))
                 d = torch.stack([sin_t * torch.cos(phi), sin_t * torch.sin(phi), cos_t], -1)
                 axes = _helicity_axes(parent, lab[("res", tree.parents[slot])], parent_mass)
                 d = torch.einsum("nji,nj->ni", axes, d)
