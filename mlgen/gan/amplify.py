@@ -426,6 +426,7 @@ def save_models(path: str | Path, models: list[GroupModel], config: AmplifyConfi
         "models": [
             {
                 "layout": m.group.key,
+                "columns": m.group.columns,
                 "flow_config": m.generator.config,
                 "flow": {k: v.cpu() for k, v in m.generator.state_dict().items()},
                 "features": m.features.state(),
@@ -462,6 +463,11 @@ def load_models(path: str | Path, groups: list[EventGroup], device: torch.device
             raise ValueError(
                 f"{path}: no generator for the input's record layout {group.key}; it has "
                 f"{len(by_layout)} layout(s): train on this input instead (no --load)"
+            )
+        if saved["columns"] != group.columns:
+            raise ValueError(
+                f"{path}: the generator of layout {group.key} has the features {saved['columns']}, "
+                f"this input's events have {group.columns} (another collider energy, or another version)"
             )
         flow = Flow(**saved["flow_config"])
         flow.load_state_dict(saved["flow"])

@@ -236,6 +236,10 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
     amplify(zero_jets, info, 10, config=config, save=tmp_path / "zero.pt")
     with pytest.raises(ValueError, match="zero.pt: no generator for the input's record layout"):
         amplify(events, info, 10, config=config, load=tmp_path / "zero.pt")
+    # the same layouts described otherwise (at another collider energy the rapidity is a plain one)
+    other = dataclasses.replace(info, beam_energies=(0.0, 0.0))
+    with pytest.raises(ValueError, match="zjets.pt: the generator of layout"):
+        amplify(events, other, 10, config=config, load=model)
     (tmp_path / "junk.pt").write_text("not a model")
     with pytest.raises(ValueError, match="junk.pt: not a file of trained generators"):
         amplify(events, info, 10, config=config, load=tmp_path / "junk.pt")
