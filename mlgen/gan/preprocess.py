@@ -107,6 +107,10 @@ def _levels(k: int, tails: bool) -> Tensor:
     return torch.from_numpy(levels)
 
 
+#: The map's tensors, in the order of :class:`FeatureMap`'s arguments.
+_STATE = ("lo", "hi", "knots", "derivs", "free", "value", "levels", "line")
+
+
 class FeatureMap:
     """A per-feature bijection between feature space and ``[0, 1]^d``.
 
@@ -148,23 +152,15 @@ class FeatureMap:
 
     def state(self) -> dict[str, object]:
         """Everything the map is, as CPU tensors (:meth:`from_state` rebuilds it)."""
-        tensors = {
-            k: getattr(self, k).cpu()
-            for k in ("lo", "hi", "knots", "derivs", "free", "value", "levels", "line")
-        }
+        tensors = {k: getattr(self, k).cpu() for k in _STATE}
         return tensors | {
             "given": [(j, parent, per_bin.cpu()) for j, (parent, per_bin) in self.given.items()]
         }
 
     @classmethod
     def from_state(cls, state: dict, device: torch.device | str = "cpu") -> FeatureMap:
-        t = {
-            k: state[k].to(device) for k in ("lo", "hi", "knots", "derivs", "free", "value", "levels", "line")
-        }
         given = {int(j): (int(parent), per_bin.to(device)) for j, parent, per_bin in state["given"]}
-        return cls(
-            t["lo"], t["hi"], t["knots"], t["derivs"], t["free"], t["value"], t["levels"], t["line"], given
-        )
+        return cls(*(state[k].to(device) for k in _STATE), given)
 
     @classmethod
     def fit(

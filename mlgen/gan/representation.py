@@ -380,24 +380,21 @@ def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
         cols += [y, m]
     for slot, kids in tree.children.items():
         parent = _node_momentum(p, group, ("res", slot))
-        if tree.helicity(slot):
-            child = _node_momentum(p, group, kids[0])
-            grand = _node_momentum(p, group, ("res", tree.parents[slot]))
-            mass = v.mass(parent)
-            axes = _helicity_axes(parent, grand, mass)
-            d = boost_to_rest(child, parent, mass)[:, 1:]
-            d = torch.einsum("nij,nj->ni", axes, d / torch.linalg.vector_norm(d, dim=-1, keepdim=True))
-            cols += [d[:, 2], torch.atan2(d[:, 1], d[:, 0])]
-            cols += [v.mass(_node_momentum(p, group, kid)) for kid in kids if kid[0] == "res"]
-            continue
         for j in range(len(kids) - 1):
             child = _node_momentum(p, group, kids[j])
-            u = two_body_angles(child, parent)
-            cos_t = 2 * u[:, 0] - 1
-            if slot == SYSTEM and len(kids) == 2:
-                beta = _scattering_beta(v.mass(parent), v.mass(child), v.mass(parent - child))
-                cos_t = torch.atanh(beta * cos_t) / torch.atanh(beta)
-            cols += [cos_t, 2 * math.pi * u[:, 1]]
+            if tree.helicity(slot):  # a two-body decay: j = 0 only
+                mass = v.mass(parent)
+                axes = _helicity_axes(parent, _node_momentum(p, group, ("res", tree.parents[slot])), mass)
+                d = boost_to_rest(child, parent, mass)[:, 1:]
+                d = torch.einsum("nij,nj->ni", axes, d / torch.linalg.vector_norm(d, dim=-1, keepdim=True))
+                cols += [d[:, 2], torch.atan2(d[:, 1], d[:, 0])]
+            else:
+                u = two_body_angles(child, parent)
+                cos_t = 2 * u[:, 0] - 1
+                if slot == SYSTEM and len(kids) == 2:
+                    beta = _scattering_beta(v.mass(parent), v.mass(child), v.mass(parent - child))
+                    cos_t = torch.atanh(beta * cos_t) / torch.atanh(beta)
+                cols += [cos_t, 2 * math.pi * u[:, 1]]
             parent = parent - child
             if j < len(kids) - 2:
                 cols.append(v.mass(parent))

@@ -245,6 +245,24 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
         amplify(events, info, 10, config=config, load=tmp_path / "junk.pt")
 
 
+def test_generation_in_chunks_gives_every_event_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``generate_group`` makes ``CHUNK`` events at a time: 700 events in chunks of 300 are 700 valid
+    events with a donor each, and the rejections of every chunk are counted."""
+    import mlgen.gan.amplify as amplify_module
+
+    info, events = read_lhe(ZJETS, max_events=1500)
+    group = max(group_events(events, info.sqrt_s), key=lambda g: len(g.index))
+    model = train_group(events, group, info.sqrt_s, AmplifyConfig(epochs=1), 1.0, torch.device("cpu"))
+    monkeypatch.setattr(amplify_module, "CHUNK", 300)
+    out, rejected, donors = amplify_module.generate_group(
+        model, events, info.sqrt_s, 700, torch.Generator().manual_seed(3)
+    )
+    assert len(out) == 700 and len(donors) == 700 and rejected >= 0
+    assert bool(torch.isin(donors, group.index).all())
+    p = out.momenta[:, group.final].double()
+    assert bool(torch.isfinite(p).all()) and bool((out.x1 <= 1).all() and (out.x2 <= 1).all())
+
+
 def test_an_init_block_without_a_cross_section_takes_it_from_the_weights(tmp_path: Path) -> None:
     """POWHEG writes XSECUP = -1 before it knows sigma: the output must not carry -1 pb (negative
     unweighted events), but the input weights' mean, and say so."""
