@@ -20,6 +20,7 @@ from mlgen.cards.schema import Card
 from mlgen.device import make_generator, resolve_device
 from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
 from mlgen.generate import generate_unweighted, normalise_unweighted
+from mlgen.physics.slha import format_slha
 from mlgen.process.build import build_process
 from mlgen.process.process import SCALE_FACTORS, Process
 
@@ -175,9 +176,27 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
         processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
         generator=("mlgen", mlgen.__version__),
         weights=_weight_infos() if card.scales.variations else (),
-        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>',
+        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
+        + f"<slha>\n{_slha(process.matrix_element)}</slha>",
     )
     return Prepared(card, process, result, sampler, run_info, device, timings)
+
+
+def _slha(me: Any) -> str:
+    """The run's masses and widths as an SLHA card for the header: the Standard Model scheme's, then
+    the matrix element's propagators (a Z' of the card); tools downstream (``mlgen amplify``'s line
+    shapes, Pythia 8) read the values the events were generated with."""
+    masses: dict[int, float] = {}
+    widths: dict[int, float] = {}
+    par = getattr(me, "parameters", None)
+    if par is not None:
+        sm = ((6, par.mt, par.wt), (23, par.mz, par.wz), (24, par.mw, par.ww), (25, par.mh, par.wh))
+        for pdg, mass, width in sm:
+            masses[pdg], widths[pdg] = mass, width
+    for prop in getattr(me, "propagators", ()):
+        if prop.pdg and prop.mass > 0:  # a photon or gluon line has no line shape
+            masses[abs(prop.pdg)], widths[abs(prop.pdg)] = prop.mass, prop.width
+    return format_slha(masses, widths, getattr(me, "name", "mlgen"))
 
 
 def event_stream(

@@ -11,8 +11,10 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["SLHAError", "SLHAData", "parse_slha", "read_slha"]
+__all__ = ["SLHAError", "SLHAData", "format_slha", "parse_slha", "read_slha", "slha_in_header"]
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,16 @@ class SLHAData:
     def value(self, block: str, *indices: int) -> float | None:
         """The entry ``indices`` of ``block`` (case-insensitive), or ``None`` when absent."""
         return self.blocks.get(block.upper(), {}).get(tuple(indices))
+
+    def resonances(self) -> dict[int, tuple[float, float]]:
+        """``{PDG id: (mass, width)}`` (GeV) for the particles with a ``MASS`` entry and a ``DECAY``
+        width above zero: the line shapes the events were generated with."""
+        masses = {key[0]: m for key, m in self.blocks.get("MASS", {}).items() if len(key) == 1}
+        return {
+            abs(pdg): (masses[abs(pdg)], width)
+            for pdg, width in self.decays.items()
+            if width > 0 and masses.get(abs(pdg), 0.0) > 0
+        }
 
 
 def _number(token: str, where: str, what: str) -> float:
@@ -110,3 +122,22 @@ def read_slha(path: str | Path) -> SLHAData:
     except OSError as err:
         raise SLHAError(f"{path}: cannot read the param card: {err.strerror}") from None
     return parse_slha(text, str(path))
+
+
+_SLHA_TAG = re.compile(r"<slha>(.*?)</slha>", re.IGNORECASE | re.DOTALL)
+
+
+def slha_in_header(header: str, source: str = "<header>") -> SLHAData | None:
+    """The ``<slha>`` block of an LHE header, parsed (MadGraph5 writes its param card there, mlgen the
+    masses and widths of its run; Pythia 8 reads it), or ``None`` when the header has none."""
+    found = _SLHA_TAG.search(header)
+    return None if found is None else parse_slha(found.group(1), f"{source} <slha>")
+
+
+def format_slha(masses: Mapping[int, float], widths: Mapping[int, float], title: str = "mlgen") -> str:
+    """A ``MASS`` block and ``DECAY`` lines (total widths only), as MadGraph5 writes them into its LHE
+    headers, to 11 significant digits."""
+    lines = [f"# masses and widths of the run ({title}), GeV", "BLOCK MASS"]
+    lines += [f"  {pdg:8d} {mass:.10e}" for pdg, mass in sorted(masses.items())]
+    lines += [f"DECAY {pdg:8d} {width:.10e}" for pdg, width in sorted(widths.items())]
+    return "\n".join(lines) + "\n"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mlgen.physics.slha import SLHAError, parse_slha, read_slha
+from mlgen.physics.slha import SLHAError, format_slha, parse_slha, read_slha, slha_in_header
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
 
 CARD = """\
 # a comment line
@@ -55,3 +59,23 @@ def test_errors_name_file_and_line(tmp_path, text, line, what):
 def test_missing_file(tmp_path):
     with pytest.raises(SLHAError, match="nope.dat: cannot read"):
         read_slha(tmp_path / "nope.dat")
+
+
+def test_written_masses_and_widths_read_back_as_line_shapes():
+    text = format_slha({6: 173.0, 23: 91.1876, 32: 1500.0}, {6: 1.4915, 23: 2.4952, 32: 0.0})
+    card = parse_slha(text, "written")
+    assert card.value("MASS", 23) == 91.1876
+    # a particle of width zero is stable: it has no line shape
+    assert card.resonances() == {6: (173.0, 1.4915), 23: (91.1876, 2.4952)}
+
+
+def test_the_slha_block_of_a_madgraph_header_is_found():
+    header = (DATA / "pylhe-testfile-madgraph-2.0.0-wbj.lhe").read_text().split("</header>")[0]
+    card = slha_in_header(header, "wbj.lhe")
+    assert card is not None
+    # the file's param card: m_t 173.2 with the LO width, the W at zero width (no line shape)
+    lines = card.resonances()
+    assert lines[6] == (173.2, 1.5017) and lines[23] == (91.1876, 2.4952) and 24 not in lines
+    assert slha_in_header("<mlgen_card>\n</mlgen_card>") is None
+    with pytest.raises(SLHAError, match=r"x.lhe <slha>:3: expected a number"):
+        slha_in_header("<slha>\nBLOCK MASS\n 6 heavy\n</slha>", "x.lhe")
