@@ -58,6 +58,7 @@ def sample(card: Path, n: int, seed: int) -> tuple[RunInfo, EventBatch, float]:
         beam_energies=(6500.0, 6500.0),
         weight_strategy=3,
         processes=(ProcessLine(sigma, float(prepared.result.sdev), sigma, 1),),
+        header=prepared.run_info.header,  # with the <slha> block: the line shapes' masses and widths
     )
     return info, events, seconds
 
@@ -101,6 +102,7 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
         "lhe_write_seconds": write_s,
         "generated_events_per_s": n_out / (total - train_s + write_s),
         "best_epochs": [g["best_epoch"] for g in report["groups"]],
+        "line_shapes": [g["line_shapes"] for g in report["groups"]],
         "rejected": sum(g["rejected"] for g in report["groups"]),
         "auc": cmp["classifier"]["auc"],
         "auc_null": cmp["classifier"]["auc_null"],

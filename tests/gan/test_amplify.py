@@ -6,6 +6,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -177,6 +178,89 @@ def test_a_resonance_with_its_line_shape_is_flat_with_few_knots() -> None:
     assert bool(((lumpy - n / 10).abs() > bound).any()), lumpy
 
 
+def _top_line(u: np.ndarray, slope: float) -> np.ndarray:
+    """Masses at the quantiles ``u`` of a relativistic Breit-Wigner (m_t = 173, Gamma = 1.4915) times
+    ``exp(slope (m - m_t))`` on [150, 196] GeV (the decay phase space and PDFs tilt a real line)."""
+    m = np.linspace(150.0, 196.0, 400001)
+    density = np.exp(slope * (m - 173.0)) / ((m**2 - 173.0**2) ** 2 + (173.0 * 1.4915) ** 2) * m
+    cdf = np.cumsum(density)
+    return np.interp(u, (cdf - cdf[0]) / (cdf[-1] - cdf[0]), m)
+
+
+def test_a_fitted_line_shape_puts_the_peak_at_the_pole_not_at_the_training_samples() -> None:
+    """With the pole and width given, the map's peak is the truth's to a fraction of the training
+    sample's error; a map of quantile knots copies the training sample's peak (its error, in full)."""
+    from mlgen.gan.metrics import breit_wigner_fit
+
+    grid = (np.arange(200000) + 0.5) / 200000  # quantiles: the fits see densities, not samples
+
+    def peak(masses: np.ndarray) -> float:
+        return breit_wigner_fit(masses, None, 173.0, 1.4915).mass
+
+    truth = peak(_top_line(grid, 0.03))
+    assert truth - 173.0 > 0.01  # the tilt moves the peak: the pole alone would be wrong
+    line_off, quantile_off = [], []
+    for seed in range(6):
+        x = torch.from_numpy(_top_line(np.random.default_rng(seed).random(10000), 0.03))[:, None]
+        train_err = breit_wigner_fit(x[:, 0].numpy(), None, 173.0, 1.4915).mass_err
+        lined = FeatureMap.fit(x, lines=[(173.0, 1.4915)])
+        assert lined.line_fits[0]["degree"] >= 1 and lined.line_fits[0]["ks_p"] > 1e-3
+        quantiles = FeatureMap.fit(x, n_knots=64)
+        u = torch.from_numpy(grid)[:, None]
+        line_off.append((peak(lined.from_unit(u)[:, 0].numpy()) - truth) / train_err)
+        quantile_off.append((peak(quantiles.from_unit(u)[:, 0].numpy()) - truth) / train_err)
+    line_rms, quantile_rms = np.sqrt(np.mean(np.square(line_off))), np.sqrt(np.mean(np.square(quantile_off)))
+    assert line_rms < 0.5 and quantile_rms > 2 * line_rms, (line_off, quantile_off)
+
+
+def test_a_residual_no_polynomial_describes_falls_back_to_quantile_knots() -> None:
+    rng = np.random.default_rng(5)
+    spike = rng.normal(185.0, 0.3, 1500)  # a narrow second line: no smooth residual
+    x = torch.from_numpy(np.concatenate([_top_line(rng.random(10000), 0.0), spike]))[:, None]
+    fmap = FeatureMap.fit(x, lines=[(173.0, 1.4915)])
+    assert fmap.line_fits[0]["degree"] is None
+    counts = torch.histc(fmap.to_unit(x)[:, 0], 20, 0, 1)
+    assert bool(((counts - len(x) / 20).abs() < 5 * math.sqrt(len(x) / 20)).all()), counts
+
+
+def test_masses_with_a_fitted_line_are_drawn_from_it_and_condition_the_flow() -> None:
+    """The t and W masses take the pole and width of the header's spectrum; drawn from their fitted
+    line shapes, they are the flow's context, so their generated marginals are the line shapes."""
+    spectrum = {6: (173.0, 1.4915), 24: (80.379, 2.085)}
+    config = AmplifyConfig(epochs=2)
+    batch = _ttbar_records(6000)
+    group = group_events(batch, 13000.0)[0]
+    # phase-space records: tops from 10 to 390 GeV, beyond a polynomial residual; they are not held
+    wide = train_group(batch, group, 13000.0, config, 1.0, torch.device("cpu"), spectrum=spectrum)
+    tops = [line for line in wide.line_shapes if line["pole"] == 173.0]
+    assert len(tops) == 2 and all(line["degree"] is None for line in tops) and len(wide.held) < 4
+    # within MadGraph's bwcutoff (15 widths), as generators write them, every line shape is fitted
+    x = features_of(batch, group)
+    near = torch.ones(len(x), dtype=torch.bool)
+    for slot, col in group.mass_columns.items():
+        pole, width = spectrum[int(batch.pdg[0, slot].abs())]
+        near &= (x[:, col] - pole).abs() < 15 * width
+    batch = batch[group.index[near]]
+    group = group_events(batch, 13000.0)[0]
+    model = train_group(batch, group, 13000.0, config, 1.0, torch.device("cpu"), spectrum=spectrum)
+    lines = {line["feature"]: line for line in model.line_shapes}
+    assert sorted(lines) == sorted(group.columns[col] for col in group.mass_columns.values())
+    assert {(line["source"], line["pole"], line["width"]) for line in lines.values()} == {
+        ("slha", 173.0, 1.4915),
+        ("slha", 80.379, 2.085),
+    }
+    fitted = [group.columns.index(name) for name, line in lines.items() if line["degree"] is not None]
+    assert len(fitted) == 4 and model.held == model.features.unit_columns(fitted)
+    assert (model.generator.dim, model.generator.n_context) == (model.features.dim - 4, 4)
+    u = model.features.to_unit(model.sample_features(20000, make_generator(1)))[:, model.held]
+    counts = torch.stack([torch.histc(u[:, j], 10, 0, 1) for j in range(4)])
+    assert bool(((counts - 2000).abs() < 5 * math.sqrt(2000)).all()), counts
+    unheld = train_group(
+        batch, group, 13000.0, dataclasses.replace(config, held_lines=False), 1.0, torch.device("cpu")
+    )
+    assert unheld.held == [] and unheld.generator.dim == model.features.dim
+
+
 def test_a_column_given_its_parent_is_flat_in_every_bin_of_the_parent() -> None:
     """x2 = x1 * r (r uniform, x1 in [0.5, 1]): given x1 its CDF is x2 / x1. Fitted in four bins of x1
     (linearly interpolated in between), the map leaves x2 flat in every quarter of x1, where the
@@ -230,6 +314,12 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
     assert model.is_file() and not (tmp_path / "zjets.pt.part").exists()
     assert torch.equal(first.momenta, again.momenta) and torch.equal(first.pdg, again.pdg)
     assert [g["best_epoch"] for g in report_again["groups"]] == [g["best_epoch"] for g in report["groups"]]
+    # the Z line takes MadGraph's pole and width from the file's <slha> block, through the saved file too
+    z_lines = [line for g in report["groups"] for line in g["line_shapes"]]
+    assert z_lines and all(
+        (z["source"], z["pole"], z["width"]) == ("slha", 91.188, 2.441404) for z in z_lines
+    )
+    assert [g["line_shapes"] for g in report_again["groups"]] == [g["line_shapes"] for g in report["groups"]]
     assert all(g["train_seconds"] == 0.0 for g in report_again["groups"])
     # another input: Z + 0 jets only has one of the three layouts
     zero_jets = events[torch.tensor([i for i in range(len(events)) if (events.status[i] == 1).sum() == 2])]
