@@ -13,6 +13,7 @@ __all__ = ["merge_lhe"]
 
 import dataclasses
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.lhe.reader import read_lhe
 from mlgen.lhe.weights import per_event_pb
 from mlgen.lhe.writer import LHEWriter
+
+_SLHA = re.compile(r"<slha>.*?</slha>", re.IGNORECASE | re.DOTALL)
 
 
 def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ...]:
@@ -39,6 +42,12 @@ def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ..
         )
         for pid, lines in sorted(by_id.items())
     )
+
+
+def _common_slha(infos: list[RunInfo]) -> list[str]:
+    """The inputs' ``<slha>`` block (their masses and widths), when every input has the same one."""
+    blocks = {_SLHA.search(info.header).group(0) if _SLHA.search(info.header) else None for info in infos}
+    return [blocks.pop()] if len(blocks) == 1 and None not in blocks else []
 
 
 def merge_lhe(
@@ -85,7 +94,7 @@ def merge_lhe(
         processes=_combined_lines(infos, scale),
         weights=infos[0].weights if same_weights else (),
         generator=("mlgen merge", infos[0].generator[1]),
-        header="\n".join(f"<!-- merged from {Path(p).name} -->" for p in paths),
+        header="\n".join([f"<!-- merged from {Path(p).name} -->" for p in paths] + _common_slha(infos)),
     )
     with LHEWriter(output, run_info) as writer:
         writer.write(merged)

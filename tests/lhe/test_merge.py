@@ -49,3 +49,21 @@ def test_merge_refuses_other_beams_naming_the_file(
     assert main(["merge", str(a), str(b), "-o", str(tmp_path / "m.lhe")]) == 2
     err = capsys.readouterr().err
     assert "b.lhe: beams" in err and not (tmp_path / "m.lhe").exists()
+
+
+def test_a_shared_slha_block_is_kept_and_differing_ones_are_dropped(tmp_path: Path) -> None:
+    """The masses and widths the events were generated with (``mlgen amplify`` reads them) survive a
+    merge of files that agree on them, and are not made up for files that do not."""
+    from mlgen.physics.slha import format_slha, slha_in_header
+
+    info, batch = signed_sample(200, seed=3)
+    top = f"<slha>\n{format_slha({6: 173.0}, {6: 1.4915})}</slha>"
+    other = f"<slha>\n{format_slha({6: 172.5}, {6: 1.42})}</slha>"
+    a = write_lhe(tmp_path / "a.lhe", dataclasses.replace(info, header=top), batch)
+    b = write_lhe(tmp_path / "b.lhe", dataclasses.replace(info, header="<!-- x -->\n" + top), batch)
+    c = write_lhe(tmp_path / "c.lhe", dataclasses.replace(info, header=other), batch)
+    merge_lhe([a, b], tmp_path / "ab.lhe")
+    spectrum = slha_in_header(read_lhe(tmp_path / "ab.lhe")[0].header)
+    assert spectrum is not None and spectrum.resonances() == {6: (173.0, 1.4915)}
+    merge_lhe([a, c], tmp_path / "ac.lhe")
+    assert slha_in_header(read_lhe(tmp_path / "ac.lhe")[0].header) is None
