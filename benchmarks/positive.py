@@ -36,7 +36,7 @@ from mlgen.observables import observables
 from mlgen.positive import PositiveConfig, make_positive
 from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
-from mlgen.run import prepare
+from mlgen.run import prepare, slha_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "drell_yan_offpeak.toml"
@@ -70,6 +70,8 @@ def signed_sample(n: int, seed: int, sampling: str = "vegas") -> tuple[RunInfo, 
         beam_energies=(6500.0, 6500.0),
         weight_strategy=-4,
         processes=(ProcessLine(sigma, float(batch.weight.std()) / len(batch) ** 0.5, 1.0, 1),),
+        # the masses and widths, as mlgen run writes them (the gan method's line shapes read them)
+        header=f"<slha>\n{slha_text(build_process(load_card(CARD)).matrix_element)}</slha>",
     )
     return info, batch
 

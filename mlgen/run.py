@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card"]
+__all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card", "slha_text"]
 
 import json
 import os
@@ -177,12 +177,12 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
         generator=("mlgen", mlgen.__version__),
         weights=_weight_infos() if card.scales.variations else (),
         header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
-        + f"<slha>\n{_slha(process.matrix_element)}</slha>",
+        + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
     return Prepared(card, process, result, sampler, run_info, device, timings)
 
 
-def _slha(me: Any) -> str:
+def slha_text(me: Any) -> str:
     """The run's masses and widths as an SLHA card for the header: the Standard Model scheme's, then
     the matrix element's propagators (a Z' of the card); tools downstream (``mlgen amplify``'s line
     shapes, Pythia 8) read the values the events were generated with."""

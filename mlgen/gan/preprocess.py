@@ -15,9 +15,9 @@ Gamma (a Cauchy distribution in s = m^2 of half width M Gamma), normalised over 
 range, the phase-space map of every matrix-element generator. The peak is flat
 before any knot is placed. What is left, the residual (decay phase space, PDFs,
 running widths, interference, the range), varies on scales of many widths, and
-is fitted as such: its logarithm is a polynomial in m of the lowest degree (one
-or more) that the Bayesian information criterion accepts, by weighted maximum
-likelihood. Quantile knots would follow the training sample's fluctuations
+is fitted as such: its logarithm is a polynomial in m, fitted by weighted
+maximum likelihood, of the degree (one to ``LINE_MAX_DEGREE``) with the least
+Bayesian information criterion. Quantile knots would follow the training sample's fluctuations
 within the peak, and they are what moved the generated peaks to the training
 sample's (two to six times the truth's error off the truth, with 10^4 events),
 where the pole and width, read from the input's ``<slha>`` block, know better.
@@ -260,6 +260,7 @@ class FeatureMap:
         lines: list[tuple[float, float] | None] | None = None,
         given: dict[int, int] | None = None,
         given_bins: int = 4,
+        residuals: set[int] | None = None,
     ) -> FeatureMap:
         """Fit to ``x (N, d)``; ``bounds[j] = (lo, hi)`` fixes column ``j``'s range (no padding), either
         end may be ``None`` (the data's, padded).
@@ -268,8 +269,9 @@ class FeatureMap:
         piecewise-linear CDF read at the common knots, so it follows only its own quantiles.
         ``tails`` adds knots at the 0.2, 0.5, 1 and 2 per cent quantiles from either end, so the
         map resolves the falling edges of a distribution, not only its bulk.
-        ``lines[j] = (pole, width)`` (GeV) gives column ``j`` a Breit-Wigner step and a fitted residual
-        (see the module); the fits are in :attr:`line_fits`.
+        ``lines[j] = (pole, width)`` (GeV) gives column ``j`` a Breit-Wigner step and, if ``j`` is in
+        ``residuals`` (default: every line column), a fitted residual (see the module; the fits are in
+        :attr:`line_fits`), else quantile knots.
         ``given[j] = p`` fits column ``j``'s knots in ``given_bins`` bins of column ``p`` (see the module;
         ``p`` has no parent of its own).
         """
@@ -297,7 +299,7 @@ class FeatureMap:
         columns, line_fits = [], {}
         for j, k in enumerate(per_column):
             fitted = None
-            if not torch.isnan(line[j, 0]) and free[j]:
+            if not torch.isnan(line[j, 0]) and free[j] and (residuals is None or j in residuals):
                 fitted = _line_knots(u[:, j], w, fine, float(lo[j]), float(hi[j]), line[j])
                 line_fits[j] = {"pole": float(line[j, 0]), "width": float(line[j, 1])} | (
                     fitted[1] if fitted else {"degree": None}

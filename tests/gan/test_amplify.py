@@ -259,6 +259,13 @@ def test_masses_with_a_fitted_line_are_drawn_from_it_and_condition_the_flow() ->
         batch, group, 13000.0, dataclasses.replace(config, held_lines=False), 1.0, torch.device("cpu")
     )
     assert unheld.held == [] and unheld.generator.dim == model.features.dim
+    # a pole outside the sample's masses (an off-shell sample) has no peak to fit: the W masses keep
+    # the sample's median and quantile knots, and stay in the flow
+    off_shell = {6: (173.0, 1.4915), 24: (300.0, 2.085)}
+    model = train_group(batch, group, 13000.0, config, 1.0, torch.device("cpu"), spectrum=off_shell)
+    sources = sorted((line["source"], line["degree"] is None) for line in model.line_shapes)
+    assert sources == [("median", True), ("median", True), ("slha", False), ("slha", False)]
+    assert len(model.held) == 2
 
 
 def test_a_column_given_its_parent_is_flat_in_every_bin_of_the_parent() -> None:
@@ -397,7 +404,8 @@ def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
 
 
 def test_jets_are_lab_features_and_their_cut_stays_sharp() -> None:
-    """Z + 1 jet: the jet's log pT is a feature, so MLM's 10 GeV cut is an edge of the map, not smoothed."""
+    """Z + 1 jet: the jet's log pT is a feature, so MLM's 10 GeV cut is an edge of the map, not smoothed;
+    the Z mass's range is the input's, unpadded (MadGraph's m_ll > 30 GeV)."""
     from mlgen.gan.amplify import feature_bounds
     from mlgen.gan.records import complete_records
 
@@ -413,8 +421,14 @@ def test_jets_are_lab_features_and_their_cut_stays_sharp() -> None:
     model = train_group(
         batch, one_jet, info.sqrt_s, AmplifyConfig(epochs=3, batch=256), 1.0, torch.device("cpu")
     )
-    pt = torch.exp(model.sample_features(20_000, make_generator(4))[:, 0])
+    generated = model.sample_features(20_000, make_generator(4))
+    pt = torch.exp(generated[:, 0])
     assert float(pt.min()) >= float(pt_in.min()) * (1 - 1e-9)
+    # so is the Z mass's: MadGraph's m_ll > 30 GeV, and its highest value
+    (z,) = one_jet.mass_columns.values()
+    assert feature_bounds(one_jet, x)[z] == (float(x[:, z].min()), float(x[:, z].max()))
+    assert 30.0 <= float(x[:, z].min()) <= float(generated[:, z].min()) + 1e-9
+    assert float(generated[:, z].max()) <= float(x[:, z].max()) + 1e-9
     # the first 10 GeV above the cut hold the bulk of the jets: as many as in the input (within 15%)
     near = float((pt < 20).double().mean())
     near_in = float((pt_in < 20).double().mean())
