@@ -46,7 +46,8 @@ def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ..
 
 def _common_slha(infos: list[RunInfo]) -> list[str]:
     """The inputs' ``<slha>`` block (their masses and widths), when every input has the same one."""
-    blocks = {_SLHA.search(info.header).group(0) if _SLHA.search(info.header) else None for info in infos}
+    found = [_SLHA.search(info.header) for info in infos]
+    blocks = {block.group(0) if block else None for block in found}
     return [blocks.pop()] if len(blocks) == 1 and None not in blocks else []
 
 
