@@ -87,6 +87,15 @@ def main(args: argparse.Namespace) -> int:
         )
     rejected = sum(g["rejected"] for g in report["groups"])
     seconds = sum(g["train_seconds"] for g in report["groups"])
+    shapes = {
+        (line["source"], line["pole"], line["width"], line["degree"] is not None)
+        for g in report["groups"]
+        for line in g["line_shapes"]
+    }
+    for source, pole, width, fitted in sorted(shapes):
+        origin = "the input's <slha>" if source == "slha" else "the sample's median, PDG width"
+        shape = "fitted residual, drawn before the flow" if fitted else "quantile knots"
+        print(f"line shape: pole {pole:.6g} GeV, width {width:.4g} GeV ({origin}; {shape})")
     print(
         f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's "
         + ("<init>; " if report["sigma_from"] == "init" else "weights, its <init> has none; ")

@@ -479,7 +479,10 @@ def test_cli_writes_lhe_that_pythia_showers(tmp_path: Path, capsys: pytest.Captu
         )
         == 0
     )
-    assert "300 events ->" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "300 events ->" in printed
+    # the Z line's pole and width from the file's <slha>; over 30-530 GeV the residual is not fitted
+    assert "line shape: pole 91.188 GeV, width 2.441 GeV (the input's <slha>; quantile knots)" in printed
     info, events = read_lhe(out)
     assert len(events) == 300 and info.weight_strategy == 3
     report = shower_lhe(out, 50, hadronise=False, mpi=False)
