@@ -38,6 +38,7 @@ from mlgen.run import event_stream, prepare
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "dy": (ROOT / "cards" / "drell_yan.toml", {"m_leptons [GeV]": (91.19, 2.4952)}),
+    "dy_wide": (ROOT / "cards" / "drell_yan_wide.toml", {"m_leptons [GeV]": (91.19, 2.4952)}),
     "ttbar": (
         ROOT / "cards" / "ttbar_6j.toml",
         {"m leading top [GeV]": (172.5, 1.42), "m leading W [GeV]": (80.4, 2.085)},

@@ -45,7 +45,9 @@ def test_every_card_runs_short_and_showers(
     # every event is valid as written: momentum conserved, x <= 1
     p, status = events.momenta.double(), events.status
     balance = (p * (status == -1)[..., None]).sum(1) - (p * (status == 1)[..., None]).sum(1)
-    assert float((balance.abs().amax(-1) / p[:, 0, 0]).max()) < 1e-12
+    # to the rounding of the event's largest numbers (not of the softer parton's: at x ~ 2e-5 in the
+    # wide Drell-Yan card its energy is 0.16 GeV, and the balance 5e-13 GeV)
+    assert float((balance.abs().amax(-1) / (p[:, 0, 0] + p[:, 1, 0])).max()) < 1e-12
     assert float(events.x1.max()) <= 1 and float(events.x2.max()) <= 1
     report = shower_lhe(tmp_path / "events.lhe.gz", 200, hadronise=False, mpi=False)
     # Pythia's own check after the shower rejects a few valid events in 10^4 (MadGraph's Z + jets

@@ -23,9 +23,10 @@ sample's (two to six times the truth's error off the truth, with 10^4 events),
 where the pole and width, read from the input's ``<slha>`` block, know better.
 The residual's slope at the pole is what shifts the peak of a Breit-Wigner fit
 (about slope x Gamma^2 / 4: 0.013 GeV for the top of p p -> t tbar), and it is
-measured from the whole range, not only the peak. A residual the polynomial
-cannot describe (a Kolmogorov-Smirnov p-value below ``LINE_FIT_P``) falls back to
-the quantile knots.
+measured from ``LINE_WINDOW`` widths either side, not only the peak. Beyond the
+window (the photon's rise below a Z from 30 GeV up) quantile knots follow the
+sample. A residual the polynomial cannot describe (a Kolmogorov-Smirnov p-value
+below ``LINE_FIT_P``) falls back to the quantile knots.
 
 A feature can be given a parent (``given``): its knots are then fitted in
 ``given_bins`` equal bins of the parent's unit coordinate and interpolated
@@ -96,24 +97,43 @@ def _from_affine(t: Tensor, lo: Tensor, hi: Tensor, line: Tensor) -> Tensor:
 LINE_FIT_P = 1e-3
 #: The highest degree of the residual's log-polynomial, and the grid that normalises it.
 LINE_MAX_DEGREE, LINE_GRID = 8, 4096
+#: The residual is fitted within this many widths of the pole (MadGraph's default ``bwcutoff``).
+LINE_WINDOW = 15.0
 
 
 def _line_knots(
     u: Tensor, w: Tensor, fine: Tensor, lo: float, hi: float, line: Tensor
 ) -> tuple[Tensor, dict[str, float]] | None:
-    """``(K + 1,)`` knots of a line-shape column's CDF at the ``fine`` levels, from its residual fitted
-    as ``exp(polynomial in m)`` (see the module), and the fit's degree and p-value; ``None`` when no
-    degree describes the sample."""
-    u_np, w_np = u.double().cpu().numpy(), w.double().cpu().numpy()
-    n_eff = w_np.sum() ** 2 / (w_np**2).sum()
-    w_np = w_np * n_eff / w_np.sum()
-    grid = (np.arange(LINE_GRID) + 0.5) / LINE_GRID
+    """``(K + 1,)`` knots of a line-shape column's CDF at the ``fine`` levels, and the fit's degree,
+    p-value and window; ``None`` when no degree describes the sample.
+
+    Within ``LINE_WINDOW`` widths of the pole the residual is fitted as ``exp(polynomial in m)`` (see
+    the module); beyond (a photon's rise below a Z, a far tail) the knots are the sample's weighted
+    quantiles, and the window holds the sample's share of the events.
+    """
+    u_all, w_all = u.double().cpu().numpy(), w.double().cpu().numpy()
     lo_t, hi_t = torch.tensor([lo], dtype=torch.float64), torch.tensor([hi], dtype=torch.float64)
     line_t = line.double().cpu()[None]
+    pole, width = float(line[0]), float(line[1])
+    m_a, m_b = max(lo, pole - LINE_WINDOW * width), min(hi, pole + LINE_WINDOW * width)
+    u_a, u_b = (
+        float(_to_affine(torch.tensor([[m]], dtype=torch.float64), lo_t, hi_t, line_t)[0, 0])
+        for m in (m_a, m_b)
+    )
+    u_a, u_b = (0.0 if m_a <= lo else u_a), (1.0 if m_b >= hi else u_b)
+    inside = (u_all >= u_a) & (u_all <= u_b)
+    if inside.sum() < 100:
+        return None
+    share_below = float(w_all[u_all < u_a].sum() / w_all.sum())
+    share_in = float(w_all[inside].sum() / w_all.sum())
+    u_np, w_np = u_all[inside], w_all[inside]
+    n_eff = w_np.sum() ** 2 / (w_np**2).sum()
+    w_np = w_np * n_eff / w_np.sum()
+    grid = u_a + (u_b - u_a) * (np.arange(LINE_GRID) + 0.5) / LINE_GRID
 
     def legendre_of(v: np.ndarray, degree: int) -> np.ndarray:
         m = _from_affine(torch.from_numpy(v)[:, None], lo_t, hi_t, line_t)[:, 0].numpy()
-        return legendre.legvander(2 * (m - lo) / (hi - lo) - 1, degree)[:, 1:]
+        return legendre.legvander(2 * (m - m_a) / (m_b - m_a) - 1, degree)[:, 1:]
 
     data_all, grid_all = legendre_of(u_np, LINE_MAX_DEGREE), legendre_of(grid, LINE_MAX_DEGREE)
     best = None
@@ -136,7 +156,7 @@ def _line_knots(
     density = np.exp(grid_all[:, :degree] @ coef - (grid_all[:, :degree] @ coef).max())
     cdf = np.concatenate([[0.0], np.cumsum(density)])
     cdf /= cdf[-1]
-    edges = np.linspace(0.0, 1.0, LINE_GRID + 1)
+    edges = np.linspace(u_a, u_b, LINE_GRID + 1)
     order = np.argsort(u_np)
     model = np.interp(u_np[order], edges, cdf)
     cw = np.cumsum(w_np[order]) / n_eff
@@ -144,11 +164,24 @@ def _line_knots(
     p_value = float(kstwobign.sf(distance * math.sqrt(n_eff)))
     if p_value < LINE_FIT_P:
         return None
-    knots = torch.from_numpy(np.interp(fine.numpy(), cdf, edges))
+    # the column's CDF: the fitted one inside the window, the sample's weighted quantiles beyond it
+    levels = fine.numpy()
+    window = (levels >= share_below) & (levels <= share_below + share_in)
+    knots = np.empty_like(levels)
+    knots[window] = np.interp((levels[window] - share_below) / share_in, cdf, edges)
+    if (~window).any():
+        beyond = _weighted_quantiles(u.contiguous(), w, torch.from_numpy(levels[~window]).to(u.device))
+        knots[~window] = beyond.double().cpu().numpy()
+    knots = np.where(levels < share_below, np.minimum(knots, u_a), knots)
+    knots = np.where(levels > share_below + share_in, np.maximum(knots, u_b), knots)
+    knots[0], knots[-1] = 0.0, 1.0
+    knots = torch.from_numpy(np.maximum.accumulate(knots))
     widths = torch.diff(knots).clamp(min=1e-9)
     return torch.nn.functional.pad(torch.cumsum(widths / widths.sum(), 0), (1, 0)), {
         "degree": degree,
         "ks_p": p_value,
+        "window": (m_a, m_b),
+        "share_in_window": share_in,
     }
 
 

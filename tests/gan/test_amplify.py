@@ -230,12 +230,19 @@ def test_masses_with_a_fitted_line_are_drawn_from_it_and_condition_the_flow() ->
     config = AmplifyConfig(epochs=2)
     batch = _ttbar_records(6000)
     group = group_events(batch, 13000.0)[0]
-    # phase-space records: tops from 10 to 390 GeV, beyond a polynomial residual; they are not held
+    # phase-space records: tops from 10 to 390 GeV; the residual is fitted within 15 widths of the pole,
+    # the tails beyond follow quantile knots, and the masses come out flat in the map
     wide = train_group(batch, group, 13000.0, config, 1.0, torch.device("cpu"), spectrum=spectrum)
     tops = [line for line in wide.line_shapes if line["pole"] == 173.0]
-    assert len(tops) == 2 and all(line["degree"] is None for line in tops) and len(wide.held) < 4
-    # within MadGraph's bwcutoff (15 widths), as generators write them, every line shape is fitted
+    window = pytest.approx((173.0 - 15 * 1.4915, 173.0 + 15 * 1.4915))
+    assert len(tops) == 2 and all(line["degree"] and tuple(line["window"]) == window for line in tops)
+    assert all(0.5 < line["share_in_window"] < 0.99 for line in tops)
     x = features_of(batch, group)
+    u = wide.features.to_unit(x)
+    for col in wide.features.unit_columns(list(group.mass_columns.values())):
+        counts = torch.histc(u[:, col], 20, 0, 1)
+        assert bool(((counts - len(x) / 20).abs() < 5 * math.sqrt(len(x) / 20)).all()), counts
+    # within MadGraph's bwcutoff (15 widths), as generators write them
     near = torch.ones(len(x), dtype=torch.bool)
     for slot, col in group.mass_columns.items():
         pole, width = spectrum[int(batch.pdg[0, slot].abs())]
@@ -481,8 +488,8 @@ def test_cli_writes_lhe_that_pythia_showers(tmp_path: Path, capsys: pytest.Captu
     )
     printed = capsys.readouterr().out
     assert "300 events ->" in printed
-    # the Z line's pole and width from the file's <slha>; over 30-530 GeV the residual is not fitted
-    assert "line shape: pole 91.188 GeV, width 2.441 GeV (the input's <slha>; quantile knots)" in printed
+    # the Z line's pole and width from the file's <slha>; its residual fitted within 15 widths
+    assert "line shape: pole 91.188 GeV, width 2.441 GeV (the input's <slha>; fitted residual" in printed
     info, events = read_lhe(out)
     assert len(events) == 300 and info.weight_strategy == 3
     report = shower_lhe(out, 50, hadronise=False, mpi=False)
