@@ -530,3 +530,17 @@ def test_the_optional_discriminator_and_mass_mmd_train_and_are_reported() -> Non
     # a discriminator's cross entropy on real + generated is near 2 log 2 early on, never 0 or NaN
     assert 0.5 < d_loss < 3.0
     assert math.isfinite(nll) and math.isfinite(nll_held_out) and 0 < mmd < 1
+
+
+def test_an_unreadable_slha_block_warns_naming_its_line_and_falls_back() -> None:
+    from mlgen.events import RunInfo
+    from mlgen.gan.amplify import header_spectrum
+
+    good = RunInfo(
+        (2212, 2212), (6500.0, 6500.0), header="<slha>\nBLOCK MASS\n 6 173.0\nDECAY 6 1.5\n</slha>"
+    )
+    assert header_spectrum(good) == {6: (173.0, 1.5)}
+    bad = dataclasses.replace(good, header="<slha>\nBLOCK MASS\n 6 heavy\n</slha>")
+    with pytest.warns(UserWarning, match=r"<slha>:3: expected a number .* the sample's median"):
+        assert header_spectrum(bad) == {}
+    assert header_spectrum(dataclasses.replace(good, header="")) == {}
