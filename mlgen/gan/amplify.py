@@ -225,7 +225,8 @@ def feature_bounds(group: EventGroup, x: Tensor) -> list[tuple[float | None, flo
         if kind == "log_pt":
             out.append((float(x[:, j].min()), None))
         elif j in masses:
-            out.append((float(x[:, j].min()), float(x[:, j].max())))
+            low, high = float(x[:, j].min()), float(x[:, j].max())
+            out.append((low, high) if high > low else None)  # one mass in every event: held constant
         else:
             out.append(KNOWN_BOUNDS.get(kind))
     return out

@@ -544,3 +544,13 @@ def test_an_unreadable_slha_block_warns_naming_its_line_and_falls_back() -> None
     with pytest.warns(UserWarning, match=r"<slha>:3: expected a number .* the sample's median"):
         assert header_spectrum(bad) == {}
     assert header_spectrum(dataclasses.replace(good, header="")) == {}
+
+
+def test_a_resonance_mass_seen_in_one_event_is_held_at_its_value() -> None:
+    """Pythia 8's weak-boson file: 100 events in 28 layouts, some of a single event. A mass seen once
+    has no range to draw from: it is held constant (as a zero-width range it made every generated
+    event of the layout fail x <= 1)."""
+    info, events = read_lhe(DATA / "pylhe-testfile-pythia-8.3.14-weakbosons.lhe")
+    out, report = amplify(events, info, 200, config=AmplifyConfig(epochs=2, batch=64))
+    assert any(g["n_train"] == 1 and g["n_generated"] > 0 for g in report["groups"])
+    assert len(out) == 200 and float(out.x1.max()) <= 1 and float(out.x2.max()) <= 1
