@@ -13,7 +13,6 @@ __all__ = ["merge_lhe"]
 
 import dataclasses
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,8 +23,7 @@ from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.lhe.reader import read_lhe
 from mlgen.lhe.weights import per_event_pb
 from mlgen.lhe.writer import LHEWriter
-
-_SLHA = re.compile(r"<slha>.*?</slha>", re.IGNORECASE | re.DOTALL)
+from mlgen.physics.slha import slha_block
 
 
 def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ...]:
@@ -46,8 +44,7 @@ def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ..
 
 def _common_slha(infos: list[RunInfo]) -> list[str]:
     """The inputs' ``<slha>`` block (their masses and widths), when every input has the same one."""
-    found = [_SLHA.search(info.header) for info in infos]
-    blocks = {block.group(0) if block else None for block in found}
+    blocks = {slha_block(info.header) for info in infos}
     return [blocks.pop()] if len(blocks) == 1 and None not in blocks else []
 
 

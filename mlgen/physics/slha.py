@@ -11,7 +11,7 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["SLHAError", "SLHAData", "format_slha", "parse_slha", "read_slha", "slha_in_header"]
+__all__ = ["SLHAError", "SLHAData", "format_slha", "parse_slha", "read_slha", "slha_block", "slha_in_header"]
 
 import re
 from collections.abc import Mapping
@@ -125,6 +125,12 @@ def read_slha(path: str | Path) -> SLHAData:
 
 
 _SLHA_TAG = re.compile(r"<slha>(.*?)</slha>", re.IGNORECASE | re.DOTALL)
+
+
+def slha_block(header: str) -> str | None:
+    """The ``<slha>...</slha>`` block of an LHE header as written, tags included, or ``None``."""
+    found = _SLHA_TAG.search(header)
+    return None if found is None else found.group(0)
 
 
 def slha_in_header(header: str, source: str = "<header>") -> SLHAData | None:
