@@ -61,6 +61,13 @@ class _Coupling(nn.Module):
     def __init__(self, mask: Tensor, n_context: int, n_bins: int, hidden: int, layers: int) -> None:
         super().__init__()
         self.register_buffer("mask", mask)
+        # integer columns and the permutation that puts [fixed, moved] back in order: gathers with
+        # these are cheaper than boolean indexing (which counts the mask on every call)
+        self.register_buffer("fixed_idx", mask.nonzero()[:, 0], persistent=False)
+        self.register_buffer("moved_idx", (~mask).nonzero()[:, 0], persistent=False)
+        self.register_buffer(
+            "order", torch.argsort(torch.cat([self.fixed_idx, self.moved_idx])), persistent=False
+        )
         self.n_bins = n_bins
         self.n_fixed = int(mask.sum())
         self.n_moved = int((~mask).sum())
@@ -85,13 +92,10 @@ class _Coupling(nn.Module):
         return raw.reshape(batch, self.n_moved, n_spline_params(self.n_bins))
 
     def forward(self, x: Tensor, context: Tensor | None, inverse: bool) -> tuple[Tensor, Tensor]:
-        fixed = x[:, self.mask]
+        fixed = x.index_select(1, self.fixed_idx)
         params = self._params(fixed, context)
-        moved, log_jac = rq_spline(x[:, ~self.mask], params, inverse=inverse)
-        out = torch.empty_like(x)
-        out[:, self.mask] = fixed
-        out[:, ~self.mask] = moved
-        return out, log_jac.sum(-1)
+        moved, log_jac = rq_spline(x.index_select(1, self.moved_idx), params, inverse=inverse)
+        return torch.cat([fixed, moved], dim=1).index_select(1, self.order), log_jac.sum(-1)
 
 
 class Flow(nn.Module):

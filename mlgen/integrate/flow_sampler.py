@@ -91,8 +91,8 @@ class FlowSampler:
             return zero, self.grid.forward(v.double())[1]
         return self.grid.inverse(v.double())[1], zero
 
-    def _mix(self, log_p: Tensor, v: Tensor) -> Tensor:
-        """``log r = log((1 - alpha - beta) p + alpha r_grid + beta r_uniform)``."""
+    def mix(self, log_p: Tensor, v: Tensor) -> Tensor:
+        """``log r = log((1 - alpha - beta) p + alpha r_grid + beta r_uniform)`` from the flow's ``log p``."""
         alpha, beta = self.defensive, self.uniform
         if alpha == 0.0 and beta == 0.0:
             return log_p
@@ -117,13 +117,15 @@ class FlowSampler:
         return v
 
     def sample_latent(
-        self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
-    ) -> tuple[Tensor, Tensor]:
+        self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float64, *, density: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
         """``n`` points ``v`` of the latent space and ``log r(v)`` (float64, no gradient).
 
         ``dtype`` is that of the flow's arithmetic: float64 at the sampler's boundary; training
         draws its points in the networks' float32, which is 1.5x faster on a CPU (the points are
         then exactly the float64 numbers they round to, and their density is good to float32).
+        ``density=False`` returns ``(v, None)`` and saves the flow's pass over the defensive points,
+        for a caller that evaluates the density at ``v`` anyway (training: ``mix`` of its ``log p``).
         """
         device = generator.device
         z = torch.rand(n, self.dim, generator=generator, dtype=dtype, device=device)
@@ -134,8 +136,10 @@ class FlowSampler:
             other = choice < self.defensive + self.uniform  # points not drawn through the flow
             if bool(other.any()):
                 v[other] = self._defensive_points(z[other], choice[other] < self.defensive)
+                if not density:
+                    return v, None
                 log_p[other] = self.flow.inverse(v[other].to(dtype))[1].double()
-            return v, self._mix(log_p, v)
+            return v, self.mix(log_p, v) if density else None
 
     def log_prob_latent(self, v: Tensor, dtype: torch.dtype | None = None, *, mixed: bool = True) -> Tensor:
         """``log r(v)``, differentiable in the flow's parameters; the flow runs in ``dtype`` (``v``'s).
@@ -144,7 +148,7 @@ class FlowSampler:
         training fits, :class:`~mlgen.integrate.train.TrainConfig` ``fit``), in ``v``'s dtype.
         """
         log_p = self.flow.inverse(v if dtype is None else v.to(dtype))[1].to(v.dtype)
-        return self._mix(log_p, v) if mixed else log_p
+        return self.mix(log_p, v) if mixed else log_p
 
     # -- the Sampler protocol ----------------------------------------------------------------------
     def to_cube(self, v: Tensor) -> tuple[Tensor, Tensor]:

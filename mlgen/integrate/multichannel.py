@@ -133,7 +133,7 @@ def train_multichannel(
     """
     config = settings.train
     params = [p for s in sampler.samplers for p in s.flow.parameters()] + list(sampler.weights.parameters())
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    optimizer = torch.optim.Adam(params, lr=config.lr, foreach=True)
     n_fresh = config.n_calls // config.batch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, n_fresh * (1 + config.replay), eta_min=config.lr / 20
@@ -151,15 +151,21 @@ def train_multichannel(
             if n_c < 2:
                 continue
             s = sampler.samplers[c]
-            v, log_qs = s.sample_latent(n_c, generator, dtype)
+            v, _ = s.sample_latent(n_c, generator, dtype, density=False)
             u, log_jac = s.to_cube(v)
             point = mc.channel_point(c, u)
             f = point.evaluation.weight * torch.exp(log_jac)  # f |J_c| in the channel's latent space
-            batch.append((c, v, f, log_qs, point.features, point.log_prior))
+            batch.append((c, v, f, point.features, point.log_prior))
         report.n_calls += config.batch
         if not all(bool(torch.isfinite(b[2]).all()) for b in batch):
             report.n_skipped += 1
             continue
+        # the densities the points were drawn from come out of the first step's own pass (train_flow)
+        log_ps = [sampler.samplers[c].log_prob_latent(v, dtype, mixed=False) for c, v, *_ in batch]
+        batch = [
+            (c, v, f, sampler.samplers[c].mix(log_p.detach(), v), feats, log_prior)
+            for (c, v, f, feats, log_prior), log_p in zip(batch, log_ps, strict=True)
+        ]
         buffer = [*buffer[-(config.buffer_batches - 1) :], batch] if config.buffer_batches > 1 else [batch]
         chosen = [batch] + [
             buffer[int(torch.randint(len(buffer), (1,), generator=generator, device=generator.device))]
@@ -168,9 +174,10 @@ def train_multichannel(
         for i, b in enumerate(chosen):
             optimizer.zero_grad(set_to_none=True)
             f_all, lqs_all, lq_all, ch_all = [], [], [], []
-            for c, v, f, lqs, feats, log_prior in b:
+            for k, (c, v, f, lqs, feats, log_prior) in enumerate(b):
                 alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
-                lq = sampler.samplers[c].log_prob_latent(v, dtype, mixed=config.fit == "mixture")
+                log_p = log_ps[k] if i == 0 else sampler.samplers[c].log_prob_latent(v, dtype, mixed=False)
+                lq = sampler.samplers[c].mix(log_p, v) if config.fit == "mixture" else log_p
                 f_all.append(alpha * f)
                 lqs_all.append(lqs)
                 lq_all.append(lq)

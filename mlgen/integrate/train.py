@@ -173,7 +173,7 @@ def train_flow(
     """
     loss_fn = LOSSES[config.loss]
     params = [p for p in sampler.flow.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    optimizer = torch.optim.Adam(params, lr=config.lr, foreach=True)
     n_fresh = config.n_calls // config.batch
     total_steps = n_fresh * (1 + config.replay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps, eta_min=config.lr / 20)
@@ -186,12 +186,15 @@ def train_flow(
     start = time.perf_counter()
     for i in range(n_fresh):
         beta = _beta(config, i / n_fresh)
-        v, log_qs = sampler.sample_latent(config.batch, generator, dtype)
+        v, _ = sampler.sample_latent(config.batch, generator, dtype, density=False)
         f = g(v)
         report.n_calls += config.batch
         if not bool(torch.isfinite(f).all()):
             report.n_skipped += 1
             continue
+        # the density the points were drawn from comes out of the first step's own pass
+        log_p = sampler.log_prob_latent(v, dtype, mixed=False)
+        log_qs = sampler.mix(log_p.detach(), v)
         buffer = (
             [*buffer[-(config.buffer_batches - 1) :], (v, f, log_qs)]
             if config.buffer_batches > 1
@@ -205,13 +208,15 @@ def train_flow(
         for _ in range(config.replay):
             k = int(torch.randint(len(buffer), (1,), generator=generator, device=generator.device))
             batches.append(buffer[k])
-        for vb, fb, lqs in batches:
+        for j, (vb, fb, lqs) in enumerate(batches):
             optimizer.zero_grad(set_to_none=True)
+            if j:
+                log_p = sampler.log_prob_latent(vb, dtype, mixed=False)
             guarded_step(
                 (loss_fn if beta == 1 else LOSSES[config.anneal_loss])(
                     fb.abs() ** beta if beta < 1 else fb,
                     lqs,
-                    sampler.log_prob_latent(vb, dtype, mixed=config.fit == "mixture"),
+                    sampler.mix(log_p, vb) if config.fit == "mixture" else log_p,
                 ),
                 optimizer,
                 schedule,
