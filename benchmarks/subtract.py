@@ -1,7 +1,7 @@
 """Subtraction on Drell-Yan: (gamma + Z) - gamma against a direct |M_Z|^2 + interference sample.
 
     python benchmarks/subtract.py [--events 50000] [--method classifier|generator] [--factor K]
-                                  [--direct-events N] [--json OUT]
+                                  [--direct-events N] [--keep-negative] [--exact-ratio] [--json OUT]
 
 ``cards/drell_yan_offpeak.toml`` (120 < m_ee < 500 GeV, where the photon is a third of the rate): B is
 the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; B - S is written by
@@ -9,7 +9,9 @@ the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; 
 direct sample is |M_Z|^2 and the gamma-Z interference, weighted, merged (signed weights). Per
 observable: chi2/ndf of B - S against the direct sample (both errors), and the same for the binned
 subtraction of B and S at the same statistics; the time; the direct sample's negative part (where B -
-S < 0, to set against what the warning reports). Not a test.
+S < 0, to set against what the warning reports); with ``--exact-ratio``, the classifier's ratio
+against the exact dsigma_S/dsigma_B from the matrix elements, and the negative part that the exact
+ratio leaves through the same cells (what the warning should say). Not a test.
 """
 
 from __future__ import annotations
@@ -66,6 +68,77 @@ def weighted(mode: str, n: int, seed: int) -> EventBatch:
     return batch
 
 
+def exact_ratio(events: EventBatch) -> np.ndarray:
+    """dsigma_S / dsigma_B at each event of B from the matrix elements: photon over full |M|^2, each summed
+    over the quark flavours and both beam orderings with the card's PDFs at the event's x1, x2 (at LO the
+    leptons fix them; the event's incoming momenta carry them)."""
+    from mlgen.matrix.drell_yan import DrellYan
+    from mlgen.process.build import build_process
+
+    process = build_process(card("full", 1), "cpu")
+    m, pdg, status = events.momenta, events.pdg, events.status
+    if not bool((status[:, :2] == -1).all()):
+        raise ValueError("expected the two incoming partons first in every event")
+    leptons = [(m * ((pdg == code) & (status == 1))[..., None]).sum(1) for code in (11, -11)]
+    p = torch.stack([m[:, 0], m[:, 1], *leptons], 1)
+    x1, x2 = 2 * m[:, 0, 0] / process.sqrt_s, 2 * m[:, 1, 0] / process.sqrt_s
+    lum = process.luminosity(x1, x2, process._scales(p)[1] ** 2)
+    full, photon = ((lum * DrellYan(mode=mode)(p)).sum(1) for mode in ("full", "photon"))
+    return (photon / full).numpy()
+
+
+def ratio_check(base, sub, config, od, wd, n_direct) -> dict:
+    """The classifier's ratio against the exact one on B's events, and what each leaves through the cells.
+
+    The cells' leftover with the exact ratio is the negative part of B - S that no positive sample of B's
+    events can carry: what the warning should report. The written shape (kept weights, normalised to
+    sigma_B - sigma_S, without hit-or-miss noise) with the exact ratio is what a perfect classifier would
+    give; its chi2/ndf on the binned errors is the floor set by dropping the negative part.
+    """
+    from mlgen.classifier import cross_fit
+    from mlgen.gan.subtract import _local_scale
+    from mlgen.positive.cell import cell_resample
+    from mlgen.positive.embedding import embed_events, network_features
+
+    (_, b), (_, s) = base, sub
+    w_b, w_s = b.weight.numpy(), s.weight.numpy()
+    both = EventBatch.concat([b, s])
+    label = np.r_[np.zeros(len(b), bool), np.ones(len(s), bool)]
+    d = cross_fit(network_features(both), label, np.r_[w_b / len(b), w_s / len(s)], config, "cpu")[0]
+    d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
+    ratios = {"exact": exact_ratio(b), "classifier": d_b / (1 - d_b)}
+    points = embed_events(both)[: len(b)]
+    size = _local_scale(points, config.seed)
+    sigma = float(w_b.mean() - w_s.mean())
+    ob, os_ = observables(b), observables(s)
+    out: dict = {}
+    for name, r in ratios.items():
+        diff = w_b * (1 - r)
+        cells = cell_resample(diff, points, max_cell_size=size).weights
+        kept = np.clip(cells, 0.0, None)
+        entry = {
+            "negative_before_cells_pb": float(diff[diff < 0].sum()) / len(b),
+            "negative_after_cells_pb": float(cells[cells < 0].sum()) / len(b),
+        }
+        for obs in ("cos theta* (CS)", "y_leptons (system)", "m_leptons [GeV]"):
+            edges = np.linspace(*np.quantile(od[obs], [0.005, 0.995]), 21)
+            hd, ed = histogram(od[obs], wd, n_direct, edges)
+            written = np.histogram(ob[obs], edges, weights=kept)[0] / kept.sum() * sigma
+            _, eb = histogram(ob[obs], w_b, len(b), edges)
+            _, es = histogram(os_[obs], w_s, len(s), edges)
+            entry[f"written_chi2_ndf_on_binned_errors {obs}"] = float(
+                ((written - hd) ** 2 / (eb**2 + es**2 + ed**2)).mean()
+            )
+        out[name] = entry
+    bias = ratios["classifier"] - ratios["exact"]
+    out["classifier_minus_exact"] = {
+        "mean": float(np.average(bias, weights=w_b)),
+        "rms": float(np.sqrt(np.average(bias**2, weights=w_b))),
+        "rms_over_exact": float(np.sqrt(np.average((bias / ratios["exact"]) ** 2, weights=w_b))),
+    }
+    return out
+
+
 def histogram(
     values: np.ndarray, weights: np.ndarray, n: int, edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +175,12 @@ def main() -> None:
     parser.add_argument(
         "--direct-events", type=int, help="events of each direct piece (default 2 x --events)"
     )
+    parser.add_argument("--keep-negative", action="store_true", help="write B - S < 0 as negative weights")
+    parser.add_argument(
+        "--exact-ratio",
+        action="store_true",
+        help="also compare the classifier's ratio with the exact one from the matrix elements",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     n = args.events
@@ -119,6 +198,7 @@ def main() -> None:
         config=config,
         generator=AmplifyConfig(epochs=args.epochs, hidden=args.hidden, bins=args.bins),
         warm_epochs=args.warm_epochs,
+        negative="keep" if args.keep_negative else "drop",
     )
     seconds = time.perf_counter() - t0
     sigma_direct = float(direct.weight.mean())
@@ -128,7 +208,7 @@ def main() -> None:
     for name in ("m_leptons [GeV]", "cos theta* (CS)", "y_leptons (system)", "pT leading leptons [GeV]"):
         edges = np.linspace(*np.quantile(od[name], [0.005, 0.995]), 21)
         hd, ed = histogram(od[name], direct.weight.numpy(), len(direct), edges)
-        ho, eo = histogram(oo[name], np.full(len(out), report["sigma_pb"]), len(out), edges)
+        ho, eo = histogram(oo[name], out.weight.numpy() * len(out), len(out), edges)
         hb, eb = histogram(ob[name], base[1].weight.numpy(), n, edges)
         hs, es = histogram(os_[name], sub[1].weight.numpy(), n, edges)
         pull = (ho - hd) / np.hypot(eo, ed)
@@ -151,6 +231,21 @@ def main() -> None:
             flush=True,
         )
     negative = negative_part(od, direct.weight.numpy(), len(direct))
+    ratio = (
+        ratio_check(base, sub, config, od, direct.weight.numpy(), len(direct)) if args.exact_ratio else None
+    )
+    if ratio is not None:
+        for name in ("exact", "classifier"):
+            print(
+                f"{name} ratio through the cells: negative {ratio[name]['negative_before_cells_pb']:.4f} pb "
+                f"before, {ratio[name]['negative_after_cells_pb']:.4f} after; written shape chi2/ndf on the "
+                "binned errors: "
+                + ", ".join(f"{k.split(' ', 1)[1]} {v:.2f}" for k, v in ratio[name].items() if "chi2" in k)
+            )
+        print(
+            "classifier ratio - exact ratio (B's events): {mean:+.4f} mean, {rms:.4f} rms, "
+            "{rms_over_exact:.3f} rms relative".format(**ratio["classifier_minus_exact"])
+        )
     print(
         "direct B - S where negative: (m_ll, cos theta*) bins {negative_m_cos_pb:.4f} pb "
         "({negative_m_cos_beyond_3sigma_pb:.4f} beyond 3 sigma), (m_ll, cos theta*, y_ll) bins "
@@ -160,6 +255,7 @@ def main() -> None:
     )
     summary = {
         "method": args.method,
+        "keep_negative": args.keep_negative,
         "events": n,
         "factor": args.factor,
         "epochs": args.epochs,
@@ -177,6 +273,7 @@ def main() -> None:
         "observables": rows,
         "warnings": report["warnings"],
         "direct_negative": negative,
+        "exact_ratio": ratio,
     }
     print(
         f"sigma: B - S = {report['sigma_pb']:.5g} +- {report['error_pb']:.2g} pb, direct "
