@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warm-epochs", type=int, default=30, help="generator: epochs with the classifier's class labels"
     )
+    parser.add_argument(
+        "--keep-negative",
+        action="store_true",
+        help="classifier: write the events where B - S stays negative with negative weights (default: a "
+        "positive sample, the negative part reported and not written)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
 
@@ -65,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
             config=config,
             generator=AmplifyConfig(epochs=args.flow_epochs, seed=args.seed),
             warm_epochs=args.warm_epochs,
+            negative="keep" if args.keep_negative else "drop",
             device=str(resolve_device(args.device)),
         )
     except ValueError as err:  # name the files the complaint is about
@@ -86,6 +93,8 @@ def main(args: argparse.Namespace) -> int:
         f"{report['negative_after_cells_sigma_pb']:.4g} pb after cells "
         f"(statistical noise of B - S: {report['counting_error_pb']:.3g} pb)"
     )
+    if "negative_written_fraction" in report:
+        print(f"  written with negative weights: {report['negative_written_fraction']:.2%} of the events")
     for layout in report.get("layouts", []):
         if "label_s_mean_over_base" in layout:
             print(

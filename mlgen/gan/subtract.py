@@ -40,7 +40,7 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["METHODS", "subtract"]
+__all__ = ["METHODS", "NEGATIVE", "subtract"]
 
 import dataclasses
 import math
@@ -61,6 +61,10 @@ from mlgen.positive.cell import cell_resample
 from mlgen.positive.embedding import embed_events, network_features
 
 METHODS = ("classifier", "generator")
+#: What becomes of B - S where it stays negative after the cells: ``drop`` writes a positive sample
+#: (the negative part reported, not written); ``keep`` writes those events with negative weights, as
+#: an NLO generator writes its counter-events, so the output carries B - S where it is negative too.
+NEGATIVE = ("drop", "keep")
 
 
 def _positive_weights(info: RunInfo, batch: EventBatch, what: str) -> np.ndarray:
@@ -271,6 +275,7 @@ def subtract(
     config: ClassifierConfig | None = None,
     generator: AmplifyConfig | None = None,
     warm_epochs: int = 30,
+    negative: str = "drop",
     device: str = "cpu",
 ) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
     """Unweighted events of ``base - sub`` (each ``(RunInfo, EventBatch)``), their run info and a report.
@@ -288,6 +293,8 @@ def subtract(
         generator: the flows' training settings (generator route).
         warm_epochs: generator route: epochs with the classifier's class labels held fixed, before
             the mixture's own likelihood (``generator.epochs``) takes over.
+        negative: classifier route: ``drop`` (a positive sample) or ``keep`` (events where B - S stays
+            negative after the cells are written with negative weights; :data:`NEGATIVE`).
         device: where the networks train.
     """
     start = time.perf_counter()
@@ -297,6 +304,13 @@ def subtract(
         raise ValueError(f"-n: expected at least one event, got {n_out}")
     if warm_epochs < 0:
         raise ValueError(f"--warm-epochs: expected a number of epochs >= 0, got {warm_epochs}")
+    if negative not in NEGATIVE:
+        raise ValueError(f"negative: expected one of {', '.join(NEGATIVE)}, got {negative!r}")
+    if negative == "keep" and method == "generator":
+        raise ValueError(
+            "--keep-negative needs --method classifier: the generator's flows are densities, they cannot "
+            "carry a negative B - S"
+        )
     config = config if config is not None else ClassifierConfig()
     (info_b, b), (info_s, s) = base, sub
     w_b, w_s = _positive_weights(info_b, b, "base sample"), _positive_weights(info_s, s, "subtracted sample")
@@ -337,8 +351,11 @@ def subtract(
         report["warnings"] += generated["warnings"]
     else:
         rng = np.random.default_rng(config.seed)
-        kept_weight = np.clip(weights, 0.0, None)
-        index = np.flatnonzero(rng.random(len(b)) < kept_weight / kept_weight.max())
+        # hit-or-miss against the largest positive weight; a negative one larger than that (the cells
+        # leave the whole negative part of a region on few events) is kept as a multiple of the unit
+        unit = float(np.clip(weights, 0.0, None).max())
+        kept_weight = np.abs(weights) if negative == "keep" else np.clip(weights, 0.0, None)
+        index = np.flatnonzero(rng.random(len(b)) < kept_weight / unit)
         if n_out is not None:
             if n_out > len(index):
                 raise ValueError(
@@ -347,8 +364,17 @@ def subtract(
                 )
             index = rng.choice(index, n_out, replace=False)
         out = b[torch.as_tensor(np.sort(index), device=b.device)]
+        units = np.sign(weights[np.sort(index)]) * np.maximum(kept_weight[np.sort(index)] / unit, 1.0)
     sigma, error = report["sigma_pb"], report["error_pb"]
-    out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
+    if method == "classifier" and negative == "keep":
+        # unweighted with signs (but for negative ones above the unit), summing to sigma
+        net = float(units.sum())
+        if net <= 0:
+            raise ValueError(f"of {len(out)} events kept, as many or more are negative than positive")
+        out.weight = torch.as_tensor(units * sigma / net, dtype=torch.float64, device=out.device)
+        report["negative_written_fraction"] = float((units < 0).mean())
+    else:
+        out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
     out.extra_weights = None
     out.process_id = torch.ones(len(out), dtype=torch.long, device=out.device)
     report["n_out"] = len(out)
@@ -358,10 +384,15 @@ def subtract(
     margin = max(3 * float(null.std(ddof=1)), counting)
     report["negative_region_pb"] = left - float(null.mean())
     if left < float(null.mean()) - margin:
+        fate = (
+            f"written as negative-weight events ({report['negative_written_fraction']:.2%} of those written)"
+            if "negative_written_fraction" in report
+            else "not written (--keep-negative writes them with negative weights)"
+        )
         report["warnings"].append(
             f"B - S is negative beyond the cells' reach: they leave {left:.4g} pb, where B - S >= 0 with the "
             f"same noise leaves {null.mean():.4g} +- {null.std(ddof=1):.2g} pb; {left - null.mean():.4g} pb "
-            f"({(null.mean() - left) / counting:.1f} times the statistical noise of B - S) not written"
+            f"({(null.mean() - left) / counting:.1f} times the statistical noise of B - S) {fate}"
         )
     if abs(report["sigma_from_weights_pb"] - sigma) > 4 * math.hypot(error, counting):
         report["warnings"].append(
@@ -371,8 +402,8 @@ def subtract(
     report["seconds"] = time.perf_counter() - start
     run_info = dataclasses.replace(
         info_b,
-        weight_strategy=3,
-        processes=(ProcessLine(sigma, error, sigma / max(len(out), 1), 1),),
+        weight_strategy=-4 if bool((out.weight < 0).any()) else 3,
+        processes=(ProcessLine(sigma, error, float(out.weight.abs().max()) if len(out) else 0.0, 1),),
         weights=(),
         generator=(f"mlgen subtract ({method})", info_b.generator[1]),
     )
