@@ -94,6 +94,8 @@ def ratio_check(base, sub, config, od, wd, n_direct) -> dict:
     events can carry: what the warning should report. The written shape (kept weights, normalised to
     sigma_B - sigma_S, without hit-or-miss noise) with the exact ratio is what a perfect classifier would
     give; its chi2/ndf on the binned errors is the floor set by dropping the negative part.
+    The classifier is trained again here, with the same settings and seed (the same ratio as in
+    ``subtract``, whose report keeps no per-event ratio).
     """
     from mlgen.classifier import cross_fit
     from mlgen.gan.subtract import _local_scale

@@ -366,11 +366,12 @@ def subtract(
                     "events of B it keeps (--method generator writes any number)"
                 )
             index = rng.choice(index, n_out, replace=False)
-        out = b[torch.as_tensor(np.sort(index), device=b.device)]
-        units = np.sign(weights[np.sort(index)]) * np.maximum(kept_weight[np.sort(index)] / unit, 1.0)
+        index = np.sort(index)
+        out = b[torch.as_tensor(index, device=b.device)]
     sigma, error = report["sigma_pb"], report["error_pb"]
     if method == "classifier" and negative == "keep":
         # unweighted with signs (but for negative ones above the unit), summing to sigma
+        units = np.sign(weights[index]) * np.maximum(kept_weight[index] / unit, 1.0)
         net = float(units.sum())
         if net <= 0:
             raise ValueError(f"of {len(out)} events kept, as many or more are negative than positive")

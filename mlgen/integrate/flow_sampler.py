@@ -136,10 +136,11 @@ class FlowSampler:
             other = choice < self.defensive + self.uniform  # points not drawn through the flow
             if bool(other.any()):
                 v[other] = self._defensive_points(z[other], choice[other] < self.defensive)
-                if not density:
-                    return v, None
+            if not density:
+                return v, None
+            if bool(other.any()):
                 log_p[other] = self.flow.inverse(v[other].to(dtype))[1].double()
-            return v, self.mix(log_p, v) if density else None
+            return v, self.mix(log_p, v)
 
     def log_prob_latent(self, v: Tensor, dtype: torch.dtype | None = None, *, mixed: bool = True) -> Tensor:
         """``log r(v)``, differentiable in the flow's parameters; the flow runs in ``dtype`` (``v``'s).
