@@ -22,14 +22,15 @@ __all__ = [
     "w_to_lepton_neutrino",
 ]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mlgen.matrix.base import Propagator
 from mlgen.phasespace.tree import Node
 
 MZ, WZ = 91.188, 2.441404
 
-#: power of the map of an inner massless propagator ``1/s^nu``: below 1 so that it needs no lower cut
+#: power of the map of an inner massless propagator ``1/s^nu``: below 1 so that it needs no lower cut;
+#: where the cuts give one (a ``floor``), the map is flat in ``log s``, the propagator's own shape
 MASSLESS_NU = 0.8
 MW, WW = 80.419002, 2.0476
 MT, WT = 173.0, 1.4915
@@ -60,7 +61,12 @@ def ttbar_decay_chain(
     return Node((top, antitop))
 
 
-def from_propagators(n_final: int, propagators: Sequence[Propagator], bwcutoff: float | None = None) -> Node:
+def from_propagators(
+    n_final: int,
+    propagators: Sequence[Propagator],
+    bwcutoff: float | None = None,
+    pair_floors: Mapping[tuple[int, int], tuple[float, float]] | None = None,
+) -> Node:
     """A binary tree from a matrix element's s-channel propagators.
 
     Arguments:
@@ -70,6 +76,11 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator], bwcutoff: 
             their daughter sets must nest (any two are disjoint or one contains the other).
         bwcutoff: when given, each massive propagator inside the final state (a decay chain)
             samples its mass only within ``bwcutoff`` widths of the pole (:attr:`Node.window`).
+        pair_floors: ``{(i, j): (s_lo, y_lo)}`` over final-state pairs ``i < j`` (0-based): the cuts
+            keep ``m_ij^2`` above ``s_lo`` and ``y_lo s_hat``
+            (:meth:`~mlgen.process.cuts.Cuts.pair_floors`). An inner node's mass squared is at least
+            that of any pair below it (momenta are future-pointing), so it gets the largest of its
+            pairs' floors (:attr:`Node.floor`).
 
     A propagator over the whole final state becomes the root (and so the
     luminosity's ``tau`` map); of several propagators over the same set the first is used
@@ -102,17 +113,32 @@ def from_propagators(n_final: int, propagators: Sequence[Propagator], bwcutoff: 
         while len(built) > 2:
             built = [Node((built[0], built[1])), *built[2:]]
         prop = sets.get(members)
+        inner = len(members) < n_final
+        floor = _floor(members, pair_floors or {}) if inner else None
         if prop is None:
-            return Node((built[0], built[1]))
-        # an inner massless propagator (a collinear pair): 1/s^0.8, integrable down to s = 0
-        nu = MASSLESS_NU if prop.mass == 0.0 and len(members) < n_final else None
-        window = bw_window(prop, bwcutoff) if len(members) < n_final else None
-        return Node((built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg, window=window)
+            return Node((built[0], built[1]), floor=floor)
+        # an inner massless propagator (a collinear pair): 1/s^0.8, integrable down to s = 0,
+        # or 1/s above the floor the cuts give
+        nu = (1.0 if floor else MASSLESS_NU) if prop.mass == 0.0 and inner else None
+        window = bw_window(prop, bwcutoff) if inner else None
+        return Node(
+            (built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg, window=window, floor=floor
+        )
 
     root = build(frozenset(range(n_final)))
     if not isinstance(root, Node):
         raise ValueError("need at least two final-state particles")
     return root
+
+
+def _floor(
+    members: frozenset[int], pair_floors: Mapping[tuple[int, int], tuple[float, float]]
+) -> tuple[float, float] | None:
+    """The largest ``(s_lo, y_lo)`` over the pairs in ``members``; ``None`` when the cuts give none."""
+    floors = [f for (i, j), f in pair_floors.items() if i in members and j in members]
+    s_lo = max((f[0] for f in floors), default=0.0)
+    y_lo = max((f[1] for f in floors), default=0.0)
+    return (s_lo, y_lo) if s_lo > 0 or y_lo > 0 else None
 
 
 def bw_window(prop: Propagator, bwcutoff: float | None) -> tuple[float, float] | None:

@@ -61,6 +61,10 @@ class Node:
         window: ``(m_lo, m_hi)`` in GeV: the node's mass is sampled only there (a Breit-Wigner
             cutoff, MadGraph's ``bwcutoff``); where the window is closed by the parent's mass
             the point has weight 0. Not used at the root (its mass is the luminosity map's).
+        floor: ``(s_lo, y_lo)``: the cuts keep the node's mass squared above ``s_lo`` (GeV^2) and
+            above ``y_lo s_hat``, so it is sampled only there (MadEvent's ``smin`` from the cuts):
+            no map spends points where the integrand is zero, nor puts a sharp edge inside the
+            cube. Not used at the root.
     """
 
     children: tuple[Node | int, Node | int]
@@ -69,12 +73,15 @@ class Node:
     nu: float | None = None
     pdg: int = 0
     window: tuple[float, float] | None = None
+    floor: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.children) != 2:
             raise ValueError(f"Node needs exactly two children, got {self.children!r}")
         if self.window is not None and not 0 <= self.window[0] < self.window[1]:
             raise ValueError(f"Node window needs 0 <= m_lo < m_hi, got {self.window}")
+        if self.floor is not None and not (self.floor[0] >= 0 and 0 <= self.floor[1] < 1):
+            raise ValueError(f"Node floor needs s_lo >= 0 and 0 <= y_lo < 1, got {self.floor}")
 
     @property
     def leaves(self) -> tuple[int, ...]:
@@ -131,30 +138,39 @@ class DecayTree:
         return sum(self.masses[i] for i in leaves)
 
     def _child_masses(
-        self, node: Node, root_s: Tensor, draw: Callable[[Node, float, Tensor], Tensor]
+        self, node: Node, m: Tensor, s_hat: Tensor, draw: Callable[[Node, Tensor | float, Tensor], Tensor]
     ) -> list[Tensor | float]:
-        """Masses of ``node``'s children; ``draw(child, s_min, s_max)`` handles an internal one."""
+        """Masses of the children of ``node`` (mass ``m``); ``draw(child, s_min, s_max)`` maps a node."""
         a, b = node.children
         out: list[Tensor | float] = []
         for c, other in ((a, b), (b, a)):
             if isinstance(c, Node):
-                upper = root_s - (out[0] if out else self._m_min(other))
-                s_min, s_max = self._m_min(c) ** 2, upper**2
+                upper = m - (out[0] if out else self._m_min(other))
+                s_max = upper**2
+                s_min: Tensor | float = max(
+                    self._m_min(c) ** 2,
+                    c.window[0] ** 2 if c.window else 0.0,
+                    c.floor[0] if c.floor else 0.0,
+                )
+                if c.floor is not None and c.floor[1] > 0:
+                    s_min = (c.floor[1] * s_hat).clamp(min=s_min)
                 if c.window is not None:
-                    s_min = max(s_min, c.window[0] ** 2)
-                    # a window the parent's mass closes has zero measure: weight 0, finite momenta
-                    s_max = s_max.clamp(max=c.window[1] ** 2).clamp(min=s_min)
+                    s_max = s_max.clamp(max=c.window[1] ** 2)
+                # a range the parent's mass closes has zero measure: weight 0, finite momenta
+                s_max = torch.clamp(s_max, min=s_min)
                 out.append(torch.sqrt(draw(c, s_min, s_max)))
             else:
                 out.append(self.masses[c])
         return out
 
-    def _forward(self, node: Node, s: Tensor, u: Tensor, col: list[int]) -> tuple[dict[int, Tensor], Tensor]:
-        """Leaf momenta in ``node``'s rest frame and the log weight of its subtree."""
+    def _forward(
+        self, node: Node, s: Tensor, u: Tensor, col: list[int], s_hat: Tensor
+    ) -> tuple[dict[int, Tensor], Tensor]:
+        """Leaf momenta in the rest frame of ``node`` (mass squared ``s``), and its subtree's log weight."""
         log_w = torch.zeros_like(s)
         inv: dict[int, Tensor] = {}
 
-        def draw(c: Node, s_min: float, s_max: Tensor) -> Tensor:
+        def draw(c: Node, s_min: Tensor | float, s_max: Tensor) -> Tensor:
             nonlocal log_w
             sc, lj = self._maps[id(c)].forward(u[:, col[0]], s_min, s_max)
             col[0] += 1
@@ -162,7 +178,7 @@ class DecayTree:
             log_w = log_w + lj - _LOG_2PI
             return sc
 
-        m1, m2 = self._child_masses(node, torch.sqrt(s), draw)
+        m1, m2 = self._child_masses(node, torch.sqrt(s), s_hat, draw)
         p1, p2, lw = rest_frame_decay(s, m1, m2, u[:, col[0] : col[0] + 2])
         col[0] += 2
         log_w = log_w + lw
@@ -171,7 +187,7 @@ class DecayTree:
             if not isinstance(c, Node):
                 leaves[c] = pc
                 continue
-            sub, lw = self._forward(c, inv[id(c)], u, col)
+            sub, lw = self._forward(c, inv[id(c)], u, col, s_hat)
             log_w = log_w + lw
             keys = list(sub)
             mc = torch.sqrt(inv[id(c)])[:, None]
@@ -182,21 +198,22 @@ class DecayTree:
     def forward(self, u: Tensor, P: Tensor, s: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """See the class docstring."""
         s = mass2(P) if s is None else s
-        leaves, log_w = self._forward(self.root, s, u, [0])
+        leaves, log_w = self._forward(self.root, s, u, [0], s)
         p = torch.stack([leaves[i] for i in range(self.n)], 1)
         return boost_from_rest(p, P[:, None], torch.sqrt(s)[:, None]), log_w
 
-    def _inverse(self, node: Node, q: Tensor) -> tuple[list[Tensor], Tensor]:
+    def _inverse(self, node: Node, q: Tensor, s_hat: Tensor | None = None) -> tuple[list[Tensor], Tensor]:
         """``u`` columns and minus the log weight of ``node``'s subtree; ``q (B, n, 4)`` in its rest frame."""
         a, b = node.children
         child_p = {id(c): q[:, list(c.leaves)].sum(1) for c in (a, b) if isinstance(c, Node)}
         first = child_p[id(a)] if isinstance(a, Node) else q[:, a]
         second = child_p[id(b)] if isinstance(b, Node) else q[:, b]
         s = mass2(first + second)
+        s_hat = s if s_hat is None else s_hat
         log_w = torch.zeros_like(s)
         cols: list[Tensor] = []
 
-        def draw(c: Node, s_min: float, s_max: Tensor) -> Tensor:
+        def draw(c: Node, s_min: Tensor | float, s_max: Tensor) -> Tensor:
             nonlocal log_w
             sc = mass2(child_p[id(c)])
             uc, lj = self._maps[id(c)].inverse(sc, s_min, s_max)
@@ -204,13 +221,15 @@ class DecayTree:
             log_w = log_w + lj + _LOG_2PI
             return sc
 
-        m1, m2 = self._child_masses(node, torch.sqrt(s), draw)
+        m1, m2 = self._child_masses(node, torch.sqrt(s), s_hat, draw)
         cols.append(rest_frame_angles(first))
         log_w = log_w - two_body_log_weight(s, m1, m2)
         for c in (a, b):
             if isinstance(c, Node):
                 pc = child_p[id(c)]
-                sub_cols, lw = self._inverse(c, boost_to_rest(q, pc[:, None], torch.sqrt(mass2(pc))[:, None]))
+                sub_cols, lw = self._inverse(
+                    c, boost_to_rest(q, pc[:, None], torch.sqrt(mass2(pc))[:, None]), s_hat
+                )
                 cols.extend(sub_cols)
                 log_w = log_w + lw
         return cols, log_w

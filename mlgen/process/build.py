@@ -67,6 +67,7 @@ def build_process(
             label = f"bwcutoff: |m({prop.pdg}) - {prop.mass:g}| <= {bwcutoff:g} x {prop.width:g} GeV"
             cuts = Cuts([*cuts.cuts, Cut("m", tuple(prop.daughters), *window, label)])
     leptons = object_indices("leptons", final_pdgs)
+    floors = cuts.pair_floors(n_final)  # the maps sample pair masses only where the cuts allow
     final_masses = list(me.masses[2:])
     # Restrict sqrt(s_hat) to the cut window when a mass cut covers the whole final state.
     m_lo, m_hi = cuts.window("m", tuple(range(2, 2 + n_final)))
@@ -83,12 +84,12 @@ def build_process(
     else:
         # the default map: the first channel (the others are the multi-channel sampler's)
         topology = (
-            from_propagators(n_final, channel_groups(me.propagators)[0], bwcutoff)
+            from_propagators(n_final, channel_groups(me.propagators)[0], bwcutoff, floors)
             if me.propagators
             else "rambo"
         )
         if n_final == 2 and topology == "rambo":
-            topology = from_propagators(n_final, ())
+            topology = from_propagators(n_final, (), pair_floors=floors)
         try:
             phase_space = PhaseSpace(
                 card.beams.sqrt_s, final_masses, topology, hadronic=hadronic, m_min=m_lo, m_max=m_hi
@@ -105,7 +106,7 @@ def build_process(
             space = PhaseSpace(
                 card.beams.sqrt_s,
                 final_masses,
-                from_propagators(n_final, group, bwcutoff),
+                from_propagators(n_final, group, bwcutoff, floors),
                 hadronic=hadronic,
                 m_min=m_lo,
                 m_max=m_hi,

@@ -113,5 +113,27 @@ class Cuts:
                     hi = cut.hi if hi is None else min(hi, cut.hi)
         return lo, hi
 
+    def pair_floors(self, n_final: int) -> dict[tuple[int, int], tuple[float, float]]:
+        """Lower bounds the cuts put on every final-state pair's mass: ``{(i, j): (s_lo, y_lo)}``.
+
+        ``i < j`` count the final state from 0; every event passing the cuts has
+        ``m_ij^2 >= s_lo`` (GeV^2, from an ``m`` cut on exactly the pair) and ``m_ij^2 >= y_lo
+        s_hat`` (from ``y_pair``). Pairs without a bound are left out. The phase-space maps
+        sample above these floors (:func:`~mlgen.phasespace.topologies.from_propagators`).
+        """
+        floors: dict[tuple[int, int], tuple[float, float]] = {}
+        for i, j in itertools.combinations(range(n_final), 2):
+            s_lo, y_lo = 0.0, 0.0
+            for cut in self.cuts:
+                if cut.lo is None or cut.lo <= 0:
+                    continue
+                if cut.observable == "y_pair" and {i + 2, j + 2} <= set(cut.indices):
+                    y_lo = max(y_lo, cut.lo)
+                elif cut.observable == "m" and sorted(cut.indices) == [i + 2, j + 2]:
+                    s_lo = max(s_lo, cut.lo**2)
+            if s_lo > 0 or y_lo > 0:
+                floors[(i, j)] = (s_lo, y_lo)
+        return floors
+
     def __len__(self) -> int:
         return len(self.cuts)

@@ -181,7 +181,9 @@ class Process:
 
 def _alpha_s_power(me: MatrixElement, phase_space: object) -> int:
     """The power ``n`` in ``|M|^2 ~ alpha_s^n``, measured at one phase-space point."""
-    u = torch.full((1, int(phase_space.dim)), 0.5, dtype=torch.float64)  # type: ignore[attr-defined]
+    # a generic point: u = 0.5 everywhere can be exactly collinear by symmetry (|M|^2 = inf)
+    dim = int(phase_space.dim)  # type: ignore[attr-defined]
+    u = (0.2 + 0.6 * torch.frac(0.5 + 0.6180339887 * torch.arange(dim, dtype=torch.float64)))[None]
     point, _ = phase_space.forward(u)  # type: ignore[attr-defined]
     a = torch.full((1,), 0.1, dtype=torch.float64)
     m1 = me(point.momenta, a)

@@ -133,3 +133,33 @@ def test_bwcutoff_gives_decay_chain_nodes_windows() -> None:
     assert root.window is None
     dy = from_propagators(2, [Propagator((2, 3), 91.188, 2.441404, 23)], bwcutoff=15.0)
     assert dy.window is None
+
+
+def test_floor_from_the_cuts_keeps_pair_masses_above_it_and_the_cut_volume() -> None:
+    """``y_ij = m_ij^2 / s > y`` for all three massless pairs: the map sampling ``m_12^2`` only above
+    ``y s`` (the floor ``from_propagators`` derives from the cuts) gives the cut volume
+    ``V_3 (1 - 3 y)^2`` (the cut Dalitz triangle), inverts exactly, and spends no point below."""
+    y, n = 0.05, 40000
+    floors = {pair: (0.0, y) for pair in ((0, 1), (0, 2), (1, 2))}
+    root = from_propagators(3, [Propagator((3, 4), 0.0, 0.0, 1)], pair_floors=floors)
+    assert root == Node((0, Node((1, 2), nu=1.0, pdg=1, floor=(0.0, y))))
+    tree = DecayTree(root, [0.0] * 3)
+    P = _boosted(n, 200.0)
+    u = uniform(n, tree.dim, seed=34)
+    p, log_w = tree.forward(u, P)
+    assert_conserved(P, p)
+    s = 200.0**2
+    pairs = torch.stack([mass2(p[:, i] + p[:, j]) for i, j in floors], -1) / s
+    assert float(pairs[:, 2].min()) >= y * (1 - 1e-12)
+    inside = (pairs > y).all(-1)
+    assert 0.6 < float(inside.double().mean()) < 0.95  # the other two pairs still need the cut
+    assert_mc(torch.exp(log_w) * inside, massless_volume(3, s) * (1 - 3 * y) ** 2, max_rel_sdev=0.01)
+    u2, log_w2 = tree.inverse(p)
+    torch.testing.assert_close(u2, u, rtol=0, atol=1e-9)
+    torch.testing.assert_close(log_w2, -log_w, rtol=0, atol=1e-9)
+    # an absolute floor (an m cut on the pair) the parent's mass cannot reach: zero weight
+    closed = DecayTree(Node((0, Node((1, 2), floor=(300.0**2, 0.0)))), [0.0] * 3)
+    p, log_w = closed.forward(uniform(100, closed.dim, seed=35), _boosted(100, 200.0))
+    assert bool(torch.isfinite(p).all()) and bool((log_w == -torch.inf).all())
+    with pytest.raises(ValueError, match="floor"):
+        Node((1, 2), floor=(0.0, 1.5))

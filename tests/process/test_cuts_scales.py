@@ -82,6 +82,21 @@ def test_single_cut_window_and_sums() -> None:
     assert torch.equal(ht.passes(p), (v.pt(p[:, 2]) + v.pt(p[:, 3])) >= 100.0)
 
 
+def test_pair_floors_for_the_phase_space_maps() -> None:
+    cuts = Cuts(
+        [
+            Cut("y_pair", (2, 3, 4), 0.01, None),
+            Cut("y_pair", (2, 3, 4), 0.005, 0.9),  # looser: the tightest lower bound wins
+            Cut("m", (3, 2), 20.0, None),  # a pair, in any order
+            Cut("m", (2, 3, 4), 50.0, None),  # not a pair: the luminosity map's business
+            Cut("pt", (2, 3, 4), 10.0, None),
+            Cut("y_pair", (3, 4, 5), None, 0.5),  # an upper bound only
+        ]
+    )
+    assert cuts.pair_floors(4) == {(0, 1): (400.0, 0.01), (0, 2): (0.0, 0.01), (1, 2): (0.0, 0.01)}
+    assert Cuts().pair_floors(3) == {}
+
+
 def test_scales() -> None:
     p = events(100)
     mll = v.mass(p[:, 2] + p[:, 3])
