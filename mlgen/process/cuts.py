@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["Cut", "Cuts"]
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,20 +118,29 @@ class Cuts:
         """Lower bounds the cuts put on every final-state pair's mass: ``{(i, j): (s_lo, y_lo)}``.
 
         ``i < j`` count the final state from 0; every event passing the cuts has
-        ``m_ij^2 >= s_lo`` (GeV^2, from an ``m`` cut on exactly the pair) and ``m_ij^2 >= y_lo
-        s_hat`` (from ``y_pair``). Pairs without a bound are left out. The phase-space maps
-        sample above these floors (:func:`~mlgen.phasespace.topologies.from_propagators`).
+        ``m_ij^2 >= s_lo`` (GeV^2) and ``m_ij^2 >= y_lo s_hat``. ``y_lo`` comes from ``y_pair``;
+        ``s_lo`` from an ``m`` cut on exactly the pair, and from ``pt`` cuts on both with a
+        ``delta_r`` cut on the pair: ``m_ij^2 >= 2 pT_i pT_j (cosh dy - cos dphi) >=
+        2 pT_i pT_j (1 - cos dR)`` for any masses (MadEvent's ``smin`` from ``ptj``/``drjj``).
+        Pairs without a bound are left out. The phase-space maps sample above these floors
+        (:func:`~mlgen.phasespace.topologies.from_propagators`).
         """
+        lower = [cut for cut in self.cuts if cut.lo is not None and cut.lo > 0]
+        pt_min = [
+            max((cut.lo for cut in lower if cut.observable == "pt" and k + 2 in cut.indices), default=0.0)
+            for k in range(n_final)
+        ]
         floors: dict[tuple[int, int], tuple[float, float]] = {}
         for i, j in itertools.combinations(range(n_final), 2):
             s_lo, y_lo = 0.0, 0.0
-            for cut in self.cuts:
-                if cut.lo is None or cut.lo <= 0:
-                    continue
-                if cut.observable == "y_pair" and {i + 2, j + 2} <= set(cut.indices):
+            for cut in lower:
+                both = {i + 2, j + 2} <= set(cut.indices)
+                if cut.observable == "y_pair" and both:
                     y_lo = max(y_lo, cut.lo)
                 elif cut.observable == "m" and sorted(cut.indices) == [i + 2, j + 2]:
                     s_lo = max(s_lo, cut.lo**2)
+                elif cut.observable == "delta_r" and both:
+                    s_lo = max(s_lo, 2 * pt_min[i] * pt_min[j] * (1 - math.cos(cut.lo)))
             if s_lo > 0 or y_lo > 0:
                 floors[(i, j)] = (s_lo, y_lo)
         return floors

@@ -95,6 +95,32 @@ def test_pair_floors_for_the_phase_space_maps() -> None:
     )
     assert cuts.pair_floors(4) == {(0, 1): (400.0, 0.01), (0, 2): (0.0, 0.01), (1, 2): (0.0, 0.01)}
     assert Cuts().pair_floors(3) == {}
+    # pT > 20 and 30 GeV with dR > 0.4: m^2 >= 2 pT_i pT_j (1 - cos dR), reached at dy = 0, dphi = dR
+    jets = Cuts(
+        [Cut("pt", (2, 3), 20.0, None), Cut("pt", (3,), 30.0, None), Cut("delta_r", (2, 3), 0.4, None)]
+    )
+    s_lo = 2 * 20.0 * 30.0 * (1 - math.cos(0.4))
+    assert jets.pair_floors(2) == {(0, 1): (pytest.approx(s_lo, rel=1e-14), 0.0)}
+    g = torch.Generator().manual_seed(4)
+    n, f64 = 20000, torch.float64
+    pt = torch.stack(
+        [20 + 50 * torch.rand(n, generator=g, dtype=f64), 30 + 50 * torch.rand(n, generator=g, dtype=f64)], 1
+    )
+    y = 2 * torch.rand(n, 2, generator=g, dtype=f64) - 1
+    phi = torch.stack([torch.zeros(n, dtype=f64), 4 * torch.rand(n, generator=g, dtype=f64) - 2], 1)
+    mass = torch.tensor([0.0, 5.0], dtype=f64).expand(n, 2).clone()  # the bound holds for massive ones too
+    # the last event sits on the bound: massless, pT at the cuts, dy = 0, dphi = dR
+    pt[-1] = torch.tensor([20.0, 30.0])
+    y[-1], mass[-1] = 0.0, 0.0
+    phi[-1, 1] = 0.4 + 1e-12
+    mt = torch.sqrt(pt**2 + mass**2)
+    p = torch.stack([mt * torch.cosh(y), pt * torch.cos(phi), pt * torch.sin(phi), mt * torch.sinh(y)], -1)
+    p = torch.cat([torch.zeros(n, 2, 4, dtype=f64), p], 1)
+    passed = jets.passes(p)
+    assert int(passed.sum()) > 10000 and bool(passed[-1])
+    m2 = v.mass2(p[passed, 2] + p[passed, 3])
+    assert float(m2.min()) >= s_lo * (1 - 1e-6)
+    assert float(m2[-1]) == pytest.approx(s_lo, rel=1e-6)
 
 
 def test_scales() -> None:
