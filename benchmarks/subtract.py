@@ -1,7 +1,8 @@
 """Subtraction on Drell-Yan: (gamma + Z) - gamma against a direct |M_Z|^2 + interference sample.
 
     python benchmarks/subtract.py [--events 50000] [--method classifier|generator] [--factor K]
-                                  [--direct-events N] [--keep-negative] [--exact-ratio] [--json OUT]
+                                  [--direct-events N] [--keep-negative] [--exact-ratio]
+                                  [--folds K] [--members M] [--seed S] [--json OUT]
 
 ``cards/drell_yan_offpeak.toml`` (120 < m_ee < 500 GeV, where the photon is a third of the rate): B is
 the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; B - S is written by
@@ -178,6 +179,9 @@ def main() -> None:
         "--direct-events", type=int, help="events of each direct piece (default 2 x --events)"
     )
     parser.add_argument("--keep-negative", action="store_true", help="write B - S < 0 as negative weights")
+    parser.add_argument("--folds", type=int, default=2, help="classifier: cross-fitting parts")
+    parser.add_argument("--members", type=int, default=1, help="classifier: networks per part")
+    parser.add_argument("--seed", type=int, default=1, help="classifier: seed of its folds and networks")
     parser.add_argument(
         "--exact-ratio",
         action="store_true",
@@ -191,7 +195,9 @@ def main() -> None:
     direct = EventBatch.concat([weighted("z", n_direct, 3), weighted("interference", n_direct, 4)])
     direct.weight = direct.weight * 2  # two pieces of equal size: the mean is their sum
     t0 = time.perf_counter()
-    config = ClassifierConfig(batch=512, lr=1e-3, patience=15)
+    config = ClassifierConfig(
+        batch=512, lr=1e-3, patience=15, folds=args.folds, members=args.members, seed=args.seed
+    )
     out, _, report = subtract(
         base,
         sub,
@@ -258,6 +264,9 @@ def main() -> None:
     summary = {
         "method": args.method,
         "keep_negative": args.keep_negative,
+        "classifier_folds": args.folds,
+        "classifier_members": args.members,
+        "classifier_seed": args.seed,
         "events": n,
         "factor": args.factor,
         "epochs": args.epochs,

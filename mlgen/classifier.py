@@ -1,11 +1,14 @@
 """A weighted binary classifier, cross-fitted: the density ratio for negative weights and subtraction.
 
-:func:`cross_fit` trains an MLP with the weighted binary cross entropy on two
-halves of the events in turn and returns, for every event, the probability
-``D(x)`` from the network that did *not* see it — so a network that memorises
-its training labels cannot pass them back. With class weights ``a_i``,
-``D(x) = A_1(x) / (A_0(x) + A_1(x))`` where ``A_c(x)`` is the weight density of
-class ``c``: a density ratio ``D / (1 - D)``.
+:func:`cross_fit` splits the events into ``folds`` parts, trains an MLP with the
+weighted binary cross entropy on all parts but one in turn, and returns, for
+every event, the probability ``D(x)`` from the networks that did *not* see it —
+so a network that memorises its training labels cannot pass them back. With
+class weights ``a_i``, ``D(x) = A_1(x) / (A_0(x) + A_1(x))`` where ``A_c(x)`` is
+the weight density of class ``c``: a density ratio ``D / (1 - D)``. With
+``members > 1`` each part is predicted by that many networks from different
+initialisations and batch orders, their logits averaged (a log-ratio ensemble):
+the ratio's scatter from training alone is as large as its statistical error.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from torch import nn
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """An MLP of ``layers`` x ``hidden`` (SiLU), Adam, early stopping on a held-out tenth of each half."""
+    """An MLP of ``layers`` x ``hidden`` (SiLU), Adam, early stopping on a held-out tenth of its
+    training events; ``folds`` parts, ``members`` networks per part (:func:`cross_fit`)."""
 
     hidden: int = 64
     layers: int = 3
@@ -31,6 +35,14 @@ class ClassifierConfig:
     lr: float = 2e-3
     patience: int = 10
     seed: int = 1
+    folds: int = 2
+    members: int = 1
+
+    def __post_init__(self) -> None:
+        if self.folds < 2 or self.members < 1:
+            raise ValueError(
+                f"ClassifierConfig needs folds >= 2 and members >= 1, got {self.folds}, {self.members}"
+            )
 
 
 def _network(n_in: int, config: ClassifierConfig) -> nn.Sequential:
@@ -86,8 +98,8 @@ def cross_fit(
     weight: np.ndarray,
     config: ClassifierConfig = ClassifierConfig(),
     device: str = "cpu",
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """``D(x)`` at every event from the half it was not trained on, and the epochs each half took.
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``D(x)`` at every event from the networks not trained on it, and the epochs each network took.
 
     Arguments:
         points: ``(N, D)`` features (standardised here).
@@ -103,12 +115,15 @@ def cross_fit(
     size = torch.tensor(a / a.mean(), dtype=torch.float32, device=device)
     gen = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
-    fold = (torch.randperm(len(a), generator=gen) % 2 == 0).to(device)
-    out = np.empty(len(a))
+    fold = (torch.randperm(len(a), generator=gen) % config.folds).to(device)
+    logit = torch.zeros(len(a), dtype=torch.float64, device=device)
     epochs = []
-    for part in (fold, ~fold):
-        net, used = _train(x[part], y[part], size[part], config, gen)
-        epochs.append(used)
-        with torch.no_grad():
-            out[(~part).cpu().numpy()] = torch.sigmoid(net(x[~part]).squeeze(1)).double().cpu().numpy()
-    return out, (epochs[0], epochs[1])
+    for k in range(config.folds):
+        held = fold == (k + 1) % config.folds  # two folds: train on part 0 first, as before folds existed
+        train = ~held
+        for _ in range(config.members):
+            net, used = _train(x[train], y[train], size[train], config, gen)
+            epochs.append(used)
+            with torch.no_grad():
+                logit[held] += net(x[held]).squeeze(1).double() / config.members
+    return torch.sigmoid(logit).cpu().numpy(), tuple(epochs)

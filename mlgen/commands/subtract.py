@@ -34,6 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--epochs", type=int, default=100, help="classifier epochs (early stopping)")
     parser.add_argument(
+        "--folds", type=int, default=2, help="classifier: cross-fitting parts (each network sees all but one)"
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="classifier: networks per part, their log-ratios averaged (a more precise ratio, for the time)",
+    )
+    parser.add_argument(
         "--flow-epochs", type=int, default=30, help="generator: epochs of the mixture's likelihood"
     )
     parser.add_argument(
@@ -56,12 +65,22 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
 
+    if args.folds < 2 or args.members < 1:
+        raise ValueError(f"--folds {args.folds} --members {args.members}: need folds >= 2 and members >= 1")
     base, sub = read_lhe(args.base), read_lhe(args.sub)
     for path, (_, events) in ((args.base, base), (args.sub, sub)):
         if events is None or len(events) == 0:
             raise ValueError(f"{path}: no events")
     # S is often nearly B: the ratio's small variations need small steps and late stopping
-    config = ClassifierConfig(epochs=args.epochs, batch=512, lr=1e-3, patience=15, seed=args.seed)
+    config = ClassifierConfig(
+        epochs=args.epochs,
+        batch=512,
+        lr=1e-3,
+        patience=15,
+        seed=args.seed,
+        folds=args.folds,
+        members=args.members,
+    )
     try:
         out, run_info, report = subtract(
             base,

@@ -29,12 +29,13 @@ is positive but small, from the ratio's noise alone, so a fixed threshold either
 cries wolf or misses a real negative region. On (gamma + Z) - gamma
 Drell-Yan, B - S is negative where the interference wins (backward, large
 |y_ll|, m_ll above 170 GeV): the exact ratio from the matrix elements leaves
--0.139 pb through the same cells, the classifier's -0.160 pb
-(``benchmarks/README.md``). By default (``negative="drop"``) that part is not
-written and the output is a positive sample, whose shape then misses it in any
-observable that integrates over the region (cos theta*: chi2/ndf 3.77 against
-a direct sample); ``negative="keep"`` writes those events with negative
-weights, as an NLO generator writes its counter-events (cos theta*: 1.01).
+-0.139 pb through the same cells, the classifier's -0.160 pb (-0.139 to
+-0.147 with ``ClassifierConfig(folds=5, members=2)``; ``benchmarks/README.md``).
+By default (``negative="drop"``) that part is not written and the output is a
+positive sample, whose shape then misses it in any observable that integrates
+over the region (cos theta*: chi2/ndf 3.77 against a direct sample);
+``negative="keep"`` writes those events with negative weights, as an NLO
+generator writes its counter-events (cos theta*: 1.01-1.81 over three seeds).
 
 References:
     A. Butter, T. Plehn, R. Winterhalder, SciPost Phys. Core 3 (2020) 009, arXiv:1912.08824;
