@@ -133,7 +133,7 @@ def train_multichannel(
     """
     config = settings.train
     params = [p for s in sampler.samplers for p in s.flow.parameters()] + list(sampler.weights.parameters())
-    optimizer = torch.optim.Adam(params, lr=config.lr, foreach=True)
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)
     n_fresh = config.n_calls // config.batch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, n_fresh * (1 + config.replay), eta_min=config.lr / 20

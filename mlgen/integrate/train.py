@@ -173,7 +173,7 @@ def train_flow(
     """
     loss_fn = LOSSES[config.loss]
     params = [p for p in sampler.flow.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=config.lr, foreach=True)
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=True)
     n_fresh = config.n_calls // config.batch
     total_steps = n_fresh * (1 + config.replay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps, eta_min=config.lr / 20)
