@@ -1,6 +1,7 @@
 """Negative-weight elimination: speed and what each method keeps, on signed Drell-Yan samples.
 
-    python benchmarks/positive.py [--sizes 100000 1000000] [--methods cell neural] [--json OUT]
+    python benchmarks/positive.py [--sizes 100000 1000000] [--methods cell neural] [--folds K] [--members M]
+                                  [--json OUT]
 
 The sample is what ``cards/drell_yan_offpeak.toml`` describes (120 < m_ee < 500 GeV at 13 TeV): the squared
 photon and Z amplitudes and their signed interference, each sampled from its own adapted VEGAS grid as a
@@ -33,7 +34,7 @@ from mlgen.gan.metrics import classifier_auc
 from mlgen.generate import generate_weighted
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.observables import observables
-from mlgen.positive import PositiveConfig, make_positive
+from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
 from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
 from mlgen.run import prepare, slha_text
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument(
         "--sampling", choices=("vegas", "flat"), default="vegas", help="how each piece is sampled"
     )
+    parser.add_argument("--folds", type=int, default=2, help="neural, gan: the sign classifier's parts")
+    parser.add_argument("--members", type=int, default=1, help="neural, gan: sign classifiers per part")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     machine = {
@@ -102,7 +105,11 @@ def main() -> None:
         generation = time.perf_counter() - t0
         reference = piece("full", n, args.seed + 10, args.sampling)
         for method in args.methods:
-            config = PositiveConfig(method=method, device="cuda" if torch.cuda.is_available() else "cpu")
+            config = PositiveConfig(
+                method=method,
+                neural=NeuralConfig(folds=args.folds, members=args.members),
+                device="cuda" if torch.cuda.is_available() else "cpu",
+            )
             t0 = time.perf_counter()
             out, _, report = make_positive(batch, info, config)
             seconds = time.perf_counter() - t0
@@ -122,6 +129,8 @@ def main() -> None:
                 "n": len(batch),
                 "sampling": args.sampling,
                 "method": method,
+                "classifier_folds": args.folds,
+                "classifier_members": args.members,
                 "generation_s": generation,
                 "seconds": seconds,
                 "events_per_s": len(batch) / seconds,

@@ -38,6 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
     parser.add_argument("--epochs", type=int, help="neural: classifier epochs; gan: generator epochs")
+    parser.add_argument(
+        "--folds", type=int, default=2, help="neural, gan: the sign classifier's cross-fitting parts"
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="neural, gan: sign classifiers per part, their logits averaged (finer, for the time)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-events", type=int, help="read at most this many events")
@@ -50,10 +59,12 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.lhe import LHEWriter, read_lhe
     from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
 
+    if args.folds < 2 or args.members < 1:
+        raise ValueError(f"--folds {args.folds} --members {args.members}: need folds >= 2 and members >= 1")
     info, events = read_lhe(args.input, max_events=args.max_events)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events")
-    neural = NeuralConfig(seed=args.seed)
+    neural = NeuralConfig(seed=args.seed, folds=args.folds, members=args.members)
     if args.epochs and args.method == "neural":
         neural = dataclasses.replace(neural, epochs=args.epochs)
     config = PositiveConfig(

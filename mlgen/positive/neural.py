@@ -66,7 +66,7 @@ class NeuralResult:
     r: np.ndarray
     dropped_sigma_fraction: float
     dropped_sigma_pb: float
-    epochs: tuple[int, int]
+    epochs: tuple[int, ...]
     calibration: tuple[float, float] = (1.0, 0.0)
 
     def to_dict(self) -> dict[str, float | int | list[int]]:
@@ -82,9 +82,9 @@ class NeuralResult:
 
 def fit_sign_balance(
     points: np.ndarray, weights: np.ndarray, config: NeuralConfig = NeuralConfig(), device: str = "cpu"
-) -> tuple[np.ndarray, tuple[int, int], tuple[float, float]]:
+) -> tuple[np.ndarray, tuple[int, ...], tuple[float, float]]:
     """Cross-fitted, calibrated ``r(x) = E[w | x] / E[|w| | x]`` in ``[-1, 1]`` at every event, the epochs
-    of the two folds and the calibration's ``(slope, intercept)`` (:func:`platt_calibrate`)."""
+    of each network and the calibration's ``(slope, intercept)`` (:func:`platt_calibrate`)."""
     w = np.asarray(weights, dtype=np.float64)
     d, epochs = cross_fit(points, w > 0, np.abs(w), config, device)
     d, calibration = platt_calibrate(d, w > 0, np.abs(w))
