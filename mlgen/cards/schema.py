@@ -191,11 +191,12 @@ class FlowCard:
     ``n_calls`` integrand calls go to training, on top of the VEGAS adaptation
     (``[integrator] n_adapt_iter`` iterations of ``vegas_per_iter`` points) and
     the VEGAS probe of the coverage check (``probe_iter`` iterations).
-    ``warm_start = true`` puts the flow on top of the adapted VEGAS grid (flow
-    kind only); by default it learns on the plain cube, which measured better on
-    every benchmark case (``benchmarks/README.md``). ``defensive`` (VEGAS grid)
+    ``warm_start = true`` puts the flow (each channel's flow) on top of the
+    adapted VEGAS grid; by default it learns on the plain cube, which measured
+    better in the unweighting efficiency on every benchmark case
+    (``benchmarks/README.md``). ``defensive`` (VEGAS grid)
     and ``uniform`` are the shares of points that skip the flow while it trains;
-    with ``tune_shares`` (flow kind) they are chosen again after training, for
+    with ``tune_shares`` they are chosen again after training, for
     the least variance that keeps the unweighting efficiency, with the uniform
     share at least ``min_uniform``.
     """

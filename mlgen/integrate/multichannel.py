@@ -8,9 +8,11 @@ so ``q(t, u) = C p_c q_c(u)`` and the weight is ``alpha_c f |J_c| / (p_c q_c)``.
 
 :func:`multichannel_integrate` spends its calls like :func:`~mlgen.integrate.nis.flow_integrate`:
 
-1. a VEGAS warm start per channel on ``alpha_c^prior f |J_c|``, then a probe
+1. a VEGAS adaptation per channel on ``alpha_c^prior f |J_c|``, then a probe
    with the frozen grids (the sum of the channel probes is the independent
-   estimate of the coverage check);
+   estimate of the coverage check); each channel's flow learns on the plain
+   cube, the grid giving its defensive share (on top of the grid with
+   ``settings.warm_start``);
 2. joint training of the channel flows and the channel-weight network on the
    stratified variance ``(sum_c sigma_c)^2`` (arXiv:2311.01548), the variance
    of the total at the optimal allocation ``p_c ~ sigma_c``, to which the
@@ -285,7 +287,11 @@ def multichannel_integrate(
     )
     samplers = [
         FlowSampler(
-            Flow(prior.channel_dim, **settings.flow).to(device), grid, settings.defensive, settings.uniform
+            Flow(prior.channel_dim, **settings.flow).to(device),
+            grid,
+            settings.defensive,
+            settings.uniform,
+            composed=settings.warm_start,
         )
         for grid in grids
     ]
