@@ -59,12 +59,13 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.lhe import LHEWriter, read_lhe
     from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
 
-    if args.folds < 2 or args.members < 1:
-        raise ValueError(f"--folds {args.folds} --members {args.members}: need folds >= 2 and members >= 1")
+    try:  # before reading the events: a bad option is refused at once
+        neural = NeuralConfig(seed=args.seed, folds=args.folds, members=args.members)
+    except ValueError as err:
+        raise ValueError(f"--folds {args.folds} --members {args.members}: {err}") from None
     info, events = read_lhe(args.input, max_events=args.max_events)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events")
-    neural = NeuralConfig(seed=args.seed, folds=args.folds, members=args.members)
     if args.epochs and args.method == "neural":
         neural = dataclasses.replace(neural, epochs=args.epochs)
     config = PositiveConfig(

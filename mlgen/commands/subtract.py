@@ -65,22 +65,23 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
 
-    if args.folds < 2 or args.members < 1:
-        raise ValueError(f"--folds {args.folds} --members {args.members}: need folds >= 2 and members >= 1")
+    try:  # before reading the samples: a bad option is refused at once
+        # S is often nearly B: the ratio's small variations need small steps and late stopping
+        config = ClassifierConfig(
+            epochs=args.epochs,
+            batch=512,
+            lr=1e-3,
+            patience=15,
+            seed=args.seed,
+            folds=args.folds,
+            members=args.members,
+        )
+    except ValueError as err:
+        raise ValueError(f"--folds {args.folds} --members {args.members}: {err}") from None
     base, sub = read_lhe(args.base), read_lhe(args.sub)
     for path, (_, events) in ((args.base, base), (args.sub, sub)):
         if events is None or len(events) == 0:
             raise ValueError(f"{path}: no events")
-    # S is often nearly B: the ratio's small variations need small steps and late stopping
-    config = ClassifierConfig(
-        epochs=args.epochs,
-        batch=512,
-        lr=1e-3,
-        patience=15,
-        seed=args.seed,
-        folds=args.folds,
-        members=args.members,
-    )
     try:
         out, run_info, report = subtract(
             base,

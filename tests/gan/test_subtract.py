@@ -139,7 +139,7 @@ def test_cli_writes_the_difference_and_refuses_negative_weights(
     assert main(["subtract", str(signed), str(s_path), "-o", str(tmp_path / "x.lhe")]) == 2
     assert "negative weights; make the sample positive first (mlgen positive)" in capsys.readouterr().err
     assert main(["subtract", str(b_path), str(s_path), "-o", str(tmp_path / "y.lhe"), "--folds", "1"]) == 2
-    assert "--folds 1 --members 1: need folds >= 2" in capsys.readouterr().err
+    assert "--folds 1 --members 1: ClassifierConfig needs folds >= 2" in capsys.readouterr().err
     assert not (tmp_path / "y.lhe").exists()
 
 

@@ -171,4 +171,5 @@ def test_cli_names_the_file_whose_events_cannot_be_compared(
     err = capsys.readouterr().err
     assert f"{source}: no final-state particles (status 1)" in err and not out.exists()
     assert main(["positive", str(source), "-o", str(out), "--method", "neural", "--folds", "1"]) == 2
-    assert "--folds 1 --members 1: need folds >= 2" in capsys.readouterr().err and not out.exists()
+    assert "--folds 1 --members 1: ClassifierConfig needs folds >= 2" in capsys.readouterr().err
+    assert not out.exists()
