@@ -17,6 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from mlgen.commands import classifier_options
+
 HELP = "turn a sample with negative weights into positive (weighted or unweighted) events"
 
 
@@ -38,15 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
     parser.add_argument("--epochs", type=int, help="neural: classifier epochs; gan: generator epochs")
-    parser.add_argument(
-        "--folds", type=int, default=2, help="neural, gan: the sign classifier's cross-fitting parts"
-    )
-    parser.add_argument(
-        "--members",
-        type=int,
-        default=1,
-        help="neural, gan: sign classifiers per part, their logits averaged (finer, for the time)",
-    )
+    classifier_options.add_arguments(parser, "neural, gan: the sign classifier")
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-events", type=int, help="read at most this many events")
@@ -59,10 +53,7 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.lhe import LHEWriter, read_lhe
     from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
 
-    try:  # before reading the events: a bad option is refused at once
-        neural = NeuralConfig(seed=args.seed, folds=args.folds, members=args.members)
-    except ValueError as err:
-        raise ValueError(f"--folds {args.folds} --members {args.members}: {err}") from None
+    neural = classifier_options.config(NeuralConfig, args, seed=args.seed)
     info, events = read_lhe(args.input, max_events=args.max_events)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events")

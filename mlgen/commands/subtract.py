@@ -16,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from mlgen.commands import classifier_options
+
 HELP = "events of the difference B - S of two LHE samples (background, counter-terms, diagrams)"
 
 
@@ -33,15 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="classifier: B's events, kept by their share of B - S; generator: flows, any number of events",
     )
     parser.add_argument("--epochs", type=int, default=100, help="classifier epochs (early stopping)")
-    parser.add_argument(
-        "--folds", type=int, default=2, help="classifier: cross-fitting parts (each network sees all but one)"
-    )
-    parser.add_argument(
-        "--members",
-        type=int,
-        default=1,
-        help="classifier: networks per part, their log-ratios averaged (a more precise ratio, for the time)",
-    )
+    classifier_options.add_arguments(parser, "classifier")
     parser.add_argument(
         "--flow-epochs", type=int, default=30, help="generator: epochs of the mixture's likelihood"
     )
@@ -65,19 +59,10 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
 
-    try:  # before reading the samples: a bad option is refused at once
-        # S is often nearly B: the ratio's small variations need small steps and late stopping
-        config = ClassifierConfig(
-            epochs=args.epochs,
-            batch=512,
-            lr=1e-3,
-            patience=15,
-            seed=args.seed,
-            folds=args.folds,
-            members=args.members,
-        )
-    except ValueError as err:
-        raise ValueError(f"--folds {args.folds} --members {args.members}: {err}") from None
+    # S is often nearly B: the ratio's small variations need small steps and late stopping
+    config = classifier_options.config(
+        ClassifierConfig, args, epochs=args.epochs, batch=512, lr=1e-3, patience=15, seed=args.seed
+    )
     base, sub = read_lhe(args.base), read_lhe(args.sub)
     for path, (_, events) in ((args.base, base), (args.sub, sub)):
         if events is None or len(events) == 0:
