@@ -11,7 +11,7 @@ from mlgen.classifier import ClassifierConfig, cross_fit
 @pytest.mark.parametrize("folds,members", [(2, 1), (3, 2)])
 def test_cross_fitted_ratio_of_two_gaussians(folds: int, members: int) -> None:
     """Class 0 ~ N(0, 1) with weight 1, class 1 ~ N(0.5, 1) with weight 2: the weight densities' ratio
-    is ``D / (1 - D) = 2 exp(x / 2 - 1 / 8)``; each event's ``D`` comes from networks that did not see it."""
+    is ``D / (1 - D) = 2 exp(x / 2 - 1 / 8)``, in the bulk to 6% rms, with every fold x member trained."""
     rng = np.random.default_rng(3)
     n = 20000
     x = np.r_[rng.normal(0.0, 1.0, n), rng.normal(0.5, 1.0, n)][:, None]
