@@ -113,6 +113,9 @@ class TrainReport:
     rel_std: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    channel_rms: list[float] | None = None
+    """Multi-channel trainer: each channel's rms weight ``r_c`` (smoothed over the last batches); the
+    allocation of least variance is proportional to it."""
     pilot: Any = field(default=None, repr=False)
     """The last fresh batches' ``(v, f, log q_sampled)``, already paid for: the pilot sample of
     :func:`~mlgen.integrate.defensive.tune_shares` (per channel for the multi-channel trainer)."""
