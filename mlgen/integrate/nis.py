@@ -46,8 +46,8 @@ class FlowSettings:
             the grid, 0.36 on the cube). The VEGAS adaptation still runs, for the probe and the
             defensive share. The same holds for the multi-channel flows: on the cube their
             unweighting efficiency eps(q) rose from 0.35 to 0.42 on t tbar -> six partons and from
-            0.36 to 0.41 on e+e- -> q q~ g, and stayed at 0.83-0.84 on Drell-Yan with a Z'
-            (whose spread went from 0.13 to 0.16: the grids resolve the narrow peaks better).
+            0.36 to 0.41 on e+e- -> q q~ g, and stayed at 0.82-0.84 on Drell-Yan with a Z'
+            (spread 0.13-0.15 against 0.13 on the grids).
         defensive: share of points drawn from the VEGAS grid alone, while training.
         uniform: share of points drawn uniformly on the cube (covers what VEGAS missed), while training.
         tune_shares: after training, re-choose the two shares on the last training batches: the
