@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="weigh the likelihood by (D/(1-D))^a of a discriminator (arXiv:2110.13632); 0: likelihood only",
     )
+    parser.add_argument(
+        "--refine",
+        action="store_true",
+        help="keep generated events by a classifier's density ratio against the input (arXiv:2009.03796)",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", help="write the training report (losses per epoch) as JSON here")
@@ -34,9 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from mlgen.classifier import ClassifierConfig
     from mlgen.device import resolve_device
     from mlgen.events import ProcessLine
     from mlgen.gan.amplify import AmplifyConfig, amplify
+    from mlgen.gan.refine import RefineConfig, describe
     from mlgen.lhe import LHEWriter, read_lhe
 
     info, events = read_lhe(args.input)
@@ -70,6 +77,7 @@ def main(args: argparse.Namespace) -> int:
         progress=progress,
         save=args.save,
         load=args.load,
+        refine=RefineConfig(classifier=ClassifierConfig(seed=args.seed)) if args.refine else None,
     )
     if bar is not None:
         bar.close()
@@ -92,6 +100,11 @@ def main(args: argparse.Namespace) -> int:
         for g in report["groups"]
         for line in g["line_shapes"]
     }
+    refined = report.get("refine")
+    if refined:
+        print(describe(refined, len(out)))
+        if refined["warning"]:
+            print(f"warning: {refined['warning']}")
     for source, pole, width, fitted in sorted(shapes):
         origin = "the input's <slha>" if source == "slha" else "the sample's median, PDG width"
         shape = "fitted residual, drawn before the flow" if fitted else "quantile knots"

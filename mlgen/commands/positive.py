@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
     parser.add_argument("--epochs", type=int, help="neural: classifier epochs; gan: generator epochs")
+    parser.add_argument(
+        "--refine",
+        action="store_true",
+        help="gan: keep generated events by a classifier's density ratio against the positive sample",
+    )
     classifier_options.add_arguments(parser, "neural, gan: the sign classifier")
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
@@ -69,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
         n_out=args.n,
         neural=neural,
         epochs=args.epochs if args.epochs and args.method == "gan" else PositiveConfig.epochs,
+        refine=args.refine,
         seed=args.seed,
         device=str(resolve_device(args.device)),
     )
@@ -90,6 +96,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _summary(report: dict, n_out: int) -> str:
+    from mlgen.gan.refine import describe
+
     b, a = report["before"], report["after"]
 
     def line(s: dict) -> str:
@@ -104,6 +112,9 @@ def _summary(report: dict, n_out: int) -> str:
         f"  before: {line(b)}, N = {b['n']}",
         f"  after:  {line(a)}, N = {n_out} -> {report['output']}",
     ]
+    refined = report.get("gan", {}).get("refine")
+    if refined:
+        rows.append("  " + describe(refined, n_out))
     for key in ("cells", "neural"):
         if key in report:
             rows.append(

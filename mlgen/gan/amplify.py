@@ -77,6 +77,8 @@ from torch import Tensor, nn
 from mlgen.events import EventBatch, RunInfo
 from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.records import complete_records
+from mlgen.gan.refine import RefineConfig
+from mlgen.gan.refine import refine as refine_events
 from mlgen.gan.representation import EventGroup, features_of, group_events, momenta_of
 from mlgen.integrate.flow import Flow
 from mlgen.lhe.weights import per_event_pb
@@ -583,6 +585,7 @@ def amplify(
     progress: Callable[[int, float, float], None] | None = None,
     save: str | Path | None = None,
     load: str | Path | None = None,
+    refine: RefineConfig | None = None,
 ) -> tuple[EventBatch, dict]:
     """Train on ``batch`` and generate ``n_out`` unweighted events with the input's cross section.
 
@@ -605,24 +608,23 @@ def amplify(
         raise ValueError("no event has a positive weight")
     sqrt_s = info.sqrt_s
     # MadGraph's Z line in some events of a final state and not in others: one generator for both
+    input_batch = batch
     records = complete_records(batch)
     batch = records.batch
     groups = group_events(batch, sqrt_s)
     total = float(w.sum())
     fractions = [float(w[g.index].sum()) / total for g in groups]
     gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    fractions_t = torch.tensor(fractions, dtype=torch.float64)
     counts = torch.multinomial(
-        torch.tensor(fractions, dtype=torch.float64),
-        n_out,
-        replacement=True,
-        generator=torch.Generator().manual_seed(config.seed + 2),
+        fractions_t, n_out, replacement=True, generator=torch.Generator().manual_seed(config.seed + 2)
     )
-    parts, report_groups, models = [], [], []
+    report_groups, models = [], []
     loaded = load_models(load, groups, device) if load is not None else None
     spectrum = header_spectrum(info)
     for k, (group, frac) in enumerate(zip(groups, fractions)):
-        n_k = int((counts == k).sum())
         if log is not None:
+            n_k = int((counts == k).sum())
             log(f"layout {k + 1}/{len(groups)}: {len(group.index)} events ({frac:.1%} of sigma) -> {n_k} new")
         if loaded is not None:
             model = loaded[k]
@@ -630,19 +632,14 @@ def amplify(
         else:
             model = train_group(batch, group, sqrt_s, config, frac, device, progress, spectrum)
         models.append(model)
-        if n_k:
-            events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
-            parts.append(records.restore(events, donors))
-        else:
-            rejected = 0
         report_groups.append(
             {
                 "layout": [list(x) for x in group.key],
                 "n_train": len(group.index),
                 "fraction": frac,
-                "n_generated": n_k,
+                "n_generated": 0,
                 "features": group.columns,
-                "rejected": rejected,
+                "rejected": 0,
                 "train_seconds": model.seconds,
                 "best_epoch": model.best_epoch,
                 "line_shapes": model.line_shapes,
@@ -651,14 +648,36 @@ def amplify(
         )
     if save is not None:
         save_models(save, models, config)
-    out = EventBatch.concat(parts)
-    perm = torch.randperm(len(out), generator=torch.Generator().manual_seed(config.seed + 3))
-    out = out[perm]
+    share = torch.Generator().manual_seed(config.seed + 2)
+    shuffle = torch.Generator().manual_seed(config.seed + 3)
+
+    def draw(n: int, counts: Tensor | None = None) -> EventBatch:
+        """``n`` fresh events, the layouts in the input's proportions, in random order."""
+        if counts is None:
+            counts = torch.multinomial(fractions_t, n, replacement=True, generator=share)
+        parts = []
+        for k, model in enumerate(models):
+            n_k = int((counts == k).sum())
+            if n_k:
+                events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
+                parts.append(records.restore(events, donors))
+                report_groups[k]["n_generated"] += n_k
+                report_groups[k]["rejected"] += rejected
+        out = EventBatch.concat(parts)
+        return out[torch.randperm(len(out), generator=shuffle)]
+
+    report: dict = {}
+    if refine is None:
+        out = draw(n_out, counts)
+    else:
+        out, report["refine"] = refine_events(
+            draw, input_batch, w.cpu().numpy(), n_out, refine, device=str(device), seed=config.seed + 4
+        )
     sigma = sum(p.xsec_pb for p in info.processes) if info.processes else math.nan
     source = "init"
     if not (math.isfinite(sigma) and sigma > 0):
         # POWHEG writes -1 before it knows the cross section: the weights' mean in pb is the estimate
         sigma, source = float(per_event_pb(info, batch)[0].mean()), "weights"
     out.weight = torch.full((len(out),), sigma / len(out), dtype=torch.float64)
-    report = {"n_train": len(batch), "n_out": len(out), "sigma_pb": sigma, "sigma_from": source}
+    report |= {"n_train": len(batch), "n_out": len(out), "sigma_pb": sigma, "sigma_from": source}
     return out, report | {"groups": report_groups}

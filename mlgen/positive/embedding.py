@@ -17,7 +17,7 @@ clustering first, the distance is infrared and collinear safe.
 
 from __future__ import annotations
 
-__all__ = ["TAU", "embed_events", "network_features"]
+__all__ = ["TAU", "embed_events", "network_features", "object_layout"]
 
 import numpy as np
 import torch
@@ -38,23 +38,45 @@ def _coloured(pdg: torch.Tensor) -> torch.Tensor:
     return ((a >= 1) & (a <= 5)) | (a == 21)
 
 
-def _objects(batch: EventBatch, jet_radius: float) -> torch.Tensor:
-    """``(B, K, 4)`` the final-state objects, type by type in order of falling pT, zero where missing."""
+Layout = tuple[tuple[int, int], ...]
+
+
+def _types(batch: EventBatch, jet_radius: float) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """The jets' momenta, and the mask of each object type: code 0 the jets, then the other PDG ids."""
     final = batch.status == 1
-    p = batch.momenta
-    jets, is_jet = anti_kt(p, final & _coloured(batch.pdg), jet_radius)
-    objects = [(is_jet, jets)]
+    jets, is_jet = anti_kt(batch.momenta, final & _coloured(batch.pdg), jet_radius)
     others = final & ~_coloured(batch.pdg)
-    for code in torch.unique(batch.pdg[others]).tolist():
-        objects.append((others & (batch.pdg == code), p))
+    codes = torch.unique(batch.pdg[others]).tolist()
+    return jets, {0: is_jet} | {int(code): others & (batch.pdg == code) for code in codes}
+
+
+def _layout(masks: dict[int, torch.Tensor]) -> Layout:
+    return tuple((code, int(mask.sum(1).max())) for code, mask in masks.items() if mask.any())
+
+
+def object_layout(batch: EventBatch, jet_radius: float = 0.4) -> Layout:
+    """The final state's object types and the most objects of each in one event, ``((code, slots), ...)``:
+    code 0 for the jets, then the other PDG ids in increasing order (the order of the features)."""
+    return _layout(_types(batch, jet_radius)[1])
+
+
+def _objects(batch: EventBatch, jet_radius: float, layout: Layout | None = None) -> torch.Tensor:
+    """``(B, K, 4)`` the final-state objects, type by type in order of falling pT, zero where missing.
+
+    ``layout`` (:func:`object_layout` of another sample) fixes the types and slots, so that two samples'
+    features line up: a type the batch lacks is zeros, objects beyond a type's slots are dropped.
+    """
+    jets, masks = _types(batch, jet_radius)
     blocks = []
-    for mask, mom in objects:
-        slots = int(mask.sum(1).max())
-        if slots == 0:
-            continue
+    for code, slots in _layout(masks) if layout is None else layout:
+        mask = masks.get(code, torch.zeros_like(batch.status, dtype=torch.bool))
+        mom = jets if code == 0 else batch.momenta
         key = torch.where(mask, pt(mom), torch.full_like(mom[..., 0], -1.0))
         order = key.argsort(1, descending=True)[:, :slots]
-        blocks.append(torch.take_along_dim(torch.where(mask[..., None], mom, 0.0), order[..., None], 1))
+        block = torch.take_along_dim(torch.where(mask[..., None], mom, 0.0), order[..., None], 1)
+        if block.shape[1] < slots:  # fewer particle slots in this batch than the layout has objects
+            block = torch.cat([block, block.new_zeros(len(block), slots - block.shape[1], 4)], 1)
+        blocks.append(block)
     if not blocks:
         raise ValueError("no final-state particles (status 1) to compare events by")
     return torch.cat(blocks, 1)
@@ -77,7 +99,9 @@ def embed_events(batch: EventBatch, *, tau: float = TAU, jet_radius: float = 0.4
     return block.reshape(len(batch), -1).cpu().numpy().astype(np.float64)
 
 
-def network_features(batch: EventBatch, *, jet_radius: float = 0.4) -> np.ndarray:
+def network_features(
+    batch: EventBatch, *, jet_radius: float = 0.4, layout: Layout | None = None
+) -> np.ndarray:
     """``(B, F)`` inputs for a network: the objects' momenta, and what a physicist would compute from them.
 
     Per object (as in :func:`embed_events`): ``(px, py, pz)``, ``log(1 + pT)`` and the rapidity (0
@@ -85,8 +109,9 @@ def network_features(batch: EventBatch, *, jet_radius: float = 0.4) -> np.ndarra
     difference (the decay angle, ``tanh(dy / 2) = cos theta*`` at small pT); the whole final
     state's mass, ``log(1 + pT)`` and rapidity. Networks learn ratios of cross sections far more
     easily from masses than from momentum components (a resonance is a function of one of them).
+    ``layout`` (:func:`object_layout`) lines the columns up with another sample's.
     """
-    objects = _objects(batch, jet_radius)
+    objects = _objects(batch, jet_radius, layout)
     present = objects[..., 0] > 0
     columns = [objects[..., 1:].flatten(1)]
     columns.append(torch.log1p(pt(objects)))

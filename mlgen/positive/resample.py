@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mlgen.classifier import ClassifierConfig
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.lhe.weights import per_event_pb
 from mlgen.positive.cell import cell_resample
@@ -49,6 +50,8 @@ class PositiveConfig:
         n_out: events to generate (gan; default: as many as the input).
         neural: classifier settings (neural, gan).
         epochs: generator epochs (gan; the held-out likelihood picks the best).
+        refine: gan: keep the generator's events by a classifier's density ratio against the
+            positive weighted sample (:mod:`mlgen.gan.refine`).
         seed: randomness of training and of the hit-or-miss.
         device: where the networks train.
     """
@@ -62,6 +65,7 @@ class PositiveConfig:
     n_out: int | None = None
     neural: NeuralConfig = field(default_factory=NeuralConfig)
     epochs: int = 60
+    refine: bool = False
     seed: int = 1
     device: str = "cpu"
 
@@ -72,6 +76,8 @@ class PositiveConfig:
             raise ValueError(f"max_cell_size: expected a distance > 0 in GeV, got {self.max_cell_size}")
         if self.cell_share not in ("abs", "mean"):
             raise ValueError(f"cell_share: expected abs or mean, got {self.cell_share!r}")
+        if self.refine and self.method != "gan":
+            raise ValueError(f"refine: refines a generator's events, for method gan only (got {self.method!r})")
         if self.n_out is not None and self.n_out < 1:
             raise ValueError(f"n_out: expected at least one event, got {self.n_out}")
 
@@ -154,6 +160,9 @@ def _warnings(report: dict[str, Any]) -> list[str]:
             "(the calibrated network keeps the total, so: the dropped region, or a rare fluctuation of "
             "the thinning): the output is scaled to the input's sigma, shapes may carry it too"
         )
+    refined = report.get("gan", {}).get("refine")
+    if refined and refined["warning"]:
+        out.append(refined["warning"])
     moved = [k for k, v in report["distortion"].items() if v["chi2_ndf"] > 2]
     if moved:
         out.append(
@@ -217,14 +226,17 @@ def make_positive(
     report["weighted"] = summarize(w_out).to_dict()
     if config.method == "gan":
         from mlgen.gan.amplify import AmplifyConfig, amplify
+        from mlgen.gan.refine import RefineConfig
 
         n_out = config.n_out or len(batch)
+        refine = RefineConfig(classifier=ClassifierConfig(seed=config.seed)) if config.refine else None
         out, gan_report = amplify(
             out,
             info,
             n_out,
             config=AmplifyConfig(epochs=config.epochs, seed=config.seed),
             device=config.device,
+            refine=refine,
         )
         # amplify normalises to the <init> cross section; the positive sample's own is the right one
         out.weight = torch.full_like(out.weight, float(w_out.mean()) / len(out))

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from mlgen.classifier import ClassifierConfig
 from mlgen.cli import main
 from mlgen.device import make_generator
 from mlgen.events import EventBatch
 from mlgen.gan.amplify import AmplifyConfig, amplify, train_group
 from mlgen.gan.preprocess import FeatureMap
+from mlgen.gan.refine import RefineConfig
 from mlgen.gan.representation import BETA_MAX, features_of, group_events, momenta_of, reference_azimuth
 from mlgen.lhe import read_lhe
 from mlgen.matrix.ttbar_decay import TTbarAllHadronic
@@ -554,3 +556,25 @@ def test_a_resonance_mass_seen_in_one_event_is_held_at_its_value() -> None:
     out, report = amplify(events, info, 200, config=AmplifyConfig(epochs=2, batch=64))
     assert any(g["n_train"] == 1 and g["n_generated"] > 0 for g in report["groups"])
     assert len(out) == 200 and float(out.x1.max()) <= 1 and float(out.x2.max()) <= 1
+
+
+def test_refined_amplification_keeps_every_layout_and_reports_its_cost() -> None:
+    """Z + 0, 1, 2 jets refined (:mod:`mlgen.gan.refine`): the candidates of every layout line up with
+    the input's features, the events asked for are written with sigma, and what was drawn is counted."""
+    info, events = read_lhe(ZJETS, max_events=1500)
+    refine = RefineConfig(classifier=ClassifierConfig(epochs=5, seed=2))
+    out, report = amplify(events, info, 800, config=AmplifyConfig(epochs=2, batch=256), refine=refine)
+    assert len(out) == 800 and math.isclose(float(out.weight.sum()), info.xsec_pb, rel_tol=1e-12)
+    refined = report["refine"]
+    drawn = sum(g["n_generated"] for g in report["groups"])
+    assert drawn == refined["candidates"] + refined["train_events"] and refined["train_events"] == 1500
+    assert 0 < refined["efficiency"] <= 1 and refined["rho_max"] > 1
+
+    # the parton multiplicity of the output is the input's, within counting errors
+    def partons(batch: EventBatch) -> torch.Tensor:
+        a = batch.pdg.abs()
+        return ((batch.status == 1) & ((a <= 5) | (a == 21))).sum(1).double()
+
+    n_out, n_in = partons(out), partons(events)
+    error = math.sqrt(float(n_out.var()) / len(n_out) + float(n_in.var()) / len(n_in))
+    assert abs(float(n_out.mean() - n_in.mean())) < 4 * error and error > 0
