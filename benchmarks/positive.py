@@ -20,6 +20,7 @@ Not a test. There is no peer in this environment: cres (Rust) cannot be built wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -36,6 +37,7 @@ from mlgen.generate import generate_weighted
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.observables import observables
 from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
+from mlgen.positive.embedding import TAU
 from mlgen.positive.summary import distortion
 from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
@@ -92,6 +94,9 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=2, help="neural, gan: the sign classifier's parts")
     parser.add_argument("--members", type=int, default=1, help="neural, gan: sign classifiers per part")
+    parser.add_argument(
+        "--tau", type=float, nargs="+", default=[TAU], help="pT weights of the distance to try"
+    )
     parser.add_argument("--refine", action="store_true", help="gan: refine by a classifier's density ratio")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -115,9 +120,10 @@ def main() -> None:
             + ", ".join(f"{k} {v:.2f}" for k, v in sorted(null.items())),
             flush=True,
         )
-        for method in args.methods:
+        for method, tau in itertools.product(args.methods, args.tau):
             config = PositiveConfig(
                 method=method,
+                tau=tau,
                 neural=NeuralConfig(folds=args.folds, members=args.members),
                 refine=args.refine,
                 device="cuda" if torch.cuda.is_available() else "cpu",
@@ -141,6 +147,7 @@ def main() -> None:
                 "n": len(batch),
                 "sampling": args.sampling,
                 "method": method,
+                "tau": tau,
                 "classifier_folds": args.folds,
                 "classifier_members": args.members,
                 "refine": args.refine,
@@ -169,7 +176,8 @@ def main() -> None:
             }
             rows.append(row)
             print(
-                f"N = {row['n']:>8d} {method:6s} {seconds:7.1f} s ({row['events_per_s']:9.0f} ev/s)  "
+                f"N = {row['n']:>8d} {method:6s} tau {tau:g} {seconds:7.1f} s "
+                f"({row['events_per_s']:9.0f} ev/s)  "
                 f"r- {row['r_minus_before']:.3f} -> {row['r_minus_after']:.3f}  N_eff/N "
                 f"{row['n_eff_per_event_before']:.3f} -> {row['n_eff_per_event_after']:.3f}  sigma "
                 f"{row['sigma_before_pb']:.4f} -> {row['sigma_after_pb']:.4f} +- {row['error_pb']:.4f} pb "

@@ -35,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cell-share", choices=("abs", "mean"), default="abs", help="cell: share by |w| or equally"
     )
-    parser.add_argument("--tau", type=float, default=3.0, help="weight of pT differences in the distance")
+    parser.add_argument(
+        "--tau",
+        type=float,
+        help="weight of pT differences in the distance (default: mlgen.positive.embedding.TAU)",
+    )
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
     parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
@@ -68,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
         method=args.method,
         max_cell_size=args.max_cell_size,
         cell_share=args.cell_share,
-        tau=args.tau,
+        tau=PositiveConfig.tau if args.tau is None else args.tau,
         jet_radius=args.jet_radius,
         unweight=args.unweight,
         n_out=args.n,
