@@ -2,7 +2,7 @@
 
     python benchmarks/subtract.py [--events 50000] [--method classifier|generator] [--factor K]
                                   [--direct-events N] [--keep-negative] [--exact-ratio]
-                                  [--folds K] [--members M] [--seed S] [--json OUT]
+                                  [--refine] [--folds K] [--members M] [--seed S] [--json OUT]
 
 ``cards/drell_yan_offpeak.toml`` (120 < m_ee < 500 GeV, where the photon is a third of the rate): B is
 the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; B - S is written by
@@ -31,6 +31,7 @@ from mlgen.classifier import ClassifierConfig
 from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.gan.amplify import AmplifyConfig
+from mlgen.gan.refine import RefineConfig
 from mlgen.gan.subtract import subtract
 from mlgen.generate import generate_weighted
 from mlgen.observables import observables
@@ -178,6 +179,12 @@ def main() -> None:
     parser.add_argument(
         "--direct-events", type=int, help="events of each direct piece (default 2 x --events)"
     )
+    parser.add_argument(
+        "--refine", action="store_true", help="generator: refine towards the classifier's B - S"
+    )
+    parser.add_argument(
+        "--overweight", type=float, default=RefineConfig.overweight, help="refine: the share above rho_max"
+    )
     parser.add_argument("--keep-negative", action="store_true", help="write B - S < 0 as negative weights")
     parser.add_argument("--folds", type=int, default=2, help="classifier: cross-fitting parts")
     parser.add_argument("--members", type=int, default=1, help="classifier: networks per part")
@@ -207,6 +214,7 @@ def main() -> None:
         generator=AmplifyConfig(epochs=args.epochs, hidden=args.hidden, bins=args.bins),
         warm_epochs=args.warm_epochs,
         negative="keep" if args.keep_negative else "drop",
+        refine=RefineConfig(classifier=config, overweight=args.overweight) if args.refine else None,
     )
     seconds = time.perf_counter() - t0
     sigma_direct = float(direct.weight.mean())
@@ -264,6 +272,7 @@ def main() -> None:
     summary = {
         "method": args.method,
         "keep_negative": args.keep_negative,
+        "refine": report.get("refine"),
         "classifier_folds": args.folds,
         "classifier_members": args.members,
         "classifier_seed": args.seed,

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--warm-epochs", type=int, default=30, help="generator: epochs with the classifier's class labels"
     )
     parser.add_argument(
+        "--refine",
+        action="store_true",
+        help="generator: keep generated events by a classifier's density ratio against the classifier "
+        "route's B - S on B's events (its shape, any number of events)",
+    )
+    parser.add_argument(
         "--keep-negative",
         action="store_true",
         help="classifier: write the events where B - S stays negative with negative weights (default: a "
@@ -56,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.classifier import ClassifierConfig
     from mlgen.device import resolve_device
     from mlgen.gan.amplify import AmplifyConfig
+    from mlgen.gan.refine import RefineConfig, describe
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
 
@@ -77,6 +84,7 @@ def main(args: argparse.Namespace) -> int:
             generator=AmplifyConfig(epochs=args.flow_epochs, seed=args.seed),
             warm_epochs=args.warm_epochs,
             negative="keep" if args.keep_negative else "drop",
+            refine=RefineConfig(classifier=config) if args.refine else None,
             device=str(resolve_device(args.device)),
         )
     except ValueError as err:  # name the files the complaint is about
@@ -107,6 +115,8 @@ def main(args: argparse.Namespace) -> int:
                 f"{layout['label_s_mean_over_base']:.4f} (sigma_S/sigma_B = {layout['alpha']:.4f}); "
                 f"flows trained in {layout['train_seconds']:.1f} s"
             )
+    if "refine" in report:
+        print("  " + describe(report["refine"], len(out)))
     for warning in report["warnings"]:
         print(f"  warning: {warning}")
     return 0

@@ -94,14 +94,13 @@ def refine(
         raise ValueError("refine: expected one non-negative weight per data event, not all zero")
     n_train = config.train_events or len(data)
     pool = draw(n_train)
-    both = EventBatch.concat([data.to("cpu"), pool.to("cpu")])
-    layout = object_layout(both)  # the candidates' features line up with these
+    data, pool = data.to("cpu"), pool.to("cpu")
+    layout = object_layout(data, pool)  # every sample's features line up with these columns
+    features = np.concatenate([network_features(data, layout=layout), network_features(pool, layout=layout)])
     label = np.concatenate([np.ones(len(data), dtype=bool), np.zeros(len(pool), dtype=bool)])
     # both classes total len(pool): D / (1 - D) is then p_data / p_gen
     size = np.concatenate([w * len(pool) / w.sum(), np.ones(len(pool))])
-    d, epochs, ensemble = cross_fit_ensemble(
-        network_features(both, layout=layout), label, size, config.classifier, device
-    )
+    d, epochs, ensemble = cross_fit_ensemble(features, label, size, config.classifier, device)
     rng = np.random.default_rng(seed)
 
     def ratio(events: EventBatch) -> np.ndarray:

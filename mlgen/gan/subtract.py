@@ -59,6 +59,8 @@ from mlgen.classifier import ClassifierConfig, cross_fit
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.gan.amplify import AmplifyConfig, generate_group
 from mlgen.gan.mixture import train_mixture
+from mlgen.gan.refine import RefineConfig
+from mlgen.gan.refine import refine as refine_events
 from mlgen.gan.representation import group_events
 from mlgen.lhe.weights import per_event_pb
 from mlgen.positive.cell import cell_resample
@@ -190,14 +192,20 @@ def _generate_difference(
     sub: tuple[RunInfo, EventBatch],
     w_b: np.ndarray,
     w_s: np.ndarray,
-    label_d: np.ndarray,
+    weights: np.ndarray,
     n_out: int,
     config: AmplifyConfig,
     warm_epochs: int,
     device: str,
+    refine: RefineConfig | None = None,
 ) -> tuple[EventBatch, dict[str, Any]]:
-    """``n_out`` unweighted events from the mixture flows, one fit per record layout."""
+    """``n_out`` unweighted events from the mixture flows, one fit per record layout.
+
+    ``weights`` are the classifier route's B - S on B's events: their share of ``w_b`` starts the
+    flows' class labels, and ``refine`` refines the generated events towards their positive part.
+    """
     (info_b, b), (_, s) = base, sub
+    label_d = np.clip(weights / w_b, 0.0, 1.0)
     groups_b = group_events(b, info_b.sqrt_s)
     groups_s = {}
     for g in group_events(s, info_b.sqrt_s):
@@ -213,23 +221,17 @@ def _generate_difference(
     positive = {key: max(d, 0.0) for key, d in diff.items()}
     total = sum(positive.values())
     keys = [g.key for g in groups_b]
-    counts = torch.multinomial(
-        torch.tensor([positive[k] / total for k in keys], dtype=torch.float64),
-        n_out,
-        replacement=True,
-        generator=torch.Generator().manual_seed(config.seed + 2),
-    )
+    shares = torch.tensor([positive[k] / total for k in keys], dtype=torch.float64)
     gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    parts, groups, warnings = [], [], []
-    for k, group in enumerate(groups_b):
-        n_k = int((counts == k).sum())
+    models, groups, warnings = {}, [], []
+    for group in groups_b:
         entry: dict[str, Any] = {
             "layout": [list(x) for x in group.key],
             "sigma_base_pb": sigma_b[group.key],
             "sigma_subtracted_pb": sigma_s.get(group.key, 0.0),
             "n_base": len(group.index),
             "n_subtracted": len(groups_s[group.key].index) if group.key in groups_s else 0,
-            "n_generated": n_k,
+            "n_generated": 0,
         }
         groups.append(entry)
         if diff[group.key] <= 0:
@@ -259,14 +261,35 @@ def _generate_difference(
             "train_seconds": model.seconds,
             "best_epoch": model.best_epoch,
             "losses": model.losses,
+            "rejected": 0,
         }
-        if n_k:
-            events, rejected, _ = generate_group(model.generator(), b, info_b.sqrt_s, n_k, gen)
-            parts.append(events)
-            entry["rejected"] = rejected
-    out = EventBatch.concat(parts)
-    out = out[torch.randperm(len(out), generator=torch.Generator().manual_seed(config.seed + 3))]
-    return out, {"layouts": groups, "warnings": warnings}
+        models[len(groups) - 1] = model.generator()
+    share = torch.Generator().manual_seed(config.seed + 2)
+    shuffle = torch.Generator().manual_seed(config.seed + 3)
+
+    def draw(n: int) -> EventBatch:
+        """``n`` fresh events of B - S, the layouts in proportion to their sigma_B - sigma_S."""
+        counts = torch.multinomial(shares, n, replacement=True, generator=share)
+        parts = []
+        for k, model in models.items():
+            n_k = int((counts == k).sum())
+            if n_k:
+                events, rejected, _ = generate_group(model, b, info_b.sqrt_s, n_k, gen)
+                parts.append(events)
+                groups[k]["n_generated"] += n_k
+                groups[k]["rejected"] += rejected
+        out = EventBatch.concat(parts)
+        return out[torch.randperm(len(out), generator=shuffle)]
+
+    report: dict[str, Any] = {"layouts": groups, "warnings": warnings}
+    if refine is None:
+        return draw(n_out), report
+    out, report["refine"] = refine_events(
+        draw, b, np.clip(weights, 0.0, None), n_out, refine, device=device, seed=config.seed + 4
+    )
+    if report["refine"]["warning"]:
+        warnings.append(report["refine"]["warning"])
+    return out, report
 
 
 def subtract(
@@ -280,6 +303,7 @@ def subtract(
     generator: AmplifyConfig | None = None,
     warm_epochs: int = 30,
     negative: str = "drop",
+    refine: RefineConfig | None = None,
     device: str = "cpu",
 ) -> tuple[EventBatch, RunInfo, dict[str, Any]]:
     """Unweighted events of ``base - sub`` (each ``(RunInfo, EventBatch)``), their run info and a report.
@@ -299,6 +323,9 @@ def subtract(
             the mixture's own likelihood (``generator.epochs``) takes over.
         negative: classifier route: ``drop`` (a positive sample) or ``keep`` (events where B - S stays
             negative after the cells are written with negative weights; :data:`NEGATIVE`).
+        refine: generator route: refine the generated events (:mod:`mlgen.gan.refine`) towards the
+            classifier route's positive B - S on B's events, so that they follow its shape while
+            any number of them can be written.
         device: where the networks train.
     """
     start = time.perf_counter()
@@ -310,6 +337,8 @@ def subtract(
         raise ValueError(f"--warm-epochs: expected a number of epochs >= 0, got {warm_epochs}")
     if negative not in NEGATIVE:
         raise ValueError(f"negative: expected one of {', '.join(NEGATIVE)}, got {negative!r}")
+    if refine is not None and method != "generator":
+        raise ValueError("--refine needs --method generator: the classifier route writes B's own events")
     if negative == "keep" and method == "generator":
         raise ValueError(
             "--keep-negative needs --method classifier: the generator's flows are densities, they cannot "
@@ -345,13 +374,14 @@ def subtract(
             sub,
             w_b,
             w_s,
-            np.clip(weights / w_b, 0.0, 1.0),
+            weights,
             n_out or len(b),
             generator or AmplifyConfig(),
             warm_epochs,
             device,
+            refine,
         )
-        report |= {"layouts": generated["layouts"]}
+        report |= {k: v for k, v in generated.items() if k != "warnings"}
         report["warnings"] += generated["warnings"]
     else:
         rng = np.random.default_rng(config.seed)

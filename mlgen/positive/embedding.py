@@ -55,10 +55,15 @@ def _layout(masks: dict[int, torch.Tensor]) -> Layout:
     return tuple((code, int(mask.sum(1).max())) for code, mask in masks.items() if mask.any())
 
 
-def object_layout(batch: EventBatch, jet_radius: float = 0.4) -> Layout:
-    """The final state's object types and the most objects of each in one event, ``((code, slots), ...)``:
-    code 0 for the jets, then the other PDG ids in increasing order (the order of the features)."""
-    return _layout(_types(batch, jet_radius)[1])
+def object_layout(*batches: EventBatch, jet_radius: float = 0.4) -> Layout:
+    """The final state's object types and the most objects of each in one event, over all ``batches``:
+    ``((code, slots), ...)``, code 0 for the jets, then the other PDG ids in increasing order (the
+    order of the features)."""
+    slots: dict[int, int] = {}
+    for batch in batches:
+        for code, n in _layout(_types(batch, jet_radius)[1]):
+            slots[code] = max(n, slots.get(code, 0))
+    return tuple((code, slots[code]) for code in sorted(slots, key=lambda c: (c != 0, c)))
 
 
 def _objects(batch: EventBatch, jet_radius: float, layout: Layout | None = None) -> torch.Tensor:
