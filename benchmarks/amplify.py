@@ -1,7 +1,7 @@
 """Amplification on mlgen's own Drell-Yan and t tbar -> 6 partons, against a held-out truth.
 
     python benchmarks/amplify.py [--cases dy ttbar] [--n-train 10000] [--truth-factor 20] [--factor 10]
-                                 [--epochs 60] [--knots K] [--mass-knots K]
+                                 [--epochs 60] [--knots K] [--mass-knots K] [--refine]
                                  [--json OUT]
 
 Per case, one VEGAS grid (the card's) gives n_train training events and truth_factor times as many
@@ -27,10 +27,12 @@ from pathlib import Path
 import torch
 
 from mlgen.cards import load_card
+from mlgen.classifier import ClassifierConfig
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.gan.amplify import AmplifyConfig, amplify
 from mlgen.gan.compare import compare_samples
 from mlgen.gan.metrics import breit_wigner_fit
+from mlgen.gan.refine import RefineConfig, describe
 from mlgen.lhe import LHEWriter
 from mlgen.observables import observables
 from mlgen.run import event_stream, prepare
@@ -81,7 +83,8 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
     n_out = int(args.factor * args.n_train)
     config = AmplifyConfig(epochs=args.epochs, knots=args.knots, mass_knots=args.mass_knots, seed=args.seed)
     start = time.perf_counter()
-    out, report = amplify(train, info, n_out, config=config)
+    refine = RefineConfig(classifier=ClassifierConfig(seed=args.seed)) if args.refine else None
+    out, report = amplify(train, info, n_out, config=config, refine=refine)
     total = time.perf_counter() - start
     train_s = sum(g["train_seconds"] for g in report["groups"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +108,7 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
         "best_epochs": [g["best_epoch"] for g in report["groups"]],
         "line_shapes": [g["line_shapes"] for g in report["groups"]],
         "rejected": sum(g["rejected"] for g in report["groups"]),
+        "refine": report.get("refine"),
         "auc": cmp["classifier"]["auc"],
         "auc_null": cmp["classifier"]["auc_null"],
         "chi2_ndf": {k: v["chi2_ndf"] for k, v in cmp["observables"].items()},
@@ -120,6 +124,8 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
         f"training {train_s:.0f} s, generation {result['generated_events_per_s']:.3g} ev/s (LHE written)"
     )
     print(f"AUC {result['auc']:.3f} (null {result['auc_null']:.3f}); rejected {result['rejected']}")
+    if "refine" in report:
+        print(describe(report["refine"], n_out))
     for f in cmp["amplification"]:
         print(
             f"  G {f['observable']:28s} {f['region']:5s} {f['g']:6.2f} +- {f['g_err']:5.2f}"
@@ -146,6 +152,7 @@ def main() -> None:
     parser.add_argument("--knots", type=int, default=AmplifyConfig.knots)
     parser.add_argument("--mass-knots", type=int, default=AmplifyConfig.mass_knots)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--refine", action="store_true", help="refine by a classifier's density ratio")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results = {

@@ -96,24 +96,34 @@ def _train(
 
 @dataclass
 class Ensemble:
-    """Every network of a cross-fit, with the features' standardisation: ``D`` at new points."""
+    """Every network of a cross-fit, with the features' standardisation: ``D`` at new points.
+
+    Points outside the training features' range are moved onto its edge first: a network's logit
+    grows linearly away from its data, and a generated event just beyond it would get any ratio.
+    """
 
     networks: list[nn.Module]
     mu: np.ndarray
     sd: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
     device: str = "cpu"
     chunk: int = field(default=1 << 16, repr=False)
 
-    def probability(self, points: np.ndarray) -> np.ndarray:
-        """``sigmoid`` of the networks' averaged logits at ``(N, D)`` points (none of them trained there)."""
-        x_np = (np.asarray(points, dtype=np.float64) - self.mu) / self.sd
-        logit = np.zeros(len(x_np))
+    def logits(self, points: np.ndarray) -> np.ndarray:
+        """``(M, N)``: each of the ``M`` networks' logit at ``(N, D)`` points."""
+        x_np = (np.clip(np.asarray(points, dtype=np.float64), self.lo, self.hi) - self.mu) / self.sd
+        out = np.zeros((len(self.networks), len(x_np)))
         with torch.no_grad():
             for start in range(0, len(x_np), self.chunk):
                 x = torch.tensor(x_np[start : start + self.chunk], dtype=torch.float32, device=self.device)
-                part = sum(net(x).squeeze(1).double() for net in self.networks) / len(self.networks)
-                logit[start : start + self.chunk] = part.cpu().numpy()
-        return 1 / (1 + np.exp(-logit))
+                for k, net in enumerate(self.networks):
+                    out[k, start : start + self.chunk] = net(x).squeeze(1).double().cpu().numpy()
+        return out
+
+    def probability(self, points: np.ndarray) -> np.ndarray:
+        """``sigmoid`` of the networks' averaged logits at ``(N, D)`` points (none of them trained there)."""
+        return 1 / (1 + np.exp(-self.logits(points).mean(0)))
 
 
 def cross_fit(
@@ -163,5 +173,5 @@ def cross_fit_ensemble(
             networks.append(net.eval())
             with torch.no_grad():
                 logit[held] += net(x[held]).squeeze(1).double() / config.members
-    ensemble = Ensemble(networks, mu, sd, device)
+    ensemble = Ensemble(networks, mu, sd, x_np.min(0), x_np.max(0), device)
     return torch.sigmoid(logit).cpu().numpy(), tuple(epochs), ensemble

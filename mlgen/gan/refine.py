@@ -22,7 +22,15 @@ candidates' mean of ``rho`` is reported as a check, with the ratio's spread
 the data's cross section above ``rho_max``, ``E_data[(1 - rho_max / rho)+]``, is
 the overweight share again, measured on the data's events: much larger than the
 candidates' share, it says the generator misses a region that its own events
-hardly ever reach.
+hardly ever reach. The networks of the cross-fit disagree by their noise: the
+variance of their mean log-ratio at an event, over the spread of that mean
+across events, says whether the ratio is the generator's error or the
+classifier's noise (which the refined events would then carry; a warning says
+so when the spread beyond the noise is less than twice the noise: at 10^4
+Drell-Yan events, 0.034 against 0.025, refinement lowered the amplification
+factor G in most observables and raised the AUC from 0.500 to 0.513). With
+more than two folds the networks share training events and the noise is
+underestimated.
 
 Caveat for amplification: the classifier sees the training sample, so the
 refined events follow it to the classifier's resolution, its fluctuations at
@@ -62,7 +70,7 @@ class RefineConfig:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     train_events: int | None = None
     overweight: float = 1e-3
-    max_rounds: int = 20
+    max_rounds: int = 50
 
     def __post_init__(self) -> None:
         if not 0 <= self.overweight < 1:
@@ -103,23 +111,25 @@ def refine(
     d, epochs, ensemble = cross_fit_ensemble(features, label, size, config.classifier, device)
     rng = np.random.default_rng(seed)
 
-    def ratio(events: EventBatch) -> np.ndarray:
-        p = np.clip(ensemble.probability(network_features(events.to("cpu"), layout=layout)), 1e-12, 1 - 1e-12)
-        return p / (1 - p)
-
     kept: list[EventBatch] = []
     have, drawn, rho_sum, rho_sq, above, total = 0, 0, 0.0, 0.0, 0.0, 0.0
+    log_sum, log_sq, noise_sum = 0.0, 0.0, 0.0
     rho_max = efficiency = math.nan
     for _ in range(config.max_rounds):
         if have >= n_out:
             break
         step = int(1.2 * (n_out - have) / efficiency) + 16 if have else max(n_out, 10_000)
-        events = draw(step)
-        rho = ratio(events)
+        events = draw(min(step, max(2 * n_out, 100_000)))  # a low efficiency takes rounds, not memory
+        logits = ensemble.logits(network_features(events.to("cpu"), layout=layout))
+        log_rho = logits.mean(0)
+        rho = np.exp(np.clip(log_rho, -30.0, 30.0))
         if math.isnan(rho_max):
             rho_max = reduced_max(torch.as_tensor(rho), config.overweight)
         drawn += len(rho)
         rho_sum, rho_sq = rho_sum + float(rho.sum()), rho_sq + float((rho * rho).sum())
+        log_sum, log_sq = log_sum + float(log_rho.sum()), log_sq + float((log_rho * log_rho).sum())
+        # the networks' disagreement: the noise variance of their mean log-ratio at each event
+        noise_sum += float(logits.var(0, ddof=1).sum()) / len(logits)
         above += float(np.clip(rho - rho_max, 0, None).sum())
         total += float(np.minimum(rho, rho_max).sum())
         efficiency = max(total / rho_max / drawn, 1e-6)
@@ -134,6 +144,8 @@ def refine(
         )
     out = EventBatch.concat(kept)
     mean = rho_sum / drawn
+    noise = noise_sum / drawn
+    signal = max(log_sq / drawn - (log_sum / drawn) ** 2 - noise, 0.0)
     p_train = np.clip(d, 1e-12, 1 - 1e-12)
     rho_data = p_train[: len(data)] / (1 - p_train[: len(data)])
     data_over = float((w * np.clip(1 - rho_max / rho_data, 0, None)).sum() / w.sum())
@@ -145,16 +157,26 @@ def refine(
         "rho_spread": math.sqrt(max(rho_sq / drawn - mean * mean, 0.0)) / mean,
         "overweight_share": above / rho_sum,
         "data_overweight_share": data_over,
+        # in log rho: the spread the generator's errors make, and the networks' own noise
+        "log_ratio_signal": math.sqrt(signal),
+        "log_ratio_noise": math.sqrt(noise),
         "train_events": n_train,
         "epochs_per_fold": list(epochs),
     }
-    report["warning"] = None
+    warnings = []
+    if signal < 4 * noise:  # in variance: the spread beyond the noise is less than twice the noise
+        warnings.append(
+            f"the density ratio is mostly the classifier's noise (log rho: spread {math.sqrt(signal):.3f} "
+            f"beyond a noise of {math.sqrt(noise):.3f}): the refined events carry that noise; refine with "
+            "more events, or keep the generator's"
+        )
     if data_over > max(10 * config.overweight, 0.01):
-        report["warning"] = (
+        warnings.append(
             f"the generator misses part of its sample: {data_over:.1%} of the sample's cross section lies "
             f"above the ratio's maximum, where its candidates had {report['overweight_share']:.1e}; "
             "refined events cannot fill a region the generator does not reach (train it longer)"
         )
+    report["warning"] = "; ".join(warnings) or None
     return out, report
 
 

@@ -61,6 +61,23 @@ def test_refined_events_follow_the_sample_that_the_generator_missed() -> None:
     rho_max = reduced_max(torch.as_tensor(rho), RefineConfig().overweight)
     assert report["efficiency"] == pytest.approx(np.minimum(rho, rho_max).mean() / rho_max, rel=0.1)
     assert report["overweight_share"] <= 1.5e-3 and report["data_overweight_share"] < 0.01
+    # the generator's error, not the networks' noise: their disagreement is a tenth of the spread
+    assert report["log_ratio_signal"] > 5 * report["log_ratio_noise"] and report["warning"] is None
+
+
+def test_a_ratio_that_is_only_the_classifiers_noise_is_reported() -> None:
+    """A generator of the sample's own distribution: rho = 1, and what the networks learn is noise."""
+    data, w = _data(1)
+    rng = np.random.default_rng(5)
+
+    def exact(n: int):
+        c = rng.uniform(-1, 1, 4 * n)
+        c = c[rng.random(len(c)) < density(c) / density(1.0)][:n]  # hit-or-miss: dsigma/dcos itself
+        return dimuon(c, rng.uniform(-math.pi, math.pi, len(c)), np.ones(len(c)))
+
+    _, report = refine(exact, data, w, 5000, RefineConfig(classifier=FAST), seed=4)
+    assert report["log_ratio_signal"] < 2 * report["log_ratio_noise"]
+    assert "mostly the classifier's noise" in report["warning"]
 
 
 def test_a_region_the_generator_misses_is_reported() -> None:
