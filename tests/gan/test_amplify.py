@@ -568,7 +568,8 @@ def test_refined_amplification_keeps_every_layout_and_reports_its_cost() -> None
     refined = report["refine"]
     drawn = sum(g["n_generated"] for g in report["groups"])
     assert drawn == refined["candidates"] + refined["train_events"] and refined["train_events"] == 1500
-    assert 0 < refined["efficiency"] <= 1 and refined["rho_max"] > 1
+    # E_gen[rho] = 1 for a calibrated classifier: the candidates' mean says how far it is from that
+    assert 0 < refined["efficiency"] <= 1 and abs(refined["rho_mean"] - 1) < 0.1
 
     # the parton multiplicity of the output is the input's, within counting errors
     def partons(batch: EventBatch) -> torch.Tensor:
