@@ -52,6 +52,7 @@ __all__ = [
     "amplify",
     "feature_bounds",
     "generate_group",
+    "layout_sampler",
     "conditioned_columns",
     "knots_per_column",
     "header_spectrum",
@@ -451,6 +452,43 @@ def generate_group(
     return events, sum(rejected for _, rejected, _ in parts), torch.cat([near for _, _, near in parts])
 
 
+def layout_sampler(
+    models: dict[int, GroupModel],
+    shares: Tensor,
+    batch: EventBatch,
+    sqrt_s: float,
+    seed: int,
+    report: list[dict],
+    device: torch.device | str = "cpu",
+    restore: Callable[[EventBatch, Tensor], EventBatch] | None = None,
+) -> Callable[[int], EventBatch]:
+    """``draw(n)``: ``n`` fresh events, layout ``k`` drawn with probability ``shares[k]`` from
+    ``models[k]``, in random order; ``report[k]`` counts what was generated and rejected.
+
+    The random streams are seeded once (``seed + 1`` the events, ``+ 2`` the layouts, ``+ 3`` the
+    order), so successive draws continue them: the first draw of a seed is always the same.
+    ``restore(events, donors)`` completes a layout's events (MadGraph's optional lines).
+    """
+    gen = torch.Generator(device=device).manual_seed(seed + 1)
+    share = torch.Generator().manual_seed(seed + 2)
+    shuffle = torch.Generator().manual_seed(seed + 3)
+
+    def draw(n: int) -> EventBatch:
+        counts = torch.multinomial(shares, n, replacement=True, generator=share)
+        parts = []
+        for k, model in models.items():
+            n_k = int((counts == k).sum())
+            if n_k:
+                events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
+                parts.append(events if restore is None else restore(events, donors))
+                report[k]["n_generated"] += n_k
+                report[k]["rejected"] += rejected
+        out = EventBatch.concat(parts)
+        return out[torch.randperm(len(out), generator=shuffle)]
+
+    return draw
+
+
 def _generate_chunk(
     model: GroupModel,
     batch: EventBatch,
@@ -614,8 +652,8 @@ def amplify(
     groups = group_events(batch, sqrt_s)
     total = float(w.sum())
     fractions = [float(w[g.index].sum()) / total for g in groups]
-    gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     fractions_t = torch.tensor(fractions, dtype=torch.float64)
+    # the counts the first draw will give (the same seed): for the log
     counts = torch.multinomial(
         fractions_t, n_out, replacement=True, generator=torch.Generator().manual_seed(config.seed + 2)
     )
@@ -648,27 +686,19 @@ def amplify(
         )
     if save is not None:
         save_models(save, models, config)
-    share = torch.Generator().manual_seed(config.seed + 2)
-    shuffle = torch.Generator().manual_seed(config.seed + 3)
-
-    def draw(n: int, counts: Tensor | None = None) -> EventBatch:
-        """``n`` fresh events, the layouts in the input's proportions, in random order."""
-        if counts is None:
-            counts = torch.multinomial(fractions_t, n, replacement=True, generator=share)
-        parts = []
-        for k, model in enumerate(models):
-            n_k = int((counts == k).sum())
-            if n_k:
-                events, rejected, donors = generate_group(model, batch, sqrt_s, n_k, gen)
-                parts.append(records.restore(events, donors))
-                report_groups[k]["n_generated"] += n_k
-                report_groups[k]["rejected"] += rejected
-        out = EventBatch.concat(parts)
-        return out[torch.randperm(len(out), generator=shuffle)]
-
+    draw = layout_sampler(
+        dict(enumerate(models)),
+        fractions_t,
+        batch,
+        sqrt_s,
+        config.seed,
+        report_groups,
+        device,
+        records.restore,
+    )
     report: dict = {}
     if refine is None:
-        out = draw(n_out, counts)
+        out = draw(n_out)
     else:
         out, report["refine"] = refine_events(
             draw, input_batch, w.cpu().numpy(), n_out, refine, device=str(device), seed=config.seed + 4

@@ -57,7 +57,7 @@ from scipy.spatial import cKDTree
 
 from mlgen.classifier import ClassifierConfig, cross_fit
 from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.gan.amplify import AmplifyConfig, generate_group
+from mlgen.gan.amplify import AmplifyConfig, layout_sampler
 from mlgen.gan.mixture import train_mixture
 from mlgen.gan.refine import RefineConfig
 from mlgen.gan.refine import refine as refine_events
@@ -222,7 +222,6 @@ def _generate_difference(
     total = sum(positive.values())
     keys = [g.key for g in groups_b]
     shares = torch.tensor([positive[k] / total for k in keys], dtype=torch.float64)
-    gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     models, groups, warnings = {}, [], []
     for group in groups_b:
         entry: dict[str, Any] = {
@@ -264,23 +263,7 @@ def _generate_difference(
             "rejected": 0,
         }
         models[len(groups) - 1] = model.generator()
-    share = torch.Generator().manual_seed(config.seed + 2)
-    shuffle = torch.Generator().manual_seed(config.seed + 3)
-
-    def draw(n: int) -> EventBatch:
-        """``n`` fresh events of B - S, the layouts in proportion to their sigma_B - sigma_S."""
-        counts = torch.multinomial(shares, n, replacement=True, generator=share)
-        parts = []
-        for k, model in models.items():
-            n_k = int((counts == k).sum())
-            if n_k:
-                events, rejected, _ = generate_group(model, b, info_b.sqrt_s, n_k, gen)
-                parts.append(events)
-                groups[k]["n_generated"] += n_k
-                groups[k]["rejected"] += rejected
-        out = EventBatch.concat(parts)
-        return out[torch.randperm(len(out), generator=shuffle)]
-
+    draw = layout_sampler(models, shares, b, info_b.sqrt_s, config.seed, groups, device)
     report: dict[str, Any] = {"layouts": groups, "warnings": warnings}
     if refine is None:
         return draw(n_out), report
