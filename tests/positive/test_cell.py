@@ -82,6 +82,8 @@ def test_bad_inputs_are_named() -> None:
     info, batch = signed_sample(100, seed=1)
     with pytest.raises(ValueError, match="method: expected one of cell, neural, gan"):
         make_positive(batch, info, PositiveConfig(method="binned"))
+    with pytest.raises(ValueError, match="refine: refines a generator's events, for method gan only"):
+        make_positive(batch, info, PositiveConfig(method="cell", refine=True))
 
 
 def test_event_distance_is_infrared_and_collinear_safe() -> None:
