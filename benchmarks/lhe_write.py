@@ -140,7 +140,8 @@ def main() -> None:
                 }
             )
             print(
-                f"{suffix:8s} mlgen {args.events / t_mlgen:10.4g} ev/s   pylhe {args.events / t_pylhe:10.4g} ev/s"
+                f"{suffix:8s} mlgen {args.events / t_mlgen:10.4g} ev/s   "
+                f"pylhe {args.events / t_pylhe:10.4g} ev/s"
                 f"   ratio x{t_pylhe / t_mlgen:.1f}"
             )
     meta = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}

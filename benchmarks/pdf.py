@@ -51,7 +51,7 @@ def main() -> None:
         pdf.xfxQ2_all(xt, qt)  # warm-up: tables onto the device
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
-        def run() -> None:
+        def run(xt=xt, qt=qt, sync=sync) -> None:
             pdf.xfxQ2_all(xt, qt)
             sync()
 

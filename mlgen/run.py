@@ -242,7 +242,7 @@ def run_card(
     bar = _progress_bar(n_events, progress, "events")
     batches: list[EventBatch] = []
     report = None
-    for batch, report in event_stream(prepared, n_events, bar):
+    for batch, report in event_stream(prepared, n_events, bar):  # noqa: B007 (the last report is the run's)
         batches.append(batch)
     _close(bar)
     timings["generation_s"] = time.perf_counter() - t0

@@ -34,7 +34,7 @@ def test_unweighted_events_follow_the_weighted_distribution(dy, mode: str) -> No
     process, result, sampler = dy
     n = 20_000
     batches, report = [], None
-    for batch, report in generate_unweighted(
+    for batch, report in generate_unweighted(  # noqa: B007 (the last report is the run's)
         process,
         sampler,
         n,

@@ -17,9 +17,7 @@ HELP = "merge LHE samples into one weighted sample (cross sections add)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", help="LHE files (.lhe or .lhe.gz) of the same beams")
     parser.add_argument("-o", "--output", required=True, help="LHE file to write")
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help="multiply every weight (1/k for k shards)"
-    )
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every weight (1/k for k shards)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shuffle of the merged events")
 
 

@@ -265,7 +265,7 @@ def read_lhe(
     info: RunInfo | None = None
     batches = []
     count = 0
-    for info, batch in iter_lhe(path, device=device):
+    for info, batch in iter_lhe(path, device=device):  # noqa: B007 (the run info is kept after the loop)
         batches.append(batch)
         count += len(batch)
         if max_events is not None and count >= max_events:

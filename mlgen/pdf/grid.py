@@ -138,7 +138,8 @@ def read_grid(path: str | Path) -> Grid:
             rows.append(row)
         if len(rows) != len(x) * len(q):
             raise PDFFormatError(
-                f"{path}:{block[-1][0]}: expected {len(x)} x {len(q)} = {len(x) * len(q)} value lines, got {len(rows)}"
+                f"{path}:{block[-1][0]}: expected {len(x)} x {len(q)} = {len(x) * len(q)} value lines, "
+                f"got {len(rows)}"
             )
         value_parts.append(np.array(rows).reshape(len(x), len(q), len(ids)))
         q2_parts.append(q**2)

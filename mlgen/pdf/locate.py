@@ -83,5 +83,6 @@ def find_member(name_or_path: str | os.PathLike[str], member: int = 0) -> tuple[
             return flat, info if info.is_file() else None, name
     listing = "\n".join(f"  {p}: {', '.join(_sets_in(p)) or '(no sets)'}" for p in places) or "  (none)"
     raise PDFNotFoundError(
-        f"PDF set {name!r} member {member} not found. Searched (LHAPDF_DATA_PATH, then pythia8mc's pdfdata):\n{listing}"
+        f"PDF set {name!r} member {member} not found. "
+        f"Searched (LHAPDF_DATA_PATH, then pythia8mc's pdfdata):\n{listing}"
     )

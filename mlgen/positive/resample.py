@@ -77,7 +77,9 @@ class PositiveConfig:
         if self.cell_share not in ("abs", "mean"):
             raise ValueError(f"cell_share: expected abs or mean, got {self.cell_share!r}")
         if self.refine and self.method != "gan":
-            raise ValueError(f"refine: refines a generator's events, for method gan only (got {self.method!r})")
+            raise ValueError(
+                f"refine: refines a generator's events, for method gan only (got {self.method!r})"
+            )
         if self.n_out is not None and self.n_out < 1:
             raise ValueError(f"n_out: expected at least one event, got {self.n_out}")
 

@@ -200,28 +200,32 @@ def test_file_without_process_lines_reads_with_a_warning() -> None:
     assert len(events) == 791 and info.weight_strategy == 7
 
 
+#: a header with a valid <init> block of one process, for the event errors below
+INIT = '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         ("<html></html>", "no <LesHouchesEvents>"),
         ('<LesHouchesEvents version="1.0">\n<event>\n</event>\n</LesHouchesEvents>\n', "missing <init>"),
         (
-            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0\n</init>\n</LesHouchesEvents>\n',
+            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0\n'
+            "</init>\n</LesHouchesEvents>\n",
             ":3: <init> first line: expected 10 numbers",
         ),
         (
-            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-            "<event>\n 2 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
+            INIT + "<event>\n 2 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n"
+            "</event>\n</LesHouchesEvents>\n",
             ":9: event declares NUP = 2 particles, found 1",
         ),
         (
-            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-            "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 zero 0 0 45 45 0 0 9\n</event>\n</LesHouchesEvents>\n",
+            INIT + "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 zero 0 0 45 45 0 0 9\n"
+            "</event>\n</LesHouchesEvents>\n",
             ":8: particle line .* non-numeric",
         ),
         (
-            '<LesHouchesEvents version="1.0">\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1 0.1 1 1\n</init>\n'
-            "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n",
+            INIT + "<event>\n 1 1 1 91 0.0078 0.118\n 2 -1 0 0 501 0 0 0 45 45 0 0 9\n</event>\n",
             "missing </LesHouchesEvents>",
         ),
     ],
