@@ -11,7 +11,8 @@ Markdown:
   madnis's, and mlgen's ε over VEGAS's (reduced and true maximum).
 
 A result whose |pull| is 4 or more and that carries no warning is counted as silently
-wrong. Nothing here runs a sampler; it reads what ``nis.py`` measured::
+wrong, and is not a bar for the others to beat (madnis's lost peak halves its integrand
+and can lower its spread). Nothing here runs a sampler; it reads what ``nis.py`` measured::
 
     python benchmarks/nis_summary.py runs/nis_full_physics.json runs/nis_full_toys.json
 """
@@ -89,12 +90,14 @@ def goals_table(rows: list[dict]) -> list[str]:
     for row in rows:
         by_run[row["case"], row["seed"]][row["method"]] = row
     lines = [
-        "| case | seed | beats VEGAS and madnis (spread and ε(q)) | train / madnis "
+        "| case | seed | beats the right peers (spread and ε(q)) | train / madnis "
         "| ε(q) / VEGAS | ε(max) / VEGAS | silently wrong |",
         "|---|---|---|---|---|---|---|",
     ]
     for (case, seed), run in sorted(by_run.items()):
-        peers = [run[m] for m in ("vegas", "madnis") if m in run]
+        # a peer that is silently wrong (madnis with a peak lost) is no bar to beat: its spread is
+        # that of half the integrand; it is named in the last column instead
+        peers = [run[m] for m in ("vegas", "madnis") if m in run and not silently_wrong(run[m])]
         ours = {m: run[m] for m in MLGEN if m in run}
         winners = [m.removeprefix("mlgen_") for m, r in ours.items() if beats(r, peers)] or ["none"]
         madnis, vegas = run.get("madnis"), run.get("vegas")
