@@ -1,4 +1,7 @@
-"""Where the multi-channel sampler's largest Drell-Yan weights sit (eps_max 0.22 against the flow's 0.54)."""
+"""Where the multi-channel sampler's largest Drell-Yan weights sit (eps_max 0.22 against the flow's 0.54).
+
+From the repository root: .venv-bench/bin/python benchmarks/results/nis_cpu_2026-12-06_dy_mc_largest_weights.py SEED
+"""
 import math, sys, time
 sys.path.insert(0, "benchmarks"); sys.path.insert(0, ".")
 import torch
