@@ -318,12 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_multichannel(process, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
-    from mlgen.integrate.multichannel import multichannel_integrate
-
+def multichannel_settings(budget: int) -> FlowSettings:
+    """The multi-channel flow's settings for ``budget`` integrand calls (VEGAS warm start, probe included)."""
     vegas_iter, vegas_n = 5, max(budget // 40, 5_000)
     probe_iter = 2
-    settings = FlowSettings(
+    return FlowSettings(
         vegas_adapt_iter=vegas_iter,
         vegas_per_iter=vegas_n,
         probe_iter=probe_iter,
@@ -331,6 +330,12 @@ def run_multichannel(process, budget: int, n_eval: int, seed: int, exact: float,
         n_iter=1,
         n_per_iter=1_000,
     )
+
+
+def run_multichannel(process, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
+    from mlgen.integrate.multichannel import multichannel_integrate
+
+    settings = multichannel_settings(budget)
     t0 = time.perf_counter()
     result, sampler, mc = multichannel_integrate(process, settings, seed=seed, device=device)
     t_train = time.perf_counter() - t0

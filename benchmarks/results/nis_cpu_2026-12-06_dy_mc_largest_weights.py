@@ -17,21 +17,10 @@ import torch
 
 from mlgen.device import make_generator
 from mlgen.integrate.multichannel import multichannel_integrate
-from mlgen.integrate.nis import FlowSettings
-from mlgen.integrate.train import TrainConfig
 
 seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 _, process = nis.physics_case("dy_zprime", torch.device("cpu"))
-budget = 500_000
-vegas_iter, vegas_n, probe_iter = 5, max(budget // 40, 5_000), 2
-settings = FlowSettings(
-    vegas_adapt_iter=vegas_iter,
-    vegas_per_iter=vegas_n,
-    probe_iter=probe_iter,
-    train=TrainConfig(n_calls=budget - (vegas_iter + probe_iter) * vegas_n, batch=4_000),
-    n_iter=1,
-    n_per_iter=1_000,
-)
+settings = nis.multichannel_settings(500_000)  # as in the benchmark
 t0 = time.perf_counter()
 result, sampler, mc = multichannel_integrate(process, settings, seed=seed, device="cpu")
 print("train", time.perf_counter() - t0, result.flags["channels"], result.flags.get("defensive"))
