@@ -101,7 +101,6 @@ def goals_table(rows: list[dict]) -> list[str]:
         ours = {m: run[m] for m in MLGEN if m in run}
         winners = [m.removeprefix("mlgen_") for m, r in ours.items() if beats(r, peers)] or ["none"]
         madnis, vegas = run.get("madnis"), run.get("vegas")
-
         wrong = [m for m, r in run.items() if silently_wrong(r)] or ["none"]
         lines.append(
             f"| {case} | {seed} | {', '.join(winners)} | {ratios(ours, madnis, 'train_s', '.2f')} "
