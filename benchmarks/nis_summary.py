@@ -33,12 +33,17 @@ REFERENCE = {"camel8": (0.39, 0.31), "gauss16": (0.15, 0.64), "ridge8": (3.0, No
 def load(paths: list[Path]) -> tuple[list[dict], list[str]]:
     rows, machines = [], []
     for path in paths:
-        run = json.loads(path.read_text())
-        rows += run["rows"]
-        machines.append(
-            f"{path.name}: {run['machine']}; {run['args']['train_calls']} training calls, "
-            f"{run['args']['n_eval']} points"
-        )
+        try:
+            run = json.loads(path.read_text())
+            rows += run["rows"]
+            machines.append(
+                f"{path.name}: {run['machine']}; {run['args']['train_calls']} training calls, "
+                f"{run['args']['n_eval']} points"
+            )
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise SystemExit(
+                f"{path}: expected the JSON that benchmarks/nis.py --json writes ({err!r})"
+            ) from None
     return rows, machines
 
 

@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "nis_summary.py"
 spec = importlib.util.spec_from_file_location("nis_summary", SCRIPT)
 nis_summary = importlib.util.module_from_spec(spec)
@@ -53,3 +55,12 @@ def test_a_right_peer_with_the_lower_spread_is_not_beaten(tmp_path, capsys):
         row("madnis", 0.19, 0.62, pull=0.3),
     ]
     assert goal_line(tmp_path, capsys, rows) == ["| camelN8 | 0 | none | 1.00 | 300.0 | 300.0 | none |"]
+
+
+def test_a_file_that_is_not_a_run_is_named(tmp_path):
+    bad = tmp_path / "other.json"
+    bad.write_text(json.dumps({"rows": []}))
+    with pytest.raises(
+        SystemExit, match="other.json: expected the JSON that benchmarks/nis.py --json writes"
+    ):
+        nis_summary.main([str(bad)])
