@@ -5,8 +5,6 @@ from __future__ import annotations
 __all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card", "slha_text"]
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,6 +14,7 @@ from typing import Any
 import torch
 
 import mlgen
+from mlgen.atomic import write_text
 from mlgen.cards.schema import Card
 from mlgen.device import make_generator, resolve_device
 from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
@@ -125,18 +124,6 @@ def _integrate(process: Process, card: Card, device: torch.device, seed: int) ->
         result, sampler, mc = multichannel_integrate(process, flow_settings(card), seed=seed, device=device)
         return result, sampler, mc
     raise ValueError(f"{card.source}: integrator.kind = {cfg.kind!r} is unknown")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -294,7 +281,7 @@ def run_card(
         "device": str(device),
         "seed": card.run.seed,
     }
-    _atomic_write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
+    write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
     say(
         f"sigma = {sigma:.6g} +- {sigma_err:.3g} pb; {out['n_events']} unweighted events "
         f"(efficiency {report.efficiency:.3g}, w_max {report.w_max_pb:.4g} pb, "
@@ -307,7 +294,7 @@ def run_card(
 
         def record(entries: list[dict[str, Any]]) -> None:
             out["hooks"] = entries
-            _atomic_write_text(out_dir / "result.json", json.dumps(out, indent=2, default=str))
+            write_text(out_dir / "result.json", json.dumps(out, indent=2, default=str))
 
         context = HookContext(
             events_file=lhe_path if lhe_path.exists() else None,

@@ -18,7 +18,7 @@ the truth's error off the truth to within 2 standard errors of it, and G in the
 masses' bulk from 2-5 to 8-13.
 
 The generator is one of mlgen's normalizing flows on the unit cube
-(:mod:`mlgen.integrate.flow`), trained by weighted maximum likelihood, the
+(:mod:`mlgen.flows.coupling`), trained by weighted maximum likelihood, the
 route of *Generative networks for precision enthusiasts* (arXiv:2110.13632).
 An adversarial generator (1907.03764: spectral-normalised discriminator,
 Breit-Wigner MMD on the masses) reached an AUC of 0.95 and G ~ 0.01 on
@@ -81,7 +81,7 @@ from mlgen.gan.records import complete_records
 from mlgen.gan.refine import RefineConfig
 from mlgen.gan.refine import refine as refine_events
 from mlgen.gan.representation import EventGroup, features_of, group_events, momenta_of
-from mlgen.integrate.flow import Flow
+from mlgen.flows.coupling import Flow
 from mlgen.lhe.weights import per_event_pb
 from mlgen.physics.slha import SLHAError, slha_in_header
 

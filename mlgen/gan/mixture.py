@@ -41,7 +41,7 @@ from mlgen.events import EventBatch
 from mlgen.gan.amplify import AmplifyConfig, GroupModel, feature_bounds, knots_per_column
 from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.representation import EventGroup, features_of
-from mlgen.integrate.flow import Flow
+from mlgen.flows.coupling import Flow
 
 
 @dataclass

@@ -53,7 +53,7 @@ from scipy.optimize import minimize
 from scipy.stats import kstwobign
 from torch import Tensor
 
-from mlgen.integrate.splines import rq_spline_knots
+from mlgen.flows.splines import rq_spline_knots
 
 
 def _weighted_quantiles(x: Tensor, w: Tensor, levels: Tensor) -> Tensor:

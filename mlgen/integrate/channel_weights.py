@@ -14,7 +14,7 @@ __all__ = ["ChannelWeights"]
 import torch
 from torch import Tensor, nn
 
-from mlgen.integrate.flow import zero_last_mlp
+from mlgen.flows.coupling import zero_last_mlp
 
 
 class ChannelWeights(nn.Module):

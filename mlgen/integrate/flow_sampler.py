@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mlgen.integrate.flow import Flow
+from mlgen.flows.coupling import Flow
 from mlgen.integrate.vegas_grid import VegasSampler
 
 

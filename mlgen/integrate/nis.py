@@ -25,7 +25,7 @@ from mlgen.device import make_generator
 from mlgen.integrate.base import Integrand
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.defensive import tune_shares
-from mlgen.integrate.flow import Flow
+from mlgen.flows.coupling import Flow
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.result import IntegrationResult
@@ -54,7 +54,7 @@ class FlowSettings:
             least estimated variance that keeps 95% of the unweighting efficiency
             (:mod:`mlgen.integrate.defensive`); the uniform share stays at least ``min_uniform``.
         min_uniform: the least uniform share after tuning.
-        flow: keyword arguments of :class:`~mlgen.integrate.flow.Flow` (n_bins, hidden, layers, n_blocks).
+        flow: keyword arguments of :class:`~mlgen.flows.coupling.Flow` (n_bins, hidden, layers, n_blocks).
         train: the training settings.
         n_iter, n_per_iter: final integration with the frozen sampler.
         coverage_threshold: pull that fails the coverage check.

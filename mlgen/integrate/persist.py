@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from mlgen.atomic import atomic_path
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.vegas_grid import VegasSampler
 
@@ -28,9 +29,8 @@ def save_sampler(sampler: Any, path: str | Path) -> Path:
         state = sampler.state()
     else:
         raise TypeError(f"cannot save a sampler of type {type(sampler).__name__}")
-    tmp = path.with_name(path.name + ".part")
-    torch.save(state, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 

@@ -1,7 +1,7 @@
 """A normalizing flow on the unit hypercube: coupling layers of rational-quadratic splines.
 
 Each coupling layer leaves the dimensions of a binary mask unchanged and moves
-the others through monotonic splines (``mlgen.integrate.splines``) whose
+the others through monotonic splines (``mlgen.flows.splines``) whose
 parameters an MLP computes from the unchanged dimensions and an optional
 context (the channel, a discrete choice). The masks follow the binary digits
 of the dimension index and their complements (as in i-flow, arXiv:2001.05486),
@@ -25,7 +25,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from mlgen.integrate.splines import n_spline_params, rq_spline
+from mlgen.flows.splines import n_spline_params, rq_spline
 
 
 def binary_masks(dim: int) -> list[Tensor]:
