@@ -76,12 +76,12 @@ import torch
 from torch import Tensor, nn
 
 from mlgen.events import EventBatch, RunInfo
+from mlgen.flows.coupling import Flow
 from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.records import complete_records
 from mlgen.gan.refine import RefineConfig
 from mlgen.gan.refine import refine as refine_events
 from mlgen.gan.representation import EventGroup, features_of, group_events, momenta_of
-from mlgen.flows.coupling import Flow
 from mlgen.lhe.weights import per_event_pb
 from mlgen.physics.slha import SLHAError, slha_in_header
 

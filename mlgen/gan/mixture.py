@@ -38,10 +38,10 @@ import torch
 from torch import Tensor, nn
 
 from mlgen.events import EventBatch
+from mlgen.flows.coupling import Flow
 from mlgen.gan.amplify import AmplifyConfig, GroupModel, feature_bounds, knots_per_column
 from mlgen.gan.preprocess import FeatureMap
 from mlgen.gan.representation import EventGroup, features_of
-from mlgen.flows.coupling import Flow
 
 
 @dataclass

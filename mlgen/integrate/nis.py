@@ -22,10 +22,10 @@ import torch
 from torch import Tensor
 
 from mlgen.device import make_generator
+from mlgen.flows.coupling import Flow
 from mlgen.integrate.base import Integrand
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.defensive import tune_shares
-from mlgen.flows.coupling import Flow
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.result import IntegrationResult

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mlgen.device import make_generator
-from mlgen.integrate.defensive import tune_shares
 from mlgen.flows.coupling import Flow
+from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.integrands import gauss
 from mlgen.integrate.loop import integrate

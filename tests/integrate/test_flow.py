@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from mlgen.device import make_generator
-from mlgen.integrate.coverage import coverage_check
 from mlgen.flows.coupling import Flow, binary_masks
+from mlgen.flows.splines import n_spline_params, rq_spline
+from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.integrands import bw_ridge, camel, gauss
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.nis import FlowSettings, flow_integrate
 from mlgen.integrate.persist import load_sampler, save_sampler
-from mlgen.flows.splines import n_spline_params, rq_spline
 from mlgen.integrate.train import TrainConfig, train_flow
 
 

@@ -9,8 +9,8 @@ import torch
 
 from mlgen.cards import parse_card
 from mlgen.device import make_generator
-from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.flows.coupling import Flow
+from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.multichannel import MultiChannelSampler, multichannel_integrate
 from mlgen.integrate.nis import FlowSettings
