@@ -17,7 +17,7 @@ per event; this loop is the cost of the route, a few microseconds per call
 on top of the matrix element itself), ``alpha_s`` is passed per event, and the
 subprocesses can be selected by PDG list. What MadGraph's standalone output
 does not say, the card does: external masses (the plugin in
-``plugins/madgraph5`` writes them from the model), colour flows for the event
+``plugins/mlgen_madgraph5`` writes them from the model), colour flows for the event
 record, and the s-channel propagators for the phase-space channels.
 """
 

@@ -180,13 +180,13 @@ def fake_madgraph(monkeypatch):
         ("madgraph.iolibs.export_v4", export_v4),
     ):
         monkeypatch.setitem(sys.modules, name, mod)
-    for name in [m for m in sys.modules if m.startswith("plugins.madgraph5")]:
+    for name in [m for m in sys.modules if m.startswith("mlgen_madgraph5")]:
         monkeypatch.delitem(sys.modules, name)
     return calls
 
 
 def test_plugin_output_is_a_directory_mlgen_runs(tmp_path: Path, fake_madgraph) -> None:
-    plugin = importlib.import_module("plugins.madgraph5")
+    plugin = importlib.import_module("mlgen_madgraph5")
     assert set(plugin.new_output) == {"mlgen"} and plugin.new_interface is None
     assert (
         plugin.minimal_mg5amcnlo_version

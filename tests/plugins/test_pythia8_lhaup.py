@@ -14,7 +14,7 @@ from mlgen.phasespace import PhaseSpace, from_propagators  # noqa: E402
 from mlgen.process.cuts import Cuts  # noqa: E402
 from mlgen.process.process import Process, ScaleSetup  # noqa: E402
 from mlgen.shower import import_pythia  # noqa: E402
-from plugins.pythia8 import MlgenLHAup  # noqa: E402
+from mlgen_pythia8 import MlgenLHAup  # noqa: E402
 
 
 def ee_process(sqrt_s: float = 91.1876) -> Process:

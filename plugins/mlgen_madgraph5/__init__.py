@@ -1,8 +1,13 @@
 """mlgen as a MadGraph5 PLUGIN: ``output mlgen DIR``.
 
-Install: link or copy this directory into MadGraph5 as ``PLUGIN/mlgen``
-(``ln -s $MLGEN/plugins/madgraph5 $MG5DIR/PLUGIN/mlgen``), with mlgen
-installed in the Python MadGraph5 runs under. Then in ``mg5_aMC``::
+Installed with mlgen as the top-level package ``mlgen_madgraph5``. MadGraph5 loads
+PLUGINs from its own ``PLUGIN/`` folder, so link (or copy) this package's directory
+there as ``PLUGIN/mlgen``, with mlgen installed in the Python MadGraph5 runs under::
+
+    here=$(python -c 'import importlib.util as u; print(u.find_spec("mlgen_madgraph5").origin)')
+    ln -s "$(dirname "$here")" $MG5DIR/PLUGIN/mlgen
+
+(from a checkout: ``ln -s $MLGEN/plugins/mlgen_madgraph5 $MG5DIR/PLUGIN/mlgen``). Then in ``mg5_aMC``::
 
     import model sm
     generate p p > e+ e-
