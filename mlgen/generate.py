@@ -8,7 +8,13 @@ weight > 1 in units of the maximum and counted, so nothing is clipped silently.
 
 from __future__ import annotations
 
-__all__ = ["GenerationReport", "generate_unweighted", "generate_weighted", "normalise_unweighted"]
+__all__ = [
+    "EventSource",
+    "GenerationReport",
+    "generate_unweighted",
+    "generate_weighted",
+    "normalise_unweighted",
+]
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,8 +23,14 @@ import torch
 from torch import Tensor
 
 from mlgen.events import EventBatch
+from mlgen.integrate.base import Sampler
+from mlgen.process.channels import MultiChannelProcess
 from mlgen.process.process import Process
 from mlgen.process.record import EventBuilder
+from mlgen.unweight import choose_max, hit_or_miss
+
+EventSource = Process | MultiChannelProcess
+"""What events are generated from: a process, or its channel sum on the extended cube."""
 
 
 @dataclass
@@ -56,10 +68,10 @@ class GenerationReport:
 
 
 def generate_weighted(
-    process: Process, sampler: object, n: int, generator: torch.Generator, builder: EventBuilder
+    process: EventSource, sampler: Sampler, n: int, generator: torch.Generator, builder: EventBuilder
 ) -> tuple[EventBatch, Tensor]:
     """``n`` weighted events: the event record (weights ``f/q`` in pb) and the raw weights."""
-    u, log_q = sampler.sample(n, generator)  # type: ignore[attr-defined]
+    u, log_q = sampler.sample(n, generator)
     ev = process.evaluate(u)
     w = ev.weight / torch.exp(log_q)
     extra = None
@@ -83,8 +95,8 @@ def generate_weighted(
 
 
 def generate_unweighted(
-    process: Process,
-    sampler: object,
+    process: EventSource,
+    sampler: Sampler,
     n_events: int,
     *,
     generator: torch.Generator,
@@ -113,24 +125,13 @@ def generate_unweighted(
         the overall normalisation (see :func:`normalise_unweighted`). ``report``
         is updated in place and final after the last batch.
     """
-    from mlgen.metrics import reduced_max
-
     builder = EventBuilder(process.matrix_element)
     report = GenerationReport(mode=mode)
     if pilot is None:
-        u, log_q = sampler.sample(batch_size, generator)  # type: ignore[attr-defined]
+        u, log_q = sampler.sample(batch_size, generator)
         pilot = process(u) / torch.exp(log_q)
     magnitudes = pilot.abs()
-    if mode == "max":
-        w_max = float(magnitudes.max())
-    elif mode == "reduced":
-        w_max = float(reduced_max(magnitudes, overweight_fraction))
-    elif mode == "none":
-        w_max = 0.0
-    else:
-        raise ValueError(f"unweighting mode {mode!r}: expected max, reduced or none")
-    if mode != "none" and not w_max > 0:
-        raise ValueError("the pilot sample has no non-zero weight: check the cuts and the process")
+    w_max = choose_max(pilot, mode, overweight_fraction)
     report.w_max_pb = w_max
     total = total2 = above = 0.0
     kept = accepted = 0
@@ -149,13 +150,12 @@ def generate_unweighted(
             keep = torch.nonzero(w != 0).squeeze(1)[: n_events - kept]
             out = batch[keep]
         else:
-            r = w.abs() / w_max
             above += float((w.abs() - w_max).clamp(min=0).sum())
-            accept = torch.rand(r.shape, generator=generator, dtype=r.dtype, device=r.device) < r
+            accept, units = hit_or_miss(w, w_max, generator)
             accepted += int(accept.sum())
             keep = torch.nonzero(accept).squeeze(1)[: n_events - kept]
             out = batch[keep]
-            units = torch.sign(out.weight) * torch.clamp(out.weight.abs() / w_max, min=1.0)
+            units = units[keep]
             if out.extra_weights is not None:
                 out.extra_weights = out.extra_weights / out.weight[:, None] * units[:, None]
             out.weight = units

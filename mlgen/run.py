@@ -7,21 +7,31 @@ __all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card", "
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import torch
 
 import mlgen
 from mlgen.atomic import write_text
 from mlgen.cards.schema import Card
-from mlgen.device import make_generator, resolve_device
+from mlgen.device import resolve_device
 from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
-from mlgen.generate import generate_unweighted, normalise_unweighted
+from mlgen.generate import EventSource, generate_unweighted, normalise_unweighted
+from mlgen.integrate import nis
+from mlgen.integrate.base import Sampler
+from mlgen.integrate.kinds import INTEGRATORS, Integrator
+from mlgen.integrate.loop import integrate
+from mlgen.integrate.nis import FlowSettings
+from mlgen.integrate.persist import load_sampler, save_sampler
+from mlgen.integrate.result import IntegrationResult
 from mlgen.physics.slha import format_slha
 from mlgen.process.build import build_process
+from mlgen.process.channels import MultiChannelProcess
 from mlgen.process.process import SCALE_FACTORS, Process
+from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
 
 
 def _weight_infos() -> tuple[WeightInfo, ...]:
@@ -33,97 +43,60 @@ def _weight_infos() -> tuple[WeightInfo, ...]:
     )
 
 
-def flow_settings(card: Card) -> Any:
+def flow_settings(card: Card) -> FlowSettings:
     """The :class:`~mlgen.integrate.nis.FlowSettings` of a card's ``[integrator]`` and its ``flow`` table."""
-    from mlgen.integrate.nis import FlowSettings
-    from mlgen.integrate.train import TrainConfig
-
-    cfg, fc = card.integrator, card.integrator.flow
-    return FlowSettings(
-        vegas_adapt_iter=cfg.n_adapt_iter,
-        vegas_per_iter=fc.vegas_per_iter,
-        probe_iter=fc.probe_iter,
-        defensive=fc.defensive,
-        uniform=fc.uniform,
-        tune_shares=fc.tune_shares,
-        min_uniform=fc.min_uniform,
-        warm_start=fc.warm_start,
-        flow=dict(n_bins=fc.bins, hidden=fc.hidden, layers=fc.layers, n_blocks=fc.blocks),
-        train=TrainConfig(
-            n_calls=fc.n_calls, batch=fc.batch, replay=fc.replay, loss=fc.loss, lr=fc.lr, anneal=fc.anneal
-        ),
-        n_iter=cfg.n_iter,
-        n_per_iter=cfg.n_per_iter,
-        coverage_threshold=fc.coverage_threshold,
-    )
+    return nis.flow_settings(asdict(card.integrator.flow), card.integrator.budget)
 
 
-def _integrate(process: Process, card: Card, device: torch.device, seed: int) -> tuple[Any, Any, Any]:
-    """Train the sampler the card asks for (or load a saved one) and integrate.
+def _load(card: Card, device: torch.device) -> tuple[type[Integrator], Sampler, Path]:
+    """The saved sampler that ``integrator.load`` names, with its kind."""
+    assert card.integrator.load is not None
+    path = Path(card.integrator.load)
+    if not path.is_absolute() and card.source:
+        # relative to the card, as a user writing the card next to a run directory expects
+        near_card = Path(card.source).parent / path
+        path = near_card if near_card.exists() or not path.exists() else path
+    try:
+        kind, sampler = load_sampler(path, device)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{card.source}: integrator.load: {err}") from None
+    return INTEGRATORS[kind], sampler, path
 
-    Returns ``(result, sampler, integrand)``; the integrand is the process itself, or
-    its multi-channel view for the multi-channel sampler.
+
+def _integrate(
+    process: Process, card: Card, device: torch.device, seed: SeedLike
+) -> tuple[IntegrationResult, Sampler, EventSource]:
+    """Fit the sampler the card asks for (or load a saved one) and integrate.
+
+    Returns ``(result, sampler, source)``: ``source`` is what the sampler's points are points
+    of, the process itself or, for a kind that uses channels, its channel sum on the extended cube.
     """
-    from mlgen.integrate.loop import integrate, vegas_integrate
-    from mlgen.integrate.uniform import UniformSampler
-
     cfg = card.integrator
-    generator = make_generator(seed, device)
-    if cfg.load is not None:
-        from mlgen.integrate.persist import load_sampler
-
-        path = Path(cfg.load)
-        if not path.is_absolute() and card.source:
-            # relative to the card, as a user writing the card next to a run directory expects
-            near_card = Path(card.source).parent / path
-            path = near_card if near_card.exists() or not path.exists() else path
-        try:
-            sampler = load_sampler(path, device)
-        except (OSError, ValueError) as err:
-            raise ValueError(f"{card.source}: integrator.load: {err}") from None
-        integrand: Any = process
-        if hasattr(sampler, "weights"):  # a multi-channel sampler brings its channel weights
-            from mlgen.process.channels import MultiChannelProcess
-
-            integrand = MultiChannelProcess(process, sampler.weights)
-        if getattr(sampler, "dim", integrand.dim) != integrand.dim:
-            raise ValueError(
-                f"{card.source}: integrator.load: {path} samples {sampler.dim} dimensions, "
-                f"the process needs {integrand.dim}"
-            )
-        result = integrate(
-            integrand, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator
+    if cfg.load is None:
+        kind = INTEGRATORS[cfg.kind]
+        channels = MultiChannelProcess(process) if kind.uses_channels else None
+        integrator = kind.from_options(asdict(cfg.flow))
+        result, sampler = integrator.fit(
+            process, process.dim, cfg.budget, seed, device=device, channels=channels
         )
-        result.flags["loaded_from"] = str(path)
-        return result, sampler, integrand
-    if cfg.kind == "vegas":
-        result, sampler = vegas_integrate(
-            process,
-            process.dim,
-            n_adapt_iter=cfg.n_adapt_iter,
-            n_per_iter=cfg.n_per_iter,
-            n_iter=cfg.n_iter,
-            seed=seed,
-            device=device,
+        return result, sampler, _source(kind, process, sampler)
+    kind, sampler, path = _load(card, device)
+    source = _source(kind, process, sampler)
+    if sampler.dim != source.dim:
+        raise ValueError(
+            f"{card.source}: integrator.load: {path} samples {sampler.dim} dimensions, "
+            f"the process needs {source.dim}"
         )
-        return result, sampler, process
-    if cfg.kind == "uniform":
-        sampler = UniformSampler(process.dim)
-        result = integrate(
-            process, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator
-        )
-        return result, sampler, process
-    if cfg.kind == "flow":
-        from mlgen.integrate.nis import flow_integrate
+    generator = torch_generator(seed, device)
+    result = integrate(source, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
+    result.flags["loaded_from"] = str(path)
+    return result, sampler, source
 
-        result, sampler = flow_integrate(process, process.dim, flow_settings(card), seed=seed, device=device)
-        return result, sampler, process
-    if cfg.kind == "multichannel":
-        from mlgen.integrate.multichannel import multichannel_integrate
 
-        result, sampler, mc = multichannel_integrate(process, flow_settings(card), seed=seed, device=device)
-        return result, sampler, mc
-    raise ValueError(f"{card.source}: integrator.kind = {cfg.kind!r} is unknown")
+def _source(kind: type[Integrator], process: Process, sampler: Sampler) -> EventSource:
+    if not kind.uses_channels:
+        return process
+    return cast(MultiChannelProcess, kind.integrand(MultiChannelProcess(process), sampler))
 
 
 @dataclass
@@ -131,11 +104,12 @@ class Prepared:
     """A card's process with its trained sampler, integral and ``<init>`` information."""
 
     card: Card
-    process: Process
-    result: Any
-    sampler: Any
+    process: EventSource
+    result: IntegrationResult
+    sampler: Sampler
     run_info: RunInfo
     device: torch.device
+    events_seed: np.random.SeedSequence
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -147,8 +121,11 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
     t0 = time.perf_counter()
     process = build_process(card, device)
     timings["setup_s"] = time.perf_counter() - t0
+    # the run's own streams first, then the integration's from the root: every stream fixed by the seed
+    root = as_seed_sequence(card.run.seed)
+    (events_seed,) = root.spawn(1)
     t0 = time.perf_counter()
-    result, sampler, process = _integrate(process, card, device, card.run.seed)
+    result, sampler, source = _integrate(process, card, device, root)
     timings["integration_s"] = time.perf_counter() - t0
     say(result.summary())
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -166,7 +143,7 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
         header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
-    return Prepared(card, process, result, sampler, run_info, device, timings)
+    return Prepared(card, source, result, sampler, run_info, device, events_seed, timings)
 
 
 def slha_text(me: Any) -> str:
@@ -189,10 +166,10 @@ def slha_text(me: Any) -> str:
 def event_stream(
     prepared: Prepared, n_events: int, progress: Callable[[int], None] | None = None
 ) -> Iterator[tuple[EventBatch, Any]]:
-    """Unweighted event batches of a prepared card (seed ``run.seed + 1``), weights in units of
+    """Unweighted event batches of a prepared card (its events stream), weights in units of
     the maximum (1 for ordinary events, more for counted overweights)."""
     card = prepared.card
-    generator = make_generator(card.run.seed + 1, prepared.device)
+    generator = torch_generator(prepared.events_seed, prepared.device)
     yield from generate_unweighted(
         prepared.process,
         prepared.sampler,
@@ -249,11 +226,7 @@ def run_card(
         with LHEWriter(lhe_path, run_info) as writer:
             writer.write(events.to("cpu"))
         timings["lhe_write_s"] = time.perf_counter() - t0
-    sampler_file = None
-    if hasattr(prepared.sampler, "state") or hasattr(prepared.sampler, "state_dict"):
-        from mlgen.integrate.persist import save_sampler
-
-        sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt"))
+    sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt"))
     plots: list[str] = []
     if card.run.plots and events is not None and len(events):
         from mlgen.plots import plot_run

@@ -30,6 +30,9 @@ __all__ = [
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlgen.integrate.base import Budget
+from mlgen.integrate.kinds import INTEGRATORS
+
 #: Beam particle names and their PDG ids.
 BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
 
@@ -247,11 +250,18 @@ class FlowCard:
 class IntegratorCard:
     """How to integrate: the sampler kind and its budget.
 
-    ``load`` names a sampler saved by an earlier run (``sampler.pt``): it is used
-    as it stands, with no adaptation or training, to integrate and generate more events.
+    ``kind`` is a name of :data:`mlgen.integrate.kinds.INTEGRATORS`. ``load`` names a
+    sampler saved by an earlier run (``sampler.pt``): it is used as it stands, with no
+    adaptation or training, to integrate and generate more events.
     """
 
-    kind: Literal["uniform", "vegas", "flow", "multichannel"] = "vegas"
+    @property
+    def budget(self) -> Budget:
+        """The integrand calls of the fit (besides a neural kind's training)."""
+        return Budget(self.n_adapt_iter, self.n_per_iter, self.n_iter)
+
+
+    kind: str = "vegas"
     n_adapt_iter: int = 10
     n_per_iter: int = 100_000
     n_iter: int = 5
@@ -259,12 +269,14 @@ class IntegratorCard:
     flow: FlowCard = field(default_factory=FlowCard)
 
     def validate(self) -> None:
+        if self.kind not in INTEGRATORS:
+            raise ValueError(f"kind: expected one of {', '.join(map(repr, INTEGRATORS))}, got {self.kind!r}")
         for key in ("n_per_iter", "n_iter"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
         if self.n_adapt_iter < 0:
             raise ValueError(f"n_adapt_iter: expected an integer >= 0, got {self.n_adapt_iter}")
-        if self.kind in ("flow", "multichannel") and self.n_adapt_iter < 1:
+        if INTEGRATORS[self.kind].needs_adaptation and self.n_adapt_iter < 1:
             raise ValueError(f"n_adapt_iter: the {self.kind} sampler needs a VEGAS warm start (>= 1)")
 
 

@@ -3,17 +3,36 @@
 A sampler is a normalised density ``q(u)`` on the unit hypercube ``[0, 1]^d``.
 ``sample`` draws points and returns ``log q`` in float64 at the same time, so
 weights ``w = f(u) / q(u)`` never need a second pass; ``log_prob`` evaluates
-``log q`` at given points (needed for buffered training and coverage checks).
+``log q`` at given points (needed for buffered training and coverage checks);
+``state`` is everything needed to rebuild it (tensors on the CPU), which the
+integrator kind that made it loads back (:mod:`mlgen.integrate.kinds`).
 """
 
 from __future__ import annotations
 
-__all__ = ["Integrand", "Sampler"]
+__all__ = ["Budget", "Integrand", "Sampler"]
 
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The integrand calls a fit may spend, besides what a kind's own settings add (training).
+
+    Attributes:
+        n_adapt_iter: VEGAS adaptation iterations of ``n_per_iter`` points (the grid; for the
+            neural kinds the probe's grid and the defensive share).
+        n_per_iter: points per final iteration (and per adaptation iteration of VEGAS).
+        n_iter: independent iterations with the frozen sampler: the quoted result.
+    """
+
+    n_adapt_iter: int = 10
+    n_per_iter: int = 100_000
+    n_iter: int = 5
 
 
 class Integrand(Protocol):
@@ -38,4 +57,12 @@ class Sampler(Protocol):
 
     def log_prob(self, u: Tensor) -> Tensor:
         """``(n,)`` float64 ``log q(u)`` at ``(n, dim)`` points."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """What rebuilds this sampler (tensors on the CPU), for saving."""
+        ...
+
+    def to(self, device: torch.device | str) -> Sampler:
+        """Move to ``device``; returns the sampler."""
         ...

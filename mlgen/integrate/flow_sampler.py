@@ -174,12 +174,12 @@ class FlowSampler:
 
     # -- save and reload (mlgen.integrate.persist) -------------------------------------------------
     def state(self) -> dict[str, Any]:
+        """The flow's configuration and parameters, the grid and the shares, on the CPU."""
         return {
-            "kind": "flow",
             "flow_config": self.flow.config,
             "flow_dtype": str(next(self.flow.parameters()).dtype),
             "flow": {k: v.cpu() for k, v in self.flow.state_dict().items()},
-            "grid": None if self.grid is None else self.grid.state_dict(),
+            "grid": None if self.grid is None else self.grid.state(),
             "defensive": self.defensive,
             "uniform": self.uniform,
             "composed": self.composed,
@@ -190,7 +190,7 @@ class FlowSampler:
         dtype = getattr(torch, state["flow_dtype"].removeprefix("torch."))
         flow = Flow(**state["flow_config"], dtype=dtype)
         flow.load_state_dict(state["flow"])
-        grid = None if state["grid"] is None else VegasSampler.from_state_dict(state["grid"])
+        grid = None if state["grid"] is None else VegasSampler.from_state(state["grid"])
         return cls(
             flow.to(device),
             grid,

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mlgen.device import make_generator
 from mlgen.integrate.base import Integrand, Sampler
 from mlgen.integrate.result import IntegrationResult, Iteration
 from mlgen.integrate.vegas_grid import VegasSampler
+from mlgen.seeds import SeedLike, numpy_rng, torch_generator
 
 
 def integrate(
@@ -59,7 +59,7 @@ def vegas_integrate(
     n_adapt_iter: int = 10,
     n_per_iter: int = 100_000,
     n_iter: int = 5,
-    seed: int = 1,
+    seed: SeedLike = 1,
     device: torch.device | str = "cpu",
     n_bins: int = 1000,
     keep_adaptation: int = 0,
@@ -67,7 +67,8 @@ def vegas_integrate(
     """Adapt a VEGAS grid with the ``vegas`` package, then integrate with the frozen grid in torch.
 
     Adaptation (``n_adapt_iter`` iterations of ``n_per_iter`` points, VEGAS+
-    defaults) uses its own seeded numpy generator; its estimates are discarded,
+    defaults) draws from the numpy generator of ``seed``, the final iterations from its torch
+    generator (:mod:`mlgen.seeds`); its estimates are discarded,
     so the quoted sigma comes from ``n_iter`` independent iterations with the
     same density that event generation uses. ``keep_adaptation = k`` keeps the
     last ``k`` adaptive (stratified VEGAS+) iterations in the result as well:
@@ -81,7 +82,7 @@ def vegas_integrate(
     import vegas
 
     device = torch.device(device)
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed)
     amap = vegas.AdaptiveMap(dim * [[0.0, 1.0]], ninc=n_bins)
     integ = vegas.Integrator(amap, ran_array_generator=rng.random, sync_ran=False)
 
@@ -102,7 +103,7 @@ def vegas_integrate(
                 for r in adapt.itn_results[-keep_adaptation:]
             ]
     sampler = VegasSampler.from_adaptive_map(integ.map)
-    generator = make_generator(seed, device)
+    generator = torch_generator(seed, device)
     result = integrate(
         f,
         sampler,

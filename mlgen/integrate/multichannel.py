@@ -1,7 +1,8 @@
 """Multi-channel neural importance sampling: a flow per channel, learned channel weights, stratification.
 
-The integrand is a :class:`~mlgen.process.channels.MultiChannelProcess` on the
-extended cube ``(t, u)``. :class:`MultiChannelSampler` draws the channel ``c``
+The integrand is the channel sum of :class:`~mlgen.integrate.channels.ChannelMaps`
+on the extended cube ``(t, u)`` (a process's propagator channels, or a plain
+integrand's maps of the cube). :class:`MultiChannelSampler` draws the channel ``c``
 with probability ``p_c`` (the allocation), ``t`` uniform in the channel's slice
 and ``u`` from channel ``c``'s :class:`~mlgen.integrate.flow_sampler.FlowSampler`,
 so ``q(t, u) = C p_c q_c(u)`` and the weight is ``alpha_c f |J_c| / (p_c q_c)``.
@@ -38,9 +39,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mlgen.device import make_generator
-from mlgen.flows.coupling import Flow
+from mlgen.flows.coupling import Flow, initialise
+from mlgen.integrate.base import Integrand
 from mlgen.integrate.channel_weights import ChannelWeights
+from mlgen.integrate.channels import ChannelMaps
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow_sampler import FlowSampler
@@ -49,6 +51,7 @@ from mlgen.integrate.losses import stratified_variance_loss
 from mlgen.integrate.nis import FlowSettings
 from mlgen.integrate.result import IntegrationResult, Iteration
 from mlgen.integrate.train import TrainReport, guarded_step
+from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
 
 
 class MultiChannelSampler:
@@ -101,6 +104,11 @@ class MultiChannelSampler:
                 out[sel] = self.samplers[c].log_prob(u_ext[sel, 1:]) + math.log(self.n_channels * p)
         return out
 
+    def integrand(self, channels: ChannelMaps) -> Integrand:
+        """The integrand on the extended cube that this sampler was trained for: the channel sum of
+        ``channels`` with the sampler's learned channel weights."""
+        return channels.weighted(self.weights)
+
     def to(self, device: torch.device | str) -> MultiChannelSampler:
         for s in self.samplers:
             s.to(device)
@@ -108,8 +116,8 @@ class MultiChannelSampler:
         return self
 
     def state(self) -> dict[str, Any]:
+        """The channels' flow samplers, the channel-weight network and the allocation, on the CPU."""
         return {
-            "kind": "multichannel",
             "channels": [s.state() for s in self.samplers],
             "weights_config": self.weights.config,
             "weights": {k: v.cpu() for k, v in self.weights.state_dict().items()},
@@ -125,7 +133,7 @@ class MultiChannelSampler:
 
 
 def train_multichannel(
-    mc: Any,
+    channels: ChannelMaps,
     sampler: MultiChannelSampler,
     settings: FlowSettings,
     generator: torch.Generator,
@@ -133,8 +141,7 @@ def train_multichannel(
 ) -> TrainReport:
     """Train the channel flows and channel weights jointly; moves ``sampler.allocation`` to ``p_c ~ r_c``.
 
-    ``mc`` is the :class:`~mlgen.process.channels.MultiChannelProcess` whose
-    ``log_alpha`` is ``sampler.weights``.
+    The weights of ``channels`` are ``sampler.weights``.
     """
     config = settings.train
     params = [p for s in sampler.samplers for p in s.flow.parameters()] + list(sampler.weights.parameters())
@@ -158,8 +165,8 @@ def train_multichannel(
             s = sampler.samplers[c]
             v, _ = s.sample_latent(n_c, generator, dtype, density=False)
             u, log_jac = s.to_cube(v)
-            point = mc.channel_point(c, u)
-            f = point.evaluation.weight * torch.exp(log_jac)  # f |J_c| in the channel's latent space
+            point = channels.channel_value(c, u)
+            f = point.value * torch.exp(log_jac)  # f |J_c| in the channel's latent space
             batch.append((c, v, f, point.features, point.log_prior))
         report.n_calls += config.batch
         if not all(bool(torch.isfinite(b[2]).all()) for b in batch):
@@ -244,41 +251,43 @@ def tune_channel_shares(sampler: MultiChannelSampler, pilot: list[tuple], min_un
 
 
 def multichannel_integrate(
-    process: Any,
+    channels: ChannelMaps,
     settings: FlowSettings | None = None,
     *,
-    seed: int = 1,
+    seed: SeedLike = 1,
     device: torch.device | str = "cpu",
     drop_below: float = 1e-3,
     progress: Callable[[int, float], None] | None = None,
-) -> tuple[IntegrationResult, MultiChannelSampler, Any]:
-    """Integrate a process with channels; returns ``(result, sampler, multichannel process)``.
+) -> tuple[IntegrationResult, MultiChannelSampler]:
+    """Integrate the channel sum of ``channels``; returns ``(result, sampler)``.
 
-    The multichannel process is the integrand the sampler belongs to: generate events from it.
+    The sampler draws points of the extended cube ``[0, 1]^(1 + d)``; the integrand it belongs to
+    is ``channels.weighted(sampler.weights)`` (:meth:`MultiChannelSampler.integrand`): integrate
+    and generate events with that. Streams spawned from ``seed``: the VEGAS grids (one per
+    channel), the networks' initialisation, training and the final iterations.
     """
-    from mlgen.process.channels import MultiChannelProcess
-
     settings = settings or FlowSettings()
     device = torch.device(device)
-    prior = MultiChannelProcess(process)
-    n_ch = prior.n_channels
-    torch.manual_seed(seed)
-    weights = ChannelWeights(prior.n_features, n_ch).to(device)
-    mc = MultiChannelProcess(process, weights)
+    n_ch = channels.n_channels
+    seeds = as_seed_sequence(seed)
+    grid_seeds, init_seed, train_seed = seeds.spawn(3)
+    weights = ChannelWeights(channels.n_features, n_ch)
+    initialise(weights, torch_generator(init_seed))
+    weights.to(device)
     grids, probes = [], []
-    for c in range(n_ch):
+    for c, grid_seed in enumerate(grid_seeds.spawn(n_ch)):
 
         def f_prior(u: Tensor, c: int = c) -> Tensor:
-            point = prior.channel_point(c, u)
-            return point.evaluation.weight * torch.exp(point.log_prior[:, c])
+            point = channels.channel_value(c, u)
+            return point.value * torch.exp(point.log_prior[:, c])
 
         probe, grid = vegas_integrate(
             f_prior,
-            prior.channel_dim,
+            channels.channel_dim,
             n_adapt_iter=settings.vegas_adapt_iter,
             n_per_iter=max(settings.vegas_per_iter // n_ch, 1000),
             n_iter=settings.probe_iter,
-            seed=seed + 17 * c,
+            seed=grid_seed,
             device=device,
             keep_adaptation=(settings.vegas_adapt_iter + 1) // 2,
         )
@@ -289,16 +298,16 @@ def multichannel_integrate(
         sum(p.n_eval for p in probes),
         sampler="VEGAS probe, sum of channels",
     )
-    samplers = [
-        FlowSampler(
-            Flow(prior.channel_dim, **settings.flow).to(device),
-            grid,
-            settings.defensive,
-            settings.uniform,
-            composed=settings.warm_start,
+    init_flows = torch_generator(init_seed.spawn(1)[0])
+    samplers = []
+    for grid in grids:
+        flow = Flow(channels.channel_dim, **settings.flow)
+        initialise(flow, init_flows)
+        samplers.append(
+            FlowSampler(
+                flow.to(device), grid, settings.defensive, settings.uniform, composed=settings.warm_start
+            )
         )
-        for grid in grids
-    ]
     # start from the allocation the probes suggest, p_c ~ sigma_c of the VEGAS channel estimates
     # (training moves it to p_c ~ r_c within a few batches)
     start = torch.tensor(
@@ -306,8 +315,8 @@ def multichannel_integrate(
     )
     start = start.clamp(min=1e-3 * float(start.max())) if float(start.max()) > 0 else torch.ones(n_ch)
     sampler = MultiChannelSampler(samplers, weights, start)
-    generator = make_generator(seed + 1, device)
-    report = train_multichannel(mc, sampler, settings, generator, progress)
+    generator = torch_generator(train_seed, device)
+    report = train_multichannel(channels, sampler, settings, generator, progress)
     shares = None
     if settings.tune_shares and report.pilot is not None:
         shares = tune_channel_shares(sampler, report.pilot, settings.min_uniform)
@@ -326,7 +335,7 @@ def multichannel_integrate(
         alloc[dropped] = 0.0
         sampler.allocation = alloc / alloc.sum()
     result = integrate(
-        mc,
+        sampler.integrand(channels),
         sampler,
         n_iter=settings.n_iter,
         n_per_iter=settings.n_per_iter,
@@ -341,7 +350,7 @@ def multichannel_integrate(
         "rel_std_last": report.rel_std[-1] if report.rel_std else None,
     }
     result.flags["channels"] = {
-        "propagators": [[f"{p.pdg}:{p.mass:g}" for p in props] for props in mc.propagators],
+        "labels": channels.labels,
         "allocation": [float(a) for a in sampler.allocation],
         "optimal_allocation": [float(a) for a in optimal],
         "dropped": dropped,
@@ -350,4 +359,4 @@ def multichannel_integrate(
         result.flags["defensive"] = shares
     if not check.confirmed:
         result.warn(check.message)
-    return result, sampler, mc
+    return result, sampler

@@ -12,24 +12,24 @@ second half of the adaptive VEGAS+ iterations (stratified, already paid for).
 
 from __future__ import annotations
 
-__all__ = ["FlowSettings", "flow_integrate"]
+__all__ = ["Budget", "FlowSettings", "flow_integrate", "flow_settings"]
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from mlgen.device import make_generator
-from mlgen.flows.coupling import Flow
-from mlgen.integrate.base import Integrand
+from mlgen.flows.coupling import Flow, initialise
+from mlgen.integrate.base import Budget, Integrand
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.result import IntegrationResult
 from mlgen.integrate.train import TrainConfig, train_flow
+from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,15 @@ def flow_integrate(
     dim: int,
     settings: FlowSettings | None = None,
     *,
-    seed: int = 1,
+    seed: SeedLike = 1,
     device: torch.device | str = "cpu",
     progress: Callable[[int, float], None] | None = None,
 ) -> tuple[IntegrationResult, FlowSampler]:
     """Integrate ``f`` over ``[0, 1]^dim`` with a trained flow; returns ``(result, sampler)``.
+
+    ``seed`` (an integer or a node of a seed tree) drives the VEGAS adaptation and probe itself
+    and spawns the streams of the network's initialisation and of training and the final
+    iterations.
 
     The result carries ``flags["coverage"]`` (a :class:`CoverageCheck` as a dict) and
     ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the
@@ -93,25 +97,26 @@ def flow_integrate(
     """
     settings = settings or FlowSettings()
     device = torch.device(device)
+    seeds = as_seed_sequence(seed)
     probe, grid = vegas_integrate(
         f,
         dim,
         n_adapt_iter=settings.vegas_adapt_iter,
         n_per_iter=settings.vegas_per_iter,
         n_iter=settings.probe_iter,
-        seed=seed,
+        seed=seeds,
         device=device,
         keep_adaptation=(settings.vegas_adapt_iter + 1) // 2,
     )
-    torch.manual_seed(seed)  # network initialisation (the last layers start at zero anyway)
-    flow = Flow(dim, **settings.flow).to(device)
+    init_seed, train_seed = seeds.spawn(2)
+    flow = initialise(Flow(dim, **settings.flow), torch_generator(init_seed)).to(device)
     sampler = FlowSampler(flow, grid, settings.defensive, settings.uniform, composed=settings.warm_start)
 
     def g(v: Tensor) -> Tensor:
         u, log_jac = sampler.to_cube(v)
         return f(u) * torch.exp(log_jac)
 
-    generator = make_generator(seed + 1, device)
+    generator = torch_generator(train_seed, device)
     report = train_flow(sampler, g, settings.train, generator, progress)
     shares = None
     if settings.tune_shares and report.pilot is not None:
@@ -139,3 +144,25 @@ def flow_integrate(
     if not check.confirmed:
         result.warn(check.message)
     return result, sampler
+
+
+def flow_settings(options: Mapping[str, Any], budget: Budget) -> FlowSettings:
+    """The settings of a run card's ``[integrator.flow]`` table (``options``) and budget.
+
+    ``options`` has the table's keys (:class:`mlgen.cards.schema.FlowCard`); a missing key takes
+    :class:`FlowSettings`' default.
+    """
+    base, train = FlowSettings(), TrainConfig()
+    flow_keys = {"bins": "n_bins", "hidden": "hidden", "layers": "layers", "blocks": "n_blocks"}
+    train_keys = ("n_calls", "batch", "replay", "loss", "lr", "anneal")
+    plain = ("vegas_per_iter", "probe_iter", "defensive", "uniform", "tune_shares", "min_uniform")
+    plain += ("warm_start", "coverage_threshold")
+    return replace(
+        base,
+        vegas_adapt_iter=budget.n_adapt_iter,
+        n_iter=budget.n_iter,
+        n_per_iter=budget.n_per_iter,
+        flow={flow_keys[k]: v for k, v in options.items() if k in flow_keys},
+        train=replace(train, **{k: v for k, v in options.items() if k in train_keys}),
+        **{k: v for k, v in options.items() if k in plain},
+    )

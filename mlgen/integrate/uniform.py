@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["UniformSampler"]
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -22,3 +24,13 @@ class UniformSampler:
         inside = ((u >= 0) & (u <= 1)).all(-1)
         zero = torch.zeros(u.shape[0], dtype=torch.float64, device=u.device)
         return torch.where(inside, zero, torch.full_like(zero, -torch.inf))
+
+    def to(self, device: torch.device | str) -> UniformSampler:
+        return self
+
+    def state(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], device: torch.device | str = "cpu") -> UniformSampler:
+        return cls(int(state["dim"]))

@@ -92,9 +92,14 @@ class VegasSampler:
         """``log q(u)`` at ``(B, d)`` points."""
         return self.inverse(u)[1]
 
-    def state_dict(self) -> dict[str, Tensor]:
+    def to(self, device: torch.device | str) -> VegasSampler:
+        self._on(torch.device(device))
+        return self
+
+    def state(self) -> dict[str, Any]:
+        """The bin edges and counts, on the CPU (:meth:`from_state` rebuilds the grid)."""
         return {"edges": self.edges.cpu(), "n_bins": self.n_bins.cpu()}
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, Tensor]) -> VegasSampler:
-        return cls(state["edges"], state["n_bins"])
+    def from_state(cls, state: dict[str, Any], device: torch.device | str = "cpu") -> VegasSampler:
+        return cls(state["edges"], state["n_bins"]).to(device)

@@ -18,23 +18,25 @@ one ``1/s^2``); a learned correction multiplies them (see
 
 from __future__ import annotations
 
-__all__ = ["ChannelPoint", "MultiChannelProcess"]
+__all__ = ["ChannelEvaluation", "MultiChannelProcess"]
 
 import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from mlgen.integrate.channels import ChannelPoint
 from mlgen.physics.vectors import mass2
 from mlgen.process.process import Evaluation, Process
 
 
 @dataclass
-class ChannelPoint:
-    """One channel's view of a batch: the integrand with the channel's Jacobian, and the weight inputs.
+class ChannelEvaluation:
+    """One channel's view of a batch: the process with the channel's Jacobian, and the weight inputs.
 
     Attributes:
         evaluation: the process evaluated through channel ``c``'s map (``weight = f |J_c|``).
@@ -77,7 +79,7 @@ class MultiChannelProcess:
         self.name = process.name
 
     # what the event record and the run need, unchanged from the process
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
         if name == "process":
             raise AttributeError(name)
         return getattr(self.process, name)
@@ -113,13 +115,27 @@ class MultiChannelProcess:
         feats.append(0.5 * torch.log(x1 / x2) / math.log(s_total))
         return torch.stack(feats, -1).float(), log_prior
 
-    def channel_point(self, c: int, u: Tensor, *, variations: bool = False) -> ChannelPoint:
+    def channel_point(self, c: int, u: Tensor, *, variations: bool = False) -> ChannelEvaluation:
         """Evaluate the process through channel ``c``'s map at ``u (B, d)``."""
         ev = self.channel_processes[c].evaluate(u, variations=variations)
         feats, log_prior = self._features_and_prior(ev)
-        return ChannelPoint(ev, feats, log_prior)
+        return ChannelEvaluation(ev, feats, log_prior)
 
-    def channel_log_alpha(self, point: ChannelPoint) -> Tensor:
+    # the ChannelMaps protocol of the multi-channel sampler (mlgen.integrate.channels)
+    @property
+    def labels(self) -> list[str]:
+        return [" ".join(f"{p.pdg}:{p.mass:g}" for p in props) for props in self.propagators]
+
+    def channel_value(self, c: int, u: Tensor) -> ChannelPoint:
+        """``f |J_c|`` through channel ``c``'s map, with the weight network's inputs."""
+        point = self.channel_point(c, u)
+        return ChannelPoint(point.evaluation.weight, point.features, point.log_prior)
+
+    def weighted(self, log_alpha: Callable[[Tensor, Tensor], Tensor] | None) -> MultiChannelProcess:
+        """The process as the channel sum with these weights: an integrand and an event source."""
+        return MultiChannelProcess(self.process, log_alpha)
+
+    def channel_log_alpha(self, point: ChannelEvaluation) -> Tensor:
         """``(B, C)`` log channel weights at a channel point."""
         if self.log_alpha is None:
             return point.log_prior

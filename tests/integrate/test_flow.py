@@ -288,7 +288,7 @@ def test_saved_sampler_reloads_on_another_device_string_with_identical_samples(
     assert not (tmp_path / "sampler.pt.part").exists()
     u0, lq0 = sampler.sample(500, make_generator(9))
     for device in [*devices, "cpu:0"]:
-        again = load_sampler(path, device=device)
+        _, again = load_sampler(path, device=device)
         u1, lq1 = again.sample(500, make_generator(9, device))
         if device.startswith("cuda"):
             # another device's random stream: check the density instead of the points

@@ -87,7 +87,7 @@ def test_torch_grid_reproduces_vegas_map() -> None:
 
 def test_state_dict_round_trip_gives_identical_samples() -> None:
     _, sampler = vegas_integrate(gauss, 2, n_adapt_iter=3, n_per_iter=5000, n_iter=1, seed=5)
-    clone = VegasSampler.from_state_dict(sampler.state_dict())
+    clone = VegasSampler.from_state(sampler.state())
     a = sampler.sample(100, make_generator(9))
     b = clone.sample(100, make_generator(9))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
