@@ -18,12 +18,14 @@ u~ u) are separate columns: the first PDG id always belongs to beam A.
 
 from __future__ import annotations
 
-__all__ = ["ColourFlow", "MatrixElement", "Propagator", "Resonance", "Subprocess"]
+__all__ = ["ColourFlow", "MatrixElement", "Resonance", "Subprocess"]
 
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from torch import Tensor
+
+from mlgen.physics.propagators import Propagator
 
 #: One colour flow: ``(colour, anticolour)`` tags per external particle, in the
 #: order of :attr:`Subprocess.pdg`. Tags are small integers (1, 2, ...); the LHE
@@ -55,23 +57,6 @@ class Resonance:
     pdg: int
     daughters: tuple[int, ...]
     pdg_by_subprocess: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Propagator:
-    """An s-channel propagator, for multi-channel phase-space maps and single-diagram enhancement.
-
-    Attributes:
-        daughters: indices (0-based, into the external particles) of the decay products.
-        mass: pole mass in GeV (0 for a massless propagator, e.g. a photon or gluon).
-        width: width in GeV.
-        pdg: PDG id, for labels.
-    """
-
-    daughters: tuple[int, ...]
-    mass: float
-    width: float
-    pdg: int = 0
 
 
 @runtime_checkable

@@ -1,4 +1,6 @@
-"""Names of the built-in matrix elements, as run cards spell them (``[process] matrix_element``).
+"""The one registry of matrix-element names, as run cards spell them (``[process] matrix_element``).
+
+Adding a process is a factory and one line here.
 
 Each maps to ``"module:factory"``; every factory takes keyword options (the card's
 ``[process] options``) and ``parameters`` (:class:`~mlgen.physics.sm.SMParameters`).
@@ -18,7 +20,7 @@ ee_qqg     :class:`~mlgen.matrix.ee_qqg.EEQQG`          ``mode``, ``quarks``
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN_MATRIX_ELEMENTS"]
+__all__ = ["BUILTIN_MATRIX_ELEMENTS", "MATRIX_ELEMENTS"]
 
 #: Card name -> ``"module:factory"``.
 BUILTIN_MATRIX_ELEMENTS: dict[str, str] = {
@@ -29,4 +31,12 @@ BUILTIN_MATRIX_ELEMENTS: dict[str, str] = {
     "ttbar_6j": "mlgen.matrix.ttbar_decay:TTbarAllHadronic",
     "ggh": "mlgen.matrix.higgs:GGH",
     "ee_qqg": "mlgen.matrix.ee_qqg:EEQQG",
+}
+
+#: Every name a card may use: the built-in processes, and ``madgraph`` for a MadGraph5 standalone
+#: directory (options ``path``, ``masses``, ...; :class:`~mlgen.matrix.madgraph.MadGraphStandalone`).
+#: Anything else is ``module:attr`` or ``path/to/file.py:attr``
+#: (:func:`mlgen.matrix.loader.load_matrix_element`).
+MATRIX_ELEMENTS: dict[str, str] = BUILTIN_MATRIX_ELEMENTS | {
+    "madgraph": "mlgen.matrix.madgraph:MadGraphStandalone",
 }

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import Propagator, Resonance, Subprocess
+from mlgen.matrix.base import Resonance, Subprocess
 from mlgen.matrix.neutral_current import (
     ZPrime,
     as_zprime,
@@ -25,6 +25,7 @@ from mlgen.matrix.neutral_current import (
     couplings,
     neutral_current_amplitudes,
 )
+from mlgen.physics.propagators import Propagator
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import mass2
 

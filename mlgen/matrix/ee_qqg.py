@@ -30,8 +30,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import Propagator, Resonance, Subprocess
+from mlgen.matrix.base import Resonance, Subprocess
 from mlgen.matrix.neutral_current import check_mode, check_quarks, couplings, neutral_current_amplitudes
+from mlgen.physics.propagators import Propagator
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import dot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BUILTIN", "load_matrix_element", "load_user_matrix_element"]
+__all__ = ["load_matrix_element", "load_user_matrix_element"]
 
 import importlib
 import importlib.util
@@ -13,25 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from mlgen.matrix.base import MatrixElement
-from mlgen.matrix.builtin import BUILTIN_MATRIX_ELEMENTS
-
-#: Names a card may use: the built-in processes, and ``madgraph`` for a MadGraph5 standalone
-#: directory (options ``path``, ``masses``, ...; :class:`mlgen.matrix.madgraph.MadGraphStandalone`).
-BUILTIN: dict[str, str] = dict(BUILTIN_MATRIX_ELEMENTS) | {
-    "madgraph": "mlgen.matrix.madgraph:MadGraphStandalone"
-}
-
-
-def register(name: str, target: str) -> None:
-    """Add a built-in matrix element under ``name`` (``target`` = ``"module:attr"``)."""
-    BUILTIN[name] = target
+from mlgen.matrix.builtin import MATRIX_ELEMENTS
 
 
 def _import_attr(spec: str, base_dir: Path | None) -> Any:
     module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
         raise ValueError(
-            f"matrix element {spec!r}: expected a built-in name ({', '.join(sorted(BUILTIN))}), "
+            f"matrix element {spec!r}: expected a registered name ({', '.join(sorted(MATRIX_ELEMENTS))}), "
             "module:attr or path/to/file.py:attr"
         )
     if module_name.endswith(".py"):
@@ -63,7 +52,7 @@ def load_matrix_element(
     """Build a matrix element.
 
     Arguments:
-        spec: a built-in name (see :data:`BUILTIN`), ``module:attr`` or
+        spec: a registered name (:data:`mlgen.matrix.builtin.MATRIX_ELEMENTS`), ``module:attr`` or
             ``path/to/file.py:attr`` (relative paths are tried against ``base_dir``,
             the card's directory). ``attr`` is a matrix element object, or a class or
             factory returning one.
@@ -76,8 +65,8 @@ def load_matrix_element(
         An object satisfying :class:`~mlgen.matrix.base.MatrixElement`.
     """
     options = dict(options or {})
-    if spec in BUILTIN:
-        target = _import_attr(BUILTIN[spec], None)
+    if spec in MATRIX_ELEMENTS:
+        target = _import_attr(MATRIX_ELEMENTS[spec], None)
     else:
         target = _import_attr(spec, base_dir)
     if isinstance(target, MatrixElement):
@@ -126,8 +115,8 @@ def load_user_matrix_element(
 
     ``user`` is the card's ``[process.user]`` table (:class:`~mlgen.cards.schema.UserMatrixElementCard`).
     """
-    from mlgen.matrix.base import Propagator
     from mlgen.matrix.user import UserMatrixElement
+    from mlgen.physics.propagators import Propagator
 
     function = _import_attr(spec, base_dir)
     if not callable(function):

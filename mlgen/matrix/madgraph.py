@@ -38,8 +38,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import ColourFlow, Propagator, Resonance, Subprocess
+from mlgen.matrix.base import ColourFlow, Resonance, Subprocess
 from mlgen.matrix.user import check_values
+from mlgen.physics.propagators import Propagator
 
 _MODULE_NAMES = ("all_matrix2py", "allmatrix2py", "matrix2py")
 _QUARKS = {1, 2, 3, 4, 5, 6}

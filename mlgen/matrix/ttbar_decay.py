@@ -39,9 +39,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import Propagator, Resonance, Subprocess
+from mlgen.matrix.base import Resonance, Subprocess
 from mlgen.matrix.neutral_current import check_quarks
 from mlgen.matrix.ttbar import QUARKS, flow_weights, production, strong_coupling4, subprocess_flows
+from mlgen.physics.propagators import Propagator
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import dot, mass2
 

@@ -38,7 +38,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import ColourFlow, Propagator, Resonance, Subprocess
+from mlgen.matrix.base import ColourFlow, Resonance, Subprocess
+from mlgen.physics.propagators import Propagator
 
 #: How a user function is called.
 KINDS = ("torch", "numpy", "event")

@@ -27,7 +27,8 @@ __all__ = ["WLeptonNeutrino"]
 import torch
 from torch import Tensor
 
-from mlgen.matrix.base import Propagator, Resonance, Subprocess
+from mlgen.matrix.base import Resonance, Subprocess
+from mlgen.physics.propagators import Propagator
 from mlgen.physics.sm import SMParameters, scheme
 from mlgen.physics.vectors import mass2
 

@@ -24,8 +24,8 @@ __all__ = [
 
 from collections.abc import Mapping, Sequence
 
-from mlgen.matrix.base import Propagator
 from mlgen.phasespace.tree import Node
+from mlgen.physics.propagators import Propagator
 
 MZ, WZ = 91.188, 2.441404
 
@@ -71,7 +71,7 @@ def from_propagators(
 
     Arguments:
         n_final: number of final-state particles.
-        propagators: :class:`~mlgen.matrix.base.Propagator` s whose ``daughters`` index
+        propagators: :class:`~mlgen.physics.propagators.Propagator` s whose ``daughters`` index
             the external particles (incoming at 0 and 1, so final state ``i`` is ``i + 2``);
             their daughter sets must nest (any two are disjoint or one contains the other).
         bwcutoff: when given, each massive propagator inside the final state (a decay chain)

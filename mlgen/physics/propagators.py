@@ -1,4 +1,5 @@
-"""Fixed-width propagators and the fermion couplings of s-channel gamma/Z exchange.
+"""Propagators: the s-channel propagator record (for phase-space channels), the fixed-width
+Breit-Wigner, and the fermion couplings of s-channel gamma/Z exchange.
 
 Convention: the Z couples to a fermion ``f`` as ``-i e gamma^mu (g_L P_L + g_R P_R)``
 with ``g_L = (T3 - Q s_W^2)/(s_W c_W)`` and ``g_R = -Q s_W^2/(s_W c_W)``; the
@@ -12,12 +13,31 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["breit_wigner", "charge", "isospin", "z_chiral_couplings", "z_vector_axial"]
+__all__ = ["Propagator", "breit_wigner", "charge", "isospin", "z_chiral_couplings", "z_vector_axial"]
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Propagator:
+    """An s-channel propagator, for multi-channel phase-space maps and single-diagram enhancement.
+
+    Attributes:
+        daughters: indices (0-based, into the external particles) of the decay products.
+        mass: pole mass in GeV (0 for a massless propagator, e.g. a photon or gluon).
+        width: width in GeV.
+        pdg: PDG id, for labels.
+    """
+
+    daughters: tuple[int, ...]
+    mass: float
+    width: float
+    pdg: int = 0
+
 
 _CHARGE = {
     1: -1 / 3,

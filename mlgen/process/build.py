@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 
 from mlgen.cards.schema import BEAM_PARTICLES, Card
-from mlgen.matrix.base import MatrixElement, Propagator
+from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.phasespace.onebody import NarrowResonance
 from mlgen.phasespace.topologies import bw_window, channel_groups
+from mlgen.physics.propagators import Propagator
 from mlgen.process.cuts import Cut, Cuts
 from mlgen.process.objects import object_indices
 from mlgen.process.process import Process, ScaleSetup
@@ -22,7 +23,12 @@ from mlgen.process.process import Process, ScaleSetup
 def build_process(
     card: Card, device: torch.device | str = "cpu", *, matrix_element: MatrixElement | None = None
 ) -> Process:
-    """Everything a card describes, assembled into a process on ``device``.
+    """Everything a card describes, assembled into a process for ``device``.
+
+    The built-in pieces (phase space, PDFs, matrix elements, cuts, scales) create
+    their tensors on the device of their inputs, so they need no device here; a
+    matrix-element factory that takes a ``device`` argument (a user's, or a surrogate
+    with weights) gets this one, to build its constants there.
 
     ``matrix_element`` replaces the card's ``[process] matrix_element`` (the Python
     route: e.g. a :class:`~mlgen.matrix.user.UserMatrixElement` built in a script).
@@ -50,6 +56,7 @@ def build_process(
             card.process.options,
             base_dir=source.parent if source else None,
             parameters=parameters,
+            device=torch.device(device),
             name=card.process.name,
         )
     beams = (BEAM_PARTICLES[card.beams.particles[0]], BEAM_PARTICLES[card.beams.particles[1]])

@@ -12,8 +12,9 @@ import torch
 
 from mlgen.cards import CardError, parse_card
 from mlgen.integrate.loop import vegas_integrate
-from mlgen.matrix.base import MatrixElement, Propagator
+from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.user import UserMatrixElement
+from mlgen.physics.propagators import Propagator
 from mlgen.process.build import build_process
 from mlgen.process.process import GEV2_TO_PB
 

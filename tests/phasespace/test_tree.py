@@ -6,9 +6,9 @@ import pytest
 import torch
 from ps_checks import assert_conserved, assert_mc, assert_on_shell, massless_volume, uniform
 
-from mlgen.matrix.base import Propagator
 from mlgen.phasespace.topologies import from_propagators, ttbar_decay_chain
 from mlgen.phasespace.tree import DecayTree, Node
+from mlgen.physics.propagators import Propagator
 from mlgen.physics.vectors import mass2
 
 TTBAR_MASSES = (4.7, 0.0, 0.0, 4.7, 0.0, 0.0)
