@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from mlgen.integrate.base import Budget
 from mlgen.integrate.kinds import INTEGRATORS
+from mlgen.physics.sm import GMU
 
 #: Beam particle names and their PDG ids.
 BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
@@ -145,7 +146,7 @@ class ScalesCard:
 
     mu_r: str = "fixed"
     mu_f: str = "fixed"
-    value: float = 91.1876
+    value: float = GMU.mz
     factor_r: float = 1.0
     factor_f: float = 1.0
     variations: bool = True
