@@ -39,12 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mlgen.classifier import ClassifierConfig
     from mlgen.device import resolve_device
     from mlgen.events import ProcessLine
     from mlgen.gan.amplify import AmplifyConfig, amplify
     from mlgen.gan.refine import RefineConfig, describe
     from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.resample.classifier import ClassifierConfig
 
     info, events = read_lhe(args.input)
     if events is None or len(events) == 0:

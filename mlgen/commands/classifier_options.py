@@ -1,5 +1,5 @@
-"""Options of the cross-fitted classifier (:mod:`mlgen.classifier`) that ``subtract`` and ``positive``
-share: not a command of its own."""
+"""Options of the cross-fitted classifier (:mod:`mlgen.resample.classifier`) that ``subtract`` and
+``positive`` share: not a command of its own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the parser is built without importing torch
-    from mlgen.classifier import ClassifierConfig
+    from mlgen.resample.classifier import ClassifierConfig
 
 Config = TypeVar("Config", bound="ClassifierConfig")
 

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tau",
         type=float,
-        help="weight of pT differences in the distance (default: mlgen.positive.embedding.TAU)",
+        help="weight of pT differences in the distance (default: mlgen.resample.embedding.TAU)",
     )
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")

@@ -59,12 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mlgen.classifier import ClassifierConfig
     from mlgen.device import resolve_device
     from mlgen.gan.amplify import AmplifyConfig
     from mlgen.gan.refine import RefineConfig, describe
     from mlgen.gan.subtract import subtract
     from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.resample.classifier import ClassifierConfig
 
     # S is often nearly B: the ratio's small variations need small steps and late stopping
     config = classifier_options.config(

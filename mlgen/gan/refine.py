@@ -50,10 +50,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from mlgen.classifier import ClassifierConfig, cross_fit_ensemble
 from mlgen.events import EventBatch
 from mlgen.metrics import reduced_max
-from mlgen.positive.embedding import network_features, object_layout
+from mlgen.resample.classifier import ClassifierConfig, cross_fit_ensemble
+from mlgen.resample.embedding import network_features, object_layout
 
 
 @dataclass(frozen=True)

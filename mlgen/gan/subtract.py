@@ -13,7 +13,7 @@ Two routes, one report:
   cross section, learns ``D = sigma_S p_S / (sigma_S p_S + sigma_B p_B)``,
   hence the local ratio ``r(x) = D / (1 - D) = (dsigma_S / dsigma_B)(x)``. An
   event of B then carries ``w_B (1 - r)`` of the difference; where ``r``
-  scatters above 1 by noise, cell resampling (:mod:`mlgen.positive.cell`)
+  scatters above 1 by noise, cell resampling (:mod:`mlgen.resample.cell`)
   cancels the negative weights against neighbours, and hit-or-miss on the
   result keeps events of B (at most as many as B has). ``r`` at an event comes
   from the half of the data it was not trained on.
@@ -55,7 +55,6 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from mlgen.classifier import ClassifierConfig, cross_fit
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.gan.amplify import AmplifyConfig, layout_sampler
 from mlgen.gan.mixture import train_mixture
@@ -63,8 +62,9 @@ from mlgen.gan.refine import RefineConfig
 from mlgen.gan.refine import refine as refine_events
 from mlgen.gan.representation import group_events
 from mlgen.lhe.weights import per_event_pb
-from mlgen.positive.cell import cell_resample
-from mlgen.positive.embedding import embed_events, network_features
+from mlgen.resample.cell import cell_resample
+from mlgen.resample.classifier import ClassifierConfig, cross_fit
+from mlgen.resample.embedding import embed_events, network_features
 
 METHODS = ("classifier", "generator")
 #: What becomes of B - S where it stays negative after the cells: ``drop`` writes a positive sample

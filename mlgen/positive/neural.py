@@ -43,12 +43,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlgen.classifier import ClassifierConfig, cross_fit
+from mlgen.resample.classifier import ClassifierConfig, cross_fit
 
 
 @dataclass(frozen=True)
 class NeuralConfig(ClassifierConfig):
-    """The sign classifier's settings (:class:`~mlgen.classifier.ClassifierConfig`), and whether to thin.
+    """The sign classifier's settings (:class:`~mlgen.resample.ClassifierConfig`), and whether to thin.
 
     ``preserve_uncertainty`` thins the smoothed weights so that every bin keeps the input's error.
     """

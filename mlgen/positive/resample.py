@@ -5,7 +5,7 @@ convention of the input). The output follows mlgen's files: weighted events with
 (IDWTUP 4, or -4 if negative weights remain), unweighted ones with weights
 ``sigma / N`` that sum to sigma (IDWTUP 3).
 
-Methods: ``cell`` (:mod:`mlgen.positive.cell`), ``neural``
+Methods: ``cell`` (:mod:`mlgen.resample.cell`), ``neural``
 (:mod:`mlgen.positive.neural`), and ``gan``: the neural step's positive
 weights, then the weighted GAN of :mod:`mlgen.gan.amplify` trained on them
 (arXiv:2012.07873) and sampled for unweighted events — as good as the
@@ -25,13 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from mlgen.classifier import ClassifierConfig
 from mlgen.events import EventBatch, ProcessLine, RunInfo
+from mlgen.gan.amplify import AmplifyConfig, amplify
+from mlgen.gan.refine import RefineConfig
 from mlgen.lhe.weights import per_event_pb
-from mlgen.positive.cell import cell_resample
-from mlgen.positive.embedding import TAU, embed_events
 from mlgen.positive.neural import NeuralConfig, neural_resample
 from mlgen.positive.summary import distortion, summarize
+from mlgen.resample.cell import cell_resample
+from mlgen.resample.classifier import ClassifierConfig
+from mlgen.resample.embedding import TAU, embed_events
 
 METHODS = ("cell", "neural", "gan")
 
@@ -227,9 +229,6 @@ def make_positive(
     w_out = out.weight.cpu().numpy()
     report["weighted"] = summarize(w_out).to_dict()
     if config.method == "gan":
-        from mlgen.gan.amplify import AmplifyConfig, amplify
-        from mlgen.gan.refine import RefineConfig
-
         n_out = config.n_out or len(batch)
         refine = RefineConfig(classifier=ClassifierConfig(seed=config.seed)) if config.refine else None
         out, gan_report = amplify(

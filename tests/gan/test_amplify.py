@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from mlgen.classifier import ClassifierConfig
 from mlgen.cli import main
 from mlgen.device import make_generator
 from mlgen.events import EventBatch
@@ -23,6 +22,7 @@ from mlgen.matrix.ttbar_decay import TTbarAllHadronic
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.physics import vectors
 from mlgen.process.record import EventBuilder
+from mlgen.resample.classifier import ClassifierConfig
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
 ZJETS = DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"

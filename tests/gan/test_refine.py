@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from mlgen.classifier import ClassifierConfig
 from mlgen.gan.refine import RefineConfig, refine
 from mlgen.metrics import reduced_max
+from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import bin_integrals, cos_theta, density, dimuon
 
 # the data: e+ e- -> mu- mu+ with dsigma/dcos = (3/8)(1 + c^2) + 0.3 c (1 pb), weighted, c uniform

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from mlgen.classifier import ClassifierConfig
 from mlgen.cli import main
 from mlgen.gan.amplify import AmplifyConfig
 from mlgen.gan.refine import RefineConfig
 from mlgen.gan.subtract import _match, subtract
 from mlgen.lhe import read_lhe, write_lhe
+from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subtraction_toys
 
 # a ratio S/B between 0.91 and 0.999 needs a patient classifier (late stopping); the largest-x bin

@@ -13,8 +13,9 @@ import torch
 from mlgen.cli import main
 from mlgen.events import EventBatch
 from mlgen.lhe import read_lhe
-from mlgen.positive import PositiveConfig, cell_resample, embed_events, make_positive
-from mlgen.positive.embedding import TAU
+from mlgen.positive import PositiveConfig, make_positive
+from mlgen.resample import cell_resample, embed_events
+from mlgen.resample.embedding import TAU
 from tests.positive.toys import bin_integrals, cos_theta, signed_sample
 
 EDGES = np.linspace(-1, 1, 21)

@@ -1,7 +1,7 @@
 """Cell resampling: negative weights cancelled against their nearest neighbours, exactly.
 
 Each negative-weight event (a seed; the most negative first) grows a cell of
-its nearest neighbours in the event distance of :mod:`mlgen.positive.embedding`
+its nearest neighbours in the event distance of :mod:`mlgen.resample.embedding`
 until the cell's summed weight is no longer negative, or the next neighbour is
 farther than the maximum cell size. The cell's summed weight is then shared
 among its members in proportion to ``|w|`` (as cres does; or equally, the cell
@@ -87,7 +87,7 @@ def cell_resample(
 
     Arguments:
         weights: ``(N,)`` signed event weights.
-        points: ``(N, D)`` event coordinates (:func:`mlgen.positive.embedding.embed_events`).
+        points: ``(N, D)`` event coordinates (:func:`mlgen.resample.embedding.embed_events`).
         extra: ``(N, k)`` further weights of the same events (scale and PDF variations): each
             is averaged over the cells the central weight defines, so every variation keeps its
             cross section too.

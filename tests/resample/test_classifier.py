@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlgen.classifier import ClassifierConfig, cross_fit
+from mlgen.resample.classifier import ClassifierConfig, cross_fit
 
 
 @pytest.mark.parametrize("folds,members", [(2, 1), (3, 2)])
