@@ -41,6 +41,7 @@ from torch import Tensor
 from mlgen.matrix.base import ColourFlow, Resonance, Subprocess
 from mlgen.matrix.user import check_values
 from mlgen.physics.propagators import Propagator
+from mlgen.physics.sm import MG5_SM
 
 _MODULE_NAMES = ("all_matrix2py", "allmatrix2py", "matrix2py")
 _QUARKS = {1, 2, 3, 4, 5, 6}
@@ -160,7 +161,7 @@ class MadGraphStandalone:
             for p in propagators
         )
         self.resonances = tuple(Resonance(p.pdg, p.daughters) for p in self.propagators if p.pdg)
-        self.alpha_s_ref = 0.118
+        self.alpha_s_ref = MG5_SM.alpha_s_mz
 
     def __call__(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
         moms = p.detach().to("cpu", torch.float64).numpy()

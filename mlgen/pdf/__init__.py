@@ -16,6 +16,7 @@ from mlgen.pdf.grid import PDFFormatError, parse_info, read_grid
 from mlgen.pdf.gridpdf import GridPDF, alphas_mz_from_name, loops_from_name
 from mlgen.pdf.locate import PDFNotFoundError, find_member
 from mlgen.physics.alphas import AlphaS
+from mlgen.physics.sm import GMU
 
 
 def load(
@@ -53,5 +54,5 @@ def load(
         if value is None:
             raise ValueError(f"{member_file}: no .info and no 'as_XXXX' in the name; give alphas_mz")
         loops = alphas_loops if alphas_loops is not None else loops_from_name(set_name)
-        alpha_s = AlphaS.from_mz(float(value), float(merged.get("MZ", 91.1876)), loops=loops)
+        alpha_s = AlphaS.from_mz(float(value), float(merged.get("MZ", GMU.mz)), loops=loops)
     return GridPDF(grid, alpha_s, name=set_name, member=member, info=merged)

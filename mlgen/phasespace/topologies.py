@@ -7,8 +7,8 @@ Final-state orders (0-based, after the two incoming partons in a
 * :func:`ttbar_decay_chain` (all-hadronic)
   ``b, q, qbar' (from t), bbar, qbar, q' (from tbar)``.
 
-Default masses and widths are reference values in GeV (top and widths as in MadGraph's ``sm``
-parameter card, W mass 80.419); pass your parameter scheme's values where they differ.
+Default masses and widths in GeV are MadGraph5's ``sm`` card (:data:`mlgen.physics.sm.MG5_SM`);
+pass your parameter scheme's values where they differ.
 """
 
 from __future__ import annotations
@@ -26,28 +26,31 @@ from collections.abc import Mapping, Sequence
 
 from mlgen.phasespace.tree import Node
 from mlgen.physics.propagators import Propagator
-
-MZ, WZ = 91.188, 2.441404
+from mlgen.physics.sm import MG5_SM
 
 #: power of the map of an inner massless propagator ``1/s^nu``: below 1 so that it needs no lower cut;
 #: where the cuts give one (a ``floor``), the map is flat in ``log s``, the propagator's own shape
 MASSLESS_NU = 0.8
-MW, WW = 80.419002, 2.0476
-MT, WT = 173.0, 1.4915
+#: the W mass as MadGraph5 writes its derived value, to 6 decimals (80.419002 GeV), so that a tree
+#: built from the propagators of a MadGraph5 card is this one
+_W_MASS = round(MG5_SM.mw, 6)
 
 
-def drell_yan(mass: float = MZ, width: float = WZ, pdg: int = 23) -> Node:
+def drell_yan(mass: float = MG5_SM.mz, width: float = MG5_SM.wz, pdg: int = 23) -> Node:
     """``q qbar -> Z/gamma* -> l- l+``: one s-channel resonance sampled by the luminosity's ``tau`` map."""
     return Node((0, 1), mass, width, pdg=pdg)
 
 
-def w_to_lepton_neutrino(mass: float = MW, width: float = WW, pdg: int = 24) -> Node:
+def w_to_lepton_neutrino(mass: float = _W_MASS, width: float = MG5_SM.ww, pdg: int = 24) -> Node:
     """``q qbar' -> W -> l nu``: order ``(l, nu)``."""
     return Node((0, 1), mass, width, pdg=pdg)
 
 
 def ttbar_decay_chain(
-    top_mass: float = MT, top_width: float = WT, w_mass: float = MW, w_width: float = WW
+    top_mass: float = MG5_SM.mt,
+    top_width: float = MG5_SM.wt,
+    w_mass: float = _W_MASS,
+    w_width: float = MG5_SM.ww,
 ) -> Node:
     """``t tbar -> (b W+ -> b q qbar')(bbar W- -> bbar qbar q')`` with Breit-Wigner tops and Ws.
 

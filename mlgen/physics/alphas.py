@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mlgen.physics.sm import GMU
+
 #: LHAPDF's default quark masses in GeV (lhapdf.conf), used as flavour thresholds.
 DEFAULT_MASSES = {
     "MDown": 0.005,
@@ -97,7 +99,7 @@ class AlphaS:
     def from_mz(
         cls,
         alpha_s_mz: float,
-        mz: float = 91.1876,
+        mz: float = GMU.mz,
         *,
         loops: int = 2,
         masses: dict[str, float] | None = None,
@@ -194,7 +196,7 @@ class AlphaS:
                 raise ValueError(f"{name}: AlphaS_Type ipol needs AlphaS_Qs and AlphaS_Vals")
             return cls.ipol(info["AlphaS_Qs"], info["AlphaS_Vals"])
         if kind == "ode":
-            mz = float(info.get("MZ", info.get("AlphaS_MassReference", 91.1876)))
+            mz = float(info.get("MZ", info.get("AlphaS_MassReference", GMU.mz)))
             ref = info.get("AlphaS_MZ", info.get("AlphaS_Reference"))
             if ref is None:
                 raise ValueError(f"{name}: AlphaS_Type ode needs AlphaS_MZ (or AlphaS_Reference)")

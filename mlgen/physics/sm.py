@@ -20,7 +20,16 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["SCHEMES", "SMParameters", "from_param_card", "mg5_w_mass", "parameters_from_card", "scheme"]
+__all__ = [
+    "GMU",
+    "MG5_SM",
+    "SCHEMES",
+    "SMParameters",
+    "from_param_card",
+    "mg5_w_mass",
+    "parameters_from_card",
+    "scheme",
+]
 
 import math
 from dataclasses import dataclass, field, replace
@@ -130,8 +139,15 @@ def _mg5_sm() -> SMParameters:
     )
 
 
+#: The G_mu scheme (PDG 2018): the reference values a default elsewhere in mlgen takes
+#: (the fixed scale ``m_Z``, the ``alpha_s`` reference mass, the top mass of ``m_t`` scales).
+GMU: SMParameters = _gmu()
+#: MadGraph5's default ``sm`` card: the values of the ready-made decay trees, and of a MadGraph5
+#: standalone directory's ``alpha_s`` reference.
+MG5_SM: SMParameters = _mg5_sm()
+
 #: The named schemes.
-SCHEMES: dict[str, SMParameters] = {"gmu": _gmu(), "mg5_sm": _mg5_sm()}
+SCHEMES: dict[str, SMParameters] = {"gmu": GMU, "mg5_sm": MG5_SM}
 
 
 def scheme(name: str) -> SMParameters:
@@ -200,3 +216,10 @@ def parameters_from_card(
     if not path.is_absolute() and base_dir is not None and not path.exists():
         path = base_dir / path
     return from_param_card(path)
+
+
+#: Total widths (GeV) by PDG id, the Review of Particle Physics' values (PDG 2018: Gamma_Z 2.4952,
+#: Gamma_W 2.085, Gamma_t 1.42 measured; Gamma_H 4.1 MeV, the SM prediction at 125 GeV). The
+#: generative route's line shapes take them for a resonance that the input's ``<slha>`` block
+#: does not give (:mod:`mlgen.generative.lineshapes`).
+PDG_WIDTHS: dict[int, float] = {23: 2.4952, 24: 2.085, 6: 1.42, 25: 0.0041}

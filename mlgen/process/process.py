@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from mlgen.matrix.base import MatrixElement
+from mlgen.physics.sm import GMU
 from mlgen.process.cuts import Cuts
 from mlgen.process.luminosity import Luminosity
 from mlgen.process.scales import scale
@@ -40,10 +41,10 @@ class ScaleSetup:
 
     mu_r: str = "fixed"
     mu_f: str = "fixed"
-    value: float = 91.1876
+    value: float = GMU.mz
     factor_r: float = 1.0
     factor_f: float = 1.0
-    top_mass: float = 173.0
+    top_mass: float = GMU.mt
     variations: bool = True
 
 

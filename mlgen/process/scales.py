@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from mlgen.physics import vectors as v
+from mlgen.physics.sm import GMU
 
 
 def scale(
@@ -17,8 +18,8 @@ def scale(
     p: Tensor,
     *,
     lepton_indices: Sequence[int] = (),
-    fixed: float = 91.1876,
-    top_mass: float = 173.0,
+    fixed: float = GMU.mz,
+    top_mass: float = GMU.mt,
 ) -> Tensor:
     """A scale in GeV for each event.
 
