@@ -23,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "GMU",
     "MG5_SM",
+    "PDG_WIDTHS",
     "SCHEMES",
     "SMParameters",
     "from_param_card",
@@ -222,4 +223,4 @@ def parameters_from_card(
 #: Gamma_W 2.085, Gamma_t 1.42 measured; Gamma_H 4.1 MeV, the SM prediction at 125 GeV). The
 #: generative route's line shapes take them for a resonance that the input's ``<slha>`` block
 #: does not give (:mod:`mlgen.generative.lineshapes`).
-PDG_WIDTHS: dict[int, float] = {23: 2.4952, 24: 2.085, 6: 1.42, 25: 0.0041}
+PDG_WIDTHS: dict[int, float] = {23: GMU.wz, 24: GMU.ww, 6: 1.42, 25: 0.0041}
