@@ -28,7 +28,7 @@ __all__ = [
 from mlgen.phasespace.base import PhaseSpacePoint, incoming_momenta, kallen
 from mlgen.phasespace.diet import RamboDiet
 from mlgen.phasespace.invariants import BreitWigner, Flat, PowerLaw
-from mlgen.phasespace.luminosity import LeptonBeams, TauRapidity
+from mlgen.phasespace.momentum_fractions import LeptonBeams, TauRapidity
 from mlgen.phasespace.rambo import Rambo, massless_volume
 from mlgen.phasespace.space import PhaseSpace
 from mlgen.phasespace.topologies import drell_yan, from_propagators, ttbar_decay_chain, w_to_lepton_neutrino

@@ -1,8 +1,8 @@
 """The phase space a process integrates over: ``u in [0, 1]^dim -> (lab-frame momenta, x1, x2)``.
 
 Composition, in the order ``u`` is consumed: the beams' map
-(:class:`~mlgen.phasespace.luminosity.TauRapidity`, 2 numbers, or
-:class:`~mlgen.phasespace.luminosity.LeptonBeams`, none), then the final state
+(:class:`~mlgen.phasespace.momentum_fractions.TauRapidity`, 2 numbers, or
+:class:`~mlgen.phasespace.momentum_fractions.LeptonBeams`, none), then the final state
 in the frame of ``P = p_a + p_b`` (:class:`~mlgen.phasespace.tree.DecayTree`
 or :class:`~mlgen.phasespace.diet.RamboDiet`, ``3n - 4`` numbers).
 
@@ -25,7 +25,7 @@ from torch import Tensor
 from mlgen.phasespace.base import PhaseSpacePoint, incoming_momenta
 from mlgen.phasespace.diet import RamboDiet
 from mlgen.phasespace.invariants import BreitWigner, Invariant, PowerLaw
-from mlgen.phasespace.luminosity import LeptonBeams, TauRapidity
+from mlgen.phasespace.momentum_fractions import LeptonBeams, TauRapidity
 from mlgen.phasespace.tree import DecayTree, Node
 
 

@@ -9,7 +9,7 @@ import torch
 from ps_checks import assert_mc, per_event_log_det, uniform
 
 from mlgen.phasespace.invariants import BreitWigner, PowerLaw
-from mlgen.phasespace.luminosity import LeptonBeams, TauRapidity
+from mlgen.phasespace.momentum_fractions import LeptonBeams, TauRapidity
 
 SQRT_S = 13000.0
 MAPS = {
