@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = ["Flow", "binary_masks", "initialise", "zero_last_mlp"]
 
 import math
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -54,11 +55,14 @@ def zero_last_mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequent
     last = nn.Linear(width, n_out)
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
-    last.starts_at_zero = True  # type: ignore[assignment]  (read by initialise)
+    last.starts_at_zero = True  # type: ignore[assignment]  # read by initialise; nn.Module's __setattr__ stubs
     return nn.Sequential(*mods, last)
 
 
-def initialise(module: nn.Module, generator: torch.Generator) -> nn.Module:
+Module = TypeVar("Module", bound=nn.Module)
+
+
+def initialise(module: Module, generator: torch.Generator) -> Module:
     """Draw the initial parameters of every linear layer in ``module`` from ``generator``.
 
     The same distribution as torch's default (Kaiming-uniform weights, biases uniform in
@@ -82,6 +86,12 @@ def initialise(module: nn.Module, generator: torch.Generator) -> nn.Module:
 
 
 class _Coupling(nn.Module):
+    mask: Tensor
+    fixed_idx: Tensor
+    moved_idx: Tensor
+    order: Tensor
+    net: nn.Sequential | None
+
     def __init__(self, mask: Tensor, n_context: int, n_bins: int, hidden: int, layers: int) -> None:
         super().__init__()
         self.register_buffer("mask", mask)
@@ -122,6 +132,13 @@ class _Coupling(nn.Module):
         return torch.cat([fixed, moved], dim=1).index_select(1, self.order), log_jac.sum(-1)
 
 
+def _rename_layers(module: nn.Module, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Files saved before the couplings had their name kept them under ``layers``."""
+    old = prefix + "layers."
+    for key in [k for k in state if k.startswith(old)]:
+        state[prefix + "couplings." + key[len(old) :]] = state.pop(key)
+
+
 class Flow(nn.Module):
     """A bijection of ``[0, 1]^dim``, optionally conditioned on a context vector.
 
@@ -152,7 +169,8 @@ class Flow(nn.Module):
             dim=dim, n_context=n_context, n_bins=n_bins, hidden=hidden, layers=layers, n_blocks=n_blocks
         )
         masks = binary_masks(dim) * n_blocks
-        self.layers = nn.ModuleList(_Coupling(m, n_context, n_bins, hidden, layers) for m in masks)
+        self.couplings = nn.ModuleList(_Coupling(m, n_context, n_bins, hidden, layers) for m in masks)
+        self.register_load_state_dict_pre_hook(_rename_layers)
         self.to(dtype)
 
     def _context(self, context: Tensor | None, like: Tensor) -> Tensor | None:
@@ -167,7 +185,7 @@ class Flow(nn.Module):
         context = self._context(context, z)
         log_jac = torch.zeros(z.shape[0], dtype=z.dtype, device=z.device)
         x = z
-        for layer in self.layers:
+        for layer in self.couplings:
             x, lj = layer(x, context, inverse=False)
             log_jac = log_jac + lj
         return x, log_jac
@@ -177,7 +195,7 @@ class Flow(nn.Module):
         context = self._context(context, x)
         log_jac = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         z = x
-        for layer in reversed(self.layers):
+        for layer in reversed(self.couplings):
             z, lj = layer(z, context, inverse=True)
             log_jac = log_jac + lj
         return z, log_jac

@@ -38,7 +38,7 @@ class Budget:
 class Integrand(Protocol):
     """``f(u)``: ``(B, d)`` float64 points in the unit hypercube to ``(B,)`` float64 values."""
 
-    def __call__(self, u: Tensor) -> Tensor: ...
+    def __call__(self, u: Tensor, /) -> Tensor: ...
 
 
 @runtime_checkable

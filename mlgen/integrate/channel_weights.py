@@ -20,6 +20,9 @@ from mlgen.flows.coupling import zero_last_mlp
 class ChannelWeights(nn.Module):
     """``(features (B, F), log_prior (B, C)) -> log alpha (B, C)``; see the module docstring."""
 
+    active: Tensor
+    net: nn.Sequential
+
     def __init__(self, n_features: int, n_channels: int, hidden: int = 32, layers: int = 2) -> None:
         super().__init__()
         self.config = dict(n_features=n_features, n_channels=n_channels, hidden=hidden, layers=layers)
@@ -27,7 +30,7 @@ class ChannelWeights(nn.Module):
         self.register_buffer("active", torch.ones(n_channels, dtype=torch.bool))
 
     def forward(self, features: Tensor, log_prior: Tensor) -> Tensor:
-        logits = log_prior + self.net(features.to(self.net[0].weight.dtype)).to(log_prior.dtype)
+        logits = log_prior + self.net(features.to(next(self.net.parameters()).dtype)).to(log_prior.dtype)
         logits = logits.masked_fill(~self.active, -torch.inf)
         return torch.log_softmax(logits, -1)
 

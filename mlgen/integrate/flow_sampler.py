@@ -154,20 +154,21 @@ class FlowSampler:
     # -- the Sampler protocol ----------------------------------------------------------------------
     def to_cube(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """Latent ``v`` to ``u`` and ``log|du/dv|``."""
-        if not self.composed:
+        if self.grid is None or not self.composed:
             return v, torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
         return self.grid.forward(v)
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``n`` points of ``[0, 1]^dim`` and ``log q`` (float64)."""
         v, log_r = self.sample_latent(n, generator)
+        assert log_r is not None  # asked for with density=True
         u, log_jac = self.to_cube(v)
         return u, log_r - log_jac
 
     def log_prob(self, u: Tensor) -> Tensor:
         """``log q(u)`` (float64)."""
         with torch.no_grad():
-            if not self.composed:
+            if self.grid is None or not self.composed:
                 return self.log_prob_latent(u)
             v, log_jac_inv = self.grid.inverse(u)
             return self.log_prob_latent(v) + log_jac_inv

@@ -201,7 +201,7 @@ class FlowIntegrator(Integrator):
 class MultiChannelIntegrator(FlowIntegrator):
     """A flow per channel with learned channel weights (:func:`multichannel_integrate`)."""
 
-    sampler_type = MultiChannelSampler
+    sampler_type = MultiChannelSampler  # type: ignore[assignment]  # a sibling of FlowSampler, not a subclass
     uses_channels = True
 
     def __init__(self, settings: FlowSettings | None = None, drop_below: float = 1e-3) -> None:
@@ -221,10 +221,9 @@ class MultiChannelIntegrator(FlowIntegrator):
     ) -> tuple[IntegrationResult, Sampler]:
         if channels is None:
             raise ValueError("the multichannel integrator needs channel maps (channels=...)")
-        if isinstance(channels, Sequence):  # maps of the cube: f seen through each
-            channels = CubeChannels(f, channels, dim)
+        maps = CubeChannels(f, channels, dim) if isinstance(channels, Sequence) else channels
         return multichannel_integrate(
-            channels,
+            maps,
             self._settings(budget),
             seed=seed,
             device=device,

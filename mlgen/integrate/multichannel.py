@@ -157,7 +157,7 @@ def train_multichannel(
     start = time.perf_counter()
     for step in range(n_fresh):
         channel = sampler._counts(config.batch, generator)
-        batch = []
+        drawn: list[tuple[int, Tensor, Tensor, Tensor, Tensor]] = []
         for c in range(sampler.n_channels):
             n_c = int((channel == c).sum())
             if n_c < 2:
@@ -167,16 +167,16 @@ def train_multichannel(
             u, log_jac = s.to_cube(v)
             point = channels.channel_value(c, u)
             f = point.value * torch.exp(log_jac)  # f |J_c| in the channel's latent space
-            batch.append((c, v, f, point.features, point.log_prior))
+            drawn.append((c, v, f, point.features, point.log_prior))
         report.n_calls += config.batch
-        if not all(bool(torch.isfinite(b[2]).all()) for b in batch):
+        if not all(bool(torch.isfinite(b[2]).all()) for b in drawn):
             report.n_skipped += 1
             continue
         # the densities the points were drawn from come out of the first step's own pass (train_flow)
-        log_ps = [sampler.samplers[c].log_prob_latent(v, dtype, mixed=False) for c, v, *_ in batch]
+        log_ps = [sampler.samplers[c].log_prob_latent(v, dtype, mixed=False) for c, v, *_ in drawn]
         batch = [
             (c, v, f, sampler.samplers[c].mix(log_p.detach(), v), feats, log_prior)
-            for (c, v, f, feats, log_prior), log_p in zip(batch, log_ps, strict=True)
+            for (c, v, f, feats, log_prior), log_p in zip(drawn, log_ps, strict=True)
         ]
         buffer = [*buffer[-(config.buffer_batches - 1) :], batch] if config.buffer_batches > 1 else [batch]
         chosen = [batch] + [
@@ -185,7 +185,10 @@ def train_multichannel(
         ]
         for i, b in enumerate(chosen):
             optimizer.zero_grad(set_to_none=True)
-            f_all, lqs_all, lq_all, ch_all = [], [], [], []
+            f_all: list[Tensor] = []
+            lqs_all: list[Tensor] = []
+            lq_all: list[Tensor] = []
+            ch_all: list[Tensor] = []
             for k, (c, v, f, lqs, feats, log_prior) in enumerate(b):
                 alpha = torch.exp(sampler.weights(feats, log_prior)[:, c]).to(f.dtype)
                 log_p = log_ps[k] if i == 0 else sampler.samplers[c].log_prob_latent(v, dtype, mixed=False)
@@ -235,7 +238,7 @@ def tune_channel_shares(sampler: MultiChannelSampler, pilot: list[tuple], min_un
     ``pilot[c]`` holds channel ``c``'s last fresh points ``(v, f |J_c|, log q_s, features,
     log prior)``; its integrand is ``alpha_c f |J_c|`` with the learned channel weights.
     """
-    choices = []
+    choices: list[dict[str, Any]] = []
     for c, points in enumerate(pilot):
         if not points or not bool(sampler.weights.active[c]):
             choices.append({})

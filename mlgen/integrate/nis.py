@@ -120,7 +120,8 @@ def flow_integrate(
     report = train_flow(sampler, g, settings.train, generator, progress)
     shares = None
     if settings.tune_shares and report.pilot is not None:
-        shares = tune_shares(sampler, *report.pilot, min_uniform=settings.min_uniform)
+        v, fv, log_qs = report.pilot
+        shares = tune_shares(sampler, v, fv, log_qs, min_uniform=settings.min_uniform)
     result = integrate(
         f,
         sampler,
@@ -128,7 +129,7 @@ def flow_integrate(
         n_per_iter=settings.n_per_iter,
         generator=generator,
         n_eval_before=probe.n_eval + report.n_calls,
-        name=f"flow ({len(flow.layers)} RQS couplings, defensive {sampler.defensive:g}, "
+        name=f"flow ({len(flow.couplings)} RQS couplings, defensive {sampler.defensive:g}, "
         f"uniform {sampler.uniform:g}" + (", on VEGAS grid)" if settings.warm_start else ")"),
     )
     check = coverage_check(result, probe, threshold=settings.coverage_threshold)
@@ -155,7 +156,14 @@ def flow_settings(options: Mapping[str, Any], budget: Budget) -> FlowSettings:
     base, train = FlowSettings(), TrainConfig()
     flow_keys = {"bins": "n_bins", "hidden": "hidden", "layers": "layers", "blocks": "n_blocks"}
     train_keys = ("n_calls", "batch", "replay", "loss", "lr", "anneal")
-    plain = ("vegas_per_iter", "probe_iter", "defensive", "uniform", "tune_shares", "min_uniform")
+    plain: tuple[str, ...] = (
+        "vegas_per_iter",
+        "probe_iter",
+        "defensive",
+        "uniform",
+        "tune_shares",
+        "min_uniform",
+    )
     plain += ("warm_start", "coverage_threshold")
     return replace(
         base,

@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = ["ChannelEvaluation", "MultiChannelProcess"]
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,25 +176,13 @@ class MultiChannelProcess:
 def _scatter(parts: list[tuple[Tensor, Evaluation]], n: int) -> Evaluation:
     """One :class:`Evaluation` of ``n`` points from per-channel pieces at index sets ``idx``."""
     first = parts[0][1]
-    fields = {}
-    for name in (
-        "weight",
-        "contributions",
-        "momenta",
-        "x1",
-        "x2",
-        "mu_r",
-        "mu_f",
-        "alpha_s",
-        "passed",
-        "variations",
-    ):
-        ref = getattr(first, name)
-        if ref is None:
-            fields[name] = None
+    result = copy.copy(first)
+    for field in dataclasses.fields(Evaluation):
+        ref = getattr(first, field.name)
+        if not isinstance(ref, Tensor):
             continue
         out = torch.zeros((n, *ref.shape[1:]), dtype=ref.dtype, device=ref.device)
         for idx, ev in parts:
-            out[idx] = getattr(ev, name)
-        fields[name] = out
-    return Evaluation(**fields)
+            out[idx] = getattr(ev, field.name)
+        setattr(result, field.name, out)
+    return result
