@@ -334,10 +334,13 @@ def multichannel_settings(budget: int) -> FlowSettings:
 
 def run_multichannel(process, budget: int, n_eval: int, seed: int, exact: float, device) -> dict:
     from mlgen.integrate.multichannel import multichannel_integrate
+    from mlgen.process.channels import MultiChannelProcess
 
     settings = multichannel_settings(budget)
     t0 = time.perf_counter()
-    result, sampler, mc = multichannel_integrate(process, settings, seed=seed, device=device)
+    channels = MultiChannelProcess(process)
+    result, sampler = multichannel_integrate(channels, settings, seed=seed, device=device)
+    mc = sampler.integrand(channels)
     t_train = time.perf_counter() - t0
     return evaluate_sampler(mc, sampler, n_eval, seed, exact, device) | {
         "train_s": t_train,
