@@ -16,7 +16,9 @@ from __future__ import annotations
 
 __all__ = ["EventBatch", "ProcessLine", "RunInfo", "WeightInfo"]
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -143,15 +145,19 @@ class EventBatch:
     def _tensors(self) -> dict[str, Tensor | None]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_meta"}
 
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> EventBatch:
+        """A copy with ``fn`` applied to every tensor field (``None`` fields stay ``None``)."""
+        # one dict for fields of two types (Tensor, Tensor | None): replace() checks each by name
+        changes: dict[str, Any] = {k: (None if v is None else fn(v)) for k, v in self._tensors().items()}
+        return replace(self, **changes)
+
     def to(self, device: torch.device | str) -> EventBatch:
         """A copy on ``device``."""
-        moved = {k: (None if v is None else v.to(device)) for k, v in self._tensors().items()}
-        return replace(self, **moved)
+        return self._map(lambda v: v.to(device))
 
     def __getitem__(self, index: Tensor | slice) -> EventBatch:
         """Select events (a slice, an index tensor or a boolean mask)."""
-        picked = {k: (None if v is None else v[index]) for k, v in self._tensors().items()}
-        return replace(self, **picked)
+        return self._map(lambda v: v[index])
 
     @staticmethod
     def concat(batches: list[EventBatch]) -> EventBatch:

@@ -43,7 +43,9 @@ class HepMCWriter:
         gen = hep.GenEvent(hep.Units.GEV, hep.Units.MM)
         gen.event_number = self.n_written
         n = event.size()
-        mothers = [[]] + [_mothers(event[i].mother1(), event[i].mother2()) for i in range(1, n)]
+        mothers: list[list[int]] = [[]] + [
+            _mothers(event[i].mother1(), event[i].mother2()) for i in range(1, n)
+        ]
         particles: list[Any] = [None] * n  # Pythia's entry 0 is the whole event: not a particle
         # HepMC3 files list mothers before daughters; Pythia's record need not (the hard
         # incoming partons come before the initial-state-shower partons they stem from)

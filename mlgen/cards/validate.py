@@ -81,7 +81,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise CardError(f"{where}: expected a table, got {value!r}")
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise CardError(f"{where}: expected a table, got {value!r}")
         return from_table(tp, value, where)

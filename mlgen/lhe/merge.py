@@ -45,7 +45,8 @@ def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ..
 def _common_slha(infos: list[RunInfo]) -> list[str]:
     """The inputs' ``<slha>`` block (their masses and widths), when every input has the same one."""
     blocks = {slha_block(info.header) for info in infos}
-    return [blocks.pop()] if len(blocks) == 1 and None not in blocks else []
+    block = blocks.pop() if len(blocks) == 1 else None
+    return [] if block is None else [block]
 
 
 def merge_lhe(
@@ -62,7 +63,9 @@ def merge_lhe(
     """
     if not paths:
         raise ValueError("merge: expected at least one LHE file")
-    infos, batches, parts = [], [], []
+    infos: list[RunInfo] = []
+    batches: list[EventBatch] = []
+    parts: list[tuple[np.ndarray, str]] = []
     for path in paths:
         info, batch = read_lhe(path)
         if batch is None or len(batch) == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = ["LHEError", "LHEWarning", "iter_lhe", "read_lhe"]
 
 import gzip
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -137,7 +138,8 @@ def _weight_defs(block: str) -> list[WeightInfo]:
     out = []
     groups = _GROUP.findall(block) or [("", block)]
     for group_attrs, body in groups:
-        group = dict(_ATTR.findall(group_attrs)).get("name", dict(_ATTR.findall(group_attrs)).get("type", ""))
+        group_attributes: dict[str, str] = dict(_ATTR.findall(group_attrs))
+        group = group_attributes.get("name", group_attributes.get("type", ""))
         for attrs, desc in _WEIGHT_DEF.findall(body):
             wid = dict(_ATTR.findall(attrs)).get("id", "")
             factors = {k.lower(): float(v) for k, v in _FACTOR.findall(desc)}
@@ -233,12 +235,12 @@ def _batch(rows: list[tuple], ids: list[str], info: RunInfo, device: str) -> Eve
 
 
 def iter_lhe(
-    path: str | Path, batch_size: int = 100_000, *, device: str = "cpu"
+    path: str | os.PathLike[str], batch_size: int = 100_000, *, device: str = "cpu"
 ) -> Iterator[tuple[RunInfo, EventBatch]]:
     """Yield ``(run_info, batch)`` with up to ``batch_size`` events each."""
-    path = Path(path)
-    text = _text(path)
-    where = _Where(path, text)
+    file = Path(path)
+    text = _text(file)
+    where = _Where(file, text)
     info, start = _run_info(text, where)
     ids = [w.id for w in info.weights]
     rows: list[tuple] = []
@@ -259,7 +261,7 @@ def iter_lhe(
 
 
 def read_lhe(
-    path: str | Path, *, max_events: int | None = None, device: str = "cpu"
+    path: str | os.PathLike[str], *, max_events: int | None = None, device: str = "cpu"
 ) -> tuple[RunInfo, EventBatch | None]:
     """Read a whole LHE file: ``(run_info, events)`` (``None`` for a file without events)."""
     info: RunInfo | None = None

@@ -131,7 +131,7 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
         tail_parts.append(f"<scales muf='{FLOAT}' mur='{FLOAT}'/>\n")
         tail_values.append(np.stack([b.mu_f.numpy(), b.mu_r.numpy()], -1))
     tail = "".join(tail_parts) + "</event>\n"
-    out = []
+    out: list[tuple[int, str]] = []
     groups = np.unique(counts)
     for n in groups:
         rows = np.nonzero(counts == n)[0]
@@ -195,13 +195,15 @@ class LHEWriter:
         self.n_written = 0
         self._tmp: str | None = None
         self._handle: IO[str] | None = None
+        # the file under a gzip stream, closed after it (GzipFile does not close a fileobj it was given)
+        self._raw: io.BufferedWriter | None = None
 
     def __enter__(self) -> LHEWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         raw = os.fdopen(fd, "wb")
         if self.path.suffix == ".gz":
-            binary: IO[bytes] = gzip.GzipFile(
+            binary: gzip.GzipFile | io.BufferedWriter = gzip.GzipFile(
                 fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0
             )
             self._raw = raw

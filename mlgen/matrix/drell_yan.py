@@ -83,6 +83,7 @@ class DrellYan:
         self.masses = (0.0, 0.0, 0.0, 0.0)
         boson = 22 if mode == "photon" else 23
         self.resonances = (Resonance(boson, (2, 3)),)
+        self.propagators: tuple[Propagator, ...]
         if mode == "zprime" and zprime is not None:
             self.propagators = (Propagator((2, 3), zprime.mass, zprime.width, 32),)
         elif mode == "photon":

@@ -128,7 +128,8 @@ def neutral_current_amplitudes(
     prop_a = (1.0 / s).to(torch.complex128)
     prop_z = breit_wigner(s, parameters.mz, parameters.wz)
     prop_zp = breit_wigner(s, zprime.mass, zprime.width) if zprime is not None else torch.zeros_like(prop_z)
-    same, opposite = [], []
+    same: list[Tensor] = []
+    opposite: list[Tensor] = []
     for i, j, out in ((1, 1, same), (2, 2, same), (1, 2, opposite), (2, 1, opposite)):
         parts = {
             "photon": e2 * f_in[:, 0] * f_out[:, 0] * prop_a,

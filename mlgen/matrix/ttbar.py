@@ -92,7 +92,9 @@ def subprocess_flows(
     def top(a: int) -> tuple[tuple[int, int], ...]:
         return ((1, 0), (0, a)) if not decay_flow else ((1, 0),) + decay_flow[:2] + ((0, a),) + decay_flow[2:]
 
-    out = [((21, 21) + final, (((1, 2), (2, 3)) + top(3), ((2, 3), (1, 2)) + top(3)))]
+    out: list[tuple[tuple[int, ...], tuple[tuple[tuple[int, int], ...], ...]]] = [
+        ((21, 21) + final, (((1, 2), (2, 3)) + top(3), ((2, 3), (1, 2)) + top(3)))
+    ]
     for q in quarks:
         out.append(((q, -q) + final, (((1, 0), (0, 2)) + top(2),)))
         out.append(((-q, q) + final, (((0, 2), (1, 0)) + top(2),)))

@@ -6,6 +6,7 @@ __all__ = ["GridPDF"]
 
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -27,12 +28,12 @@ class GridPDF:
     """
 
     def __init__(
-        self, grid: Grid, alpha_s: AlphaS, *, name: str, member: int = 0, info: dict | None = None
+        self, grid: Grid, alpha_s: AlphaS, *, name: str, member: int = 0, info: dict[str, Any] | None = None
     ) -> None:
         self.grid = grid
         self.name = name
         self.member = member
-        self.info = dict(info or {})
+        self.info: dict[str, Any] = dict(info or {})
         self.pids = grid.pids
         self._interp = GridInterpolator(grid.x, grid.q2, grid.values)
         self.x_min, self.x_max = float(grid.x[0]), float(grid.x[-1])

@@ -116,14 +116,14 @@ def from_propagators(
         while len(built) > 2:
             built = [Node((built[0], built[1])), *built[2:]]
         prop = sets.get(members)
-        inner = len(members) < n_final
-        floor = _floor(members, pair_floors or {}) if inner else None
+        is_inner = len(members) < n_final
+        floor = _floor(members, pair_floors or {}) if is_inner else None
         if prop is None:
             return Node((built[0], built[1]), floor=floor)
         # an inner massless propagator (a collinear pair): 1/s^0.8, integrable down to s = 0,
         # or 1/s above the floor the cuts give
-        nu = (1.0 if floor else MASSLESS_NU) if prop.mass == 0.0 and inner else None
-        window = bw_window(prop, bwcutoff) if inner else None
+        nu = (1.0 if floor else MASSLESS_NU) if prop.mass == 0.0 and is_inner else None
+        window = bw_window(prop, bwcutoff) if is_inner else None
         return Node(
             (built[0], built[1]), prop.mass, prop.width, nu=nu, pdg=prop.pdg, window=window, floor=floor
         )

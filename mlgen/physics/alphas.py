@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from mlgen.physics.sm import GMU
@@ -59,12 +60,12 @@ class AlphaS:
     Use the constructors :meth:`ipol`, :meth:`from_mz` (ODE running) or :meth:`from_info`.
     """
 
-    def __init__(self, q: Sequence[float], values: Sequence[float], description: str = "") -> None:
-        q = np.asarray(q, dtype=np.float64)
+    def __init__(self, q: ArrayLike, values: ArrayLike, description: str = "") -> None:
+        knots = np.asarray(q, dtype=np.float64)
         a = np.asarray(values, dtype=np.float64)
-        if q.ndim != 1 or len(q) != len(a) or len(q) < 2 or np.any(np.diff(q) < 0):
+        if knots.ndim != 1 or len(knots) != len(a) or len(knots) < 2 or np.any(np.diff(knots) < 0):
             raise ValueError("alpha_s knots: need >= 2 increasing Q values with one alpha_s each")
-        self.q2 = q * q
+        self.q2 = knots * knots
         self.values = a
         self.description = description
         lq = np.log(self.q2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["build_process"]
 
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -14,6 +15,7 @@ from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.phasespace.onebody import NarrowResonance
 from mlgen.phasespace.topologies import bw_window, channel_groups
+from mlgen.phasespace.tree import Node
 from mlgen.physics.propagators import Propagator
 from mlgen.process.cuts import Cut, Cuts
 from mlgen.process.objects import object_indices
@@ -90,7 +92,7 @@ def build_process(
         phase_space = NarrowResonance(card.beams.sqrt_s, resonance[0])
     else:
         # the default map: the first channel (the others are the multi-channel sampler's)
-        topology = (
+        topology: Node | Literal["rambo"] = (
             from_propagators(n_final, channel_groups(me.propagators)[0], bwcutoff, floors)
             if me.propagators
             else "rambo"

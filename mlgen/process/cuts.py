@@ -125,22 +125,22 @@ class Cuts:
         Pairs without a bound are left out. The phase-space maps sample above these floors
         (:func:`~mlgen.phasespace.topologies.from_propagators`).
         """
-        lower = [cut for cut in self.cuts if cut.lo is not None and cut.lo > 0]
+        lower = [(cut, cut.lo) for cut in self.cuts if cut.lo is not None and cut.lo > 0]
         pt_min = [
-            max((cut.lo for cut in lower if cut.observable == "pt" and k + 2 in cut.indices), default=0.0)
+            max((lo for cut, lo in lower if cut.observable == "pt" and k + 2 in cut.indices), default=0.0)
             for k in range(n_final)
         ]
         floors: dict[tuple[int, int], tuple[float, float]] = {}
         for i, j in itertools.combinations(range(n_final), 2):
             s_lo, y_lo = 0.0, 0.0
-            for cut in lower:
+            for cut, lo in lower:
                 both = {i + 2, j + 2} <= set(cut.indices)
                 if cut.observable == "y_pair" and both:
-                    y_lo = max(y_lo, cut.lo)
+                    y_lo = max(y_lo, lo)
                 elif cut.observable == "m" and sorted(cut.indices) == [i + 2, j + 2]:
-                    s_lo = max(s_lo, cut.lo**2)
+                    s_lo = max(s_lo, lo**2)
                 elif cut.observable == "delta_r" and both:
-                    s_lo = max(s_lo, 2 * pt_min[i] * pt_min[j] * (1 - math.cos(cut.lo)))
+                    s_lo = max(s_lo, 2 * pt_min[i] * pt_min[j] * (1 - math.cos(lo)))
             if s_lo > 0 or y_lo > 0:
                 floors[(i, j)] = (s_lo, y_lo)
         return floors

@@ -144,10 +144,11 @@ class Process:
 
     def _scales(self, p: Tensor) -> tuple[Tensor, Tensor]:
         s = self.scales
-        kwargs = dict(lepton_indices=self.lepton_indices, fixed=s.value, top_mass=s.top_mass)
-        mu_r = s.factor_r * scale(s.mu_r, p, **kwargs)
-        mu_f = s.factor_f * scale(s.mu_f, p, **kwargs)
-        return mu_r, mu_f
+
+        def choice(name: str) -> Tensor:
+            return scale(name, p, lepton_indices=self.lepton_indices, fixed=s.value, top_mass=s.top_mass)
+
+        return s.factor_r * choice(s.mu_r), s.factor_f * choice(s.mu_f)
 
     def evaluate(self, u: Tensor, *, variations: bool = True) -> Evaluation:
         """Evaluate the integrand and keep what the event record needs."""

@@ -14,16 +14,17 @@ from __future__ import annotations
 __all__ = ["MlgenLHAup"]
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from mlgen.events import EventBatch, RunInfo
 from mlgen.shower import import_pythia
 
-_pythia8mc = import_pythia()
+_pythia8mc: Any = import_pythia()
 
 
-class MlgenLHAup(_pythia8mc.LHAup):  # type: ignore[misc,name-defined]
+class MlgenLHAup(_pythia8mc.LHAup):
     """Hand Pythia events from mlgen in memory (``Beams:frameType = 5``).
 
     Arguments:
