@@ -8,13 +8,32 @@ a temporary name.
 
 from __future__ import annotations
 
-__all__ = ["atomic_path", "write_text"]
+__all__ = ["atomic_path", "publish", "temporary_beside", "write_text"]
 
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def temporary_beside(path: str | os.PathLike[str], suffix: str = "") -> Path:
+    """A new, empty file with a unique hidden name in ``path``'s folder (created if missing).
+
+    For writers that stream into a file over a long time (LHE, HepMC): write there, then
+    :func:`publish` it, or unlink it on failure.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def publish(tmp: Path, path: str | os.PathLike[str]) -> None:
+    """Give the finished temporary file ``tmp`` its final name ``path``, readable by all."""
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 @contextmanager
@@ -28,15 +47,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         suffix: ending of the temporary name, for writers that pick a format from it
             (matplotlib's ``savefig``: ``".png"``).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temporary_beside(path, suffix)
     try:
         yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

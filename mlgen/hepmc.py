@@ -17,6 +17,8 @@ __all__ = ["HepMCWriter"]
 from pathlib import Path
 from typing import Any
 
+from mlgen.atomic import publish, temporary_beside
+
 
 class HepMCWriter:
     """Write Pythia events to ``path`` (HepMC3 ASCII; use as a context manager).
@@ -31,7 +33,7 @@ class HepMCWriter:
         import pyhepmc.io
 
         self.path = Path(path)
-        self._tmp = self.path.with_name(self.path.name + ".part")
+        self._tmp = temporary_beside(self.path)
         self._writer = pyhepmc.io.WriterAscii(str(self._tmp))
         self._pyhepmc = pyhepmc
         self.sigma_pb = sigma_pb
@@ -78,7 +80,7 @@ class HepMCWriter:
 
     def close(self) -> None:
         self._writer.close()
-        self._tmp.replace(self.path)
+        publish(self._tmp, self.path)
 
     def abort(self) -> None:
         self._writer.close()

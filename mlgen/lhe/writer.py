@@ -18,13 +18,13 @@ import gzip
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 import numpy as np
 
+from mlgen.atomic import publish, temporary_beside
 from mlgen.events import EventBatch, RunInfo
 
 FLOAT = "%.16e"
@@ -193,18 +193,17 @@ class LHEWriter:
         self.run_info = run_info
         self.compresslevel = compresslevel
         self.n_written = 0
-        self._tmp: str | None = None
+        self._tmp: Path | None = None
         self._handle: IO[str] | None = None
         # the file under a gzip stream, closed after it (GzipFile does not close a fileobj it was given)
         self._raw: io.BufferedWriter | None = None
 
     def __enter__(self) -> LHEWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        raw = os.fdopen(fd, "wb")
+        self._tmp = temporary_beside(self.path)
+        raw = open(self._tmp, "wb")  # closed in __exit__
         if self.path.suffix == ".gz":
             binary: gzip.GzipFile | io.BufferedWriter = gzip.GzipFile(
-                fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0
+                filename="", fileobj=raw, mode="wb", compresslevel=self.compresslevel, mtime=0
             )
             self._raw = raw
         else:
@@ -233,10 +232,9 @@ class LHEWriter:
                 self._raw.close()
         finally:
             if kind is None:
-                os.chmod(self._tmp, 0o644)
-                os.replace(self._tmp, self.path)
+                publish(self._tmp, self.path)
             else:
-                Path(self._tmp).unlink(missing_ok=True)
+                self._tmp.unlink(missing_ok=True)
             self._handle = None
 
 

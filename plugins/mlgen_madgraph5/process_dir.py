@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlgen.atomic import write_text
 from mlgen.physics.slha import read_slha
 
 HADRONS = {1, 2, 3, 4, 5, 21, -1, -2, -3, -4, -5}
@@ -114,9 +115,7 @@ def write_mlgen_files(
         "",
     ]
     card = cards / "mlgen_card.toml"
-    tmp = card.with_name(card.name + ".part")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(card)
+    write_text(card, "\n".join(lines))
     launch = root / "bin" / "mlgen_launch"
     launch.parent.mkdir(exist_ok=True)
     launch.write_text(
