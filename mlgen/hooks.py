@@ -20,7 +20,7 @@ the events written before it stay where they are.
 Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`;
 options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3)
 and ``compare`` (the run's events against ``reference = "FILE.lhe"``, optionally a
-``truth``: :func:`mlgen.gan.compare.compare_samples`, plots in ``output_dir``) and
+``truth``: :func:`mlgen.generative.compare.compare_samples`, plots in ``output_dir``) and
 ``positive`` (the run's signed weighted events made positive,
 :func:`mlgen.positive.make_positive`; options ``method``, ``output``,
 ``max_cell_size``, ``unweight``). ``amplify`` is not a step: its output is not
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 __all__ = ["BUILTIN_STEPS", "HookContext", "HookError", "resolve_step", "run_hooks"]
 
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -95,8 +96,8 @@ def _shower(ctx: HookContext) -> dict[str, Any]:
 
 
 def _compare(ctx: HookContext) -> dict[str, Any]:
-    """Compare the run's events with a ``reference`` LHE file (and a ``truth``): :mod:`mlgen.gan.compare`."""
-    from mlgen.gan.compare import compare_samples
+    """The run's events against a ``reference`` LHE file (and a ``truth``): mlgen.generative.compare."""
+    from mlgen.generative.compare import compare_samples
     from mlgen.lhe import read_lhe
 
     opts = dict(ctx.options)
@@ -122,13 +123,13 @@ def _compare(ctx: HookContext) -> dict[str, Any]:
         out_dir=out,
         labels=("this run", "reference"),
     )
-    return {k: v for k, v in report.items() if k != "plots"} | {"plots_dir": str(out)}
+    return {k: v for k, v in report.to_json().items() if k != "plots"} | {"plots_dir": str(out)}
 
 
 def _positive(ctx: HookContext) -> dict[str, Any]:
     """Positive events from the run's signed weighted events: :mod:`mlgen.positive`."""
     from mlgen.lhe import LHEWriter, read_lhe
-    from mlgen.positive import PositiveConfig, make_positive
+    from mlgen.positive import RENAMED, PositiveConfig, make_positive
 
     opts = dict(ctx.options)
     output = ctx.output_dir / opts.pop("output", "events_positive.lhe.gz")
@@ -137,11 +138,17 @@ def _positive(ctx: HookContext) -> dict[str, Any]:
         raise ValueError(f"expected options output, {', '.join(sorted(known))}; got {sorted(ctx.options)}")
     if ctx.events_file is None:
         raise ValueError("no events file to make positive")
+    method = opts.get("method")
+    if method in RENAMED:  # a card of the last release: accepted, and said so on stderr
+        print(f"hook positive: method {method!r} is deprecated; use {RENAMED[method]!r}", file=sys.stderr)
+        opts["method"] = RENAMED[method]
     info, events = read_lhe(ctx.events_file)
+    if events is None:
+        raise ValueError(f"{ctx.events_file}: no events to make positive")
     out, run_info, report = make_positive(events, info, PositiveConfig(**opts))
     with LHEWriter(output, run_info) as writer:
         writer.write(out)
-    return {k: v for k, v in report.items()} | {"output": str(output)}
+    return report.to_json() | {"output": str(output)}
 
 
 #: Steps a card may name directly.

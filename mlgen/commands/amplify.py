@@ -1,13 +1,18 @@
-"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K)``: generative amplification of an event sample."""
+"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K) [--model flow|discflow]``: more events."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-from pathlib import Path
+import sys
+
+from mlgen.atomic import write_text
+from mlgen.commands.reports import describe_refine, not_implemented
 
 HELP = "train a generator on an LHE sample and write more events (then measure G with mlgen compare)"
+#: The discriminator's exponent of ``--model discflow`` when ``--adversarial`` does not give one.
+DISCFLOW_WEIGHT = 0.5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,10 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument("--factor", type=float, help="write this many times the input's number of events")
     parser.add_argument("--epochs", type=int, default=60, help="the held-out likelihood picks the best")
     parser.add_argument(
+        "--model",
+        choices=("flow", "discflow", "gan"),
+        help="flow: a normalizing flow trained by likelihood (default); discflow: the flow with a "
+        "discriminator weighing its likelihood (arXiv:2110.13632); gan: not implemented yet",
+    )
+    parser.add_argument(
         "--adversarial",
         type=float,
-        default=0.0,
-        help="weigh the likelihood by (D/(1-D))^a of a discriminator (arXiv:2110.13632); 0: likelihood only",
+        help=f"discflow: weigh the likelihood by (D/(1-D))^a of a discriminator (default {DISCFLOW_WEIGHT})",
     )
     parser.add_argument(
         "--refine",
@@ -38,11 +48,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def _adversarial(args: argparse.Namespace) -> float:
+    """The discriminator's weight of the chosen model (``--adversarial`` alone still means discflow)."""
+    model = args.model
+    if model is None and args.adversarial:
+        print(
+            "mlgen amplify: --adversarial without --model is deprecated: a discriminator in the loss is the "
+            "model discflow; use --model discflow --adversarial A",
+            file=sys.stderr,
+        )
+        model = "discflow"
+    if model == "gan":
+        raise not_implemented("--model", "gan")
+    if model == "discflow":
+        weight = DISCFLOW_WEIGHT if args.adversarial is None else args.adversarial
+        if not weight > 0:
+            raise ValueError(f"--adversarial {weight}: --model discflow needs a discriminator weight > 0")
+        return weight
+    if args.adversarial:
+        raise ValueError("--adversarial weighs the discriminator of --model discflow, not of --model flow")
+    return 0.0
+
+
 def main(args: argparse.Namespace) -> int:
     from mlgen.device import resolve_device
     from mlgen.events import ProcessLine
-    from mlgen.gan.amplify import AmplifyConfig, amplify
-    from mlgen.gan.refine import RefineConfig, describe
+    from mlgen.generative.amplify import amplify
+    from mlgen.generative.config import AmplifyConfig
+    from mlgen.generative.refine import RefineConfig
     from mlgen.lhe import LHEWriter, read_lhe
     from mlgen.resample.classifier import ClassifierConfig
 
@@ -52,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
     n_out = args.n if args.n is not None else int(round(args.factor * len(events)))
     if n_out < 1:
         raise ValueError(f"-n/--factor: expected at least one event to write, got {n_out}")
-    config = AmplifyConfig(epochs=args.epochs, adversarial=args.adversarial, seed=args.seed)
+    config = AmplifyConfig(epochs=args.epochs, adversarial=_adversarial(args), seed=args.seed)
     bar = None
     if not args.no_progress and not args.load:
         from tqdm import tqdm
@@ -84,40 +117,37 @@ def main(args: argparse.Namespace) -> int:
     run_info = dataclasses.replace(
         info, weight_strategy=3, weights=(), generator=("mlgen amplify", info.generator[1])
     )
-    if report["sigma_from"] == "weights":  # the <init> block had no cross section: the one the events carry
-        sigma = report["sigma_pb"]
+    if report.sigma_from == "weights":  # the <init> block had no cross section: the one the events carry
+        sigma = report.sigma_pb
         run_info = dataclasses.replace(run_info, processes=(ProcessLine(sigma, 0.0, sigma / len(out), 1),))
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     if args.report:
-        Path(args.report).write_text(
-            json.dumps(report | {"input": args.input, "output": args.output}, indent=1)
-        )
-    rejected = sum(g["rejected"] for g in report["groups"])
-    seconds = sum(g["train_seconds"] for g in report["groups"])
+        text = json.dumps(report.to_json() | {"input": args.input, "output": args.output}, indent=1)
+        write_text(args.report, text)
     shapes = {
         (line["source"], line["pole"], line["width"], line["degree"] is not None)
-        for g in report["groups"]
-        for line in g["line_shapes"]
+        for g in report.groups
+        for line in g.line_shapes
     }
-    refined = report.get("refine")
-    if refined:
-        print(describe(refined, len(out)))
-        if refined["warning"]:
-            print(f"warning: {refined['warning']}")
+    if report.refine is not None:
+        print(describe_refine(report.refine, len(out)))
+        if report.refine.warning:
+            print(f"warning: {report.refine.warning}")
     for source, pole, width, fitted in sorted(shapes):
         origin = "the input's <slha>" if source == "slha" else "the sample's median, PDG width"
         shape = "fitted residual, drawn before the flow" if fitted else "quantile knots"
         print(f"line shape: pole {pole:.6g} GeV, width {width:.4g} GeV ({origin}; {shape})")
     print(
-        f"{len(out)} events -> {args.output} (sigma {report['sigma_pb']:.6g} pb from the input's "
-        + ("<init>; " if report["sigma_from"] == "init" else "weights, its <init> has none; ")
+        f"{len(out)} events -> {args.output} ({report.model}; "
+        f"sigma {report.sigma_pb:.6g} pb from the input's "
+        + ("<init>; " if report.sigma_from == "init" else "weights, its <init> has none; ")
         + (
             f"generators from {args.load}; "
             if args.load
-            else f"trained on {len(events)} in {seconds:.0f} s; "
+            else f"trained on {len(events)} in {report.train_seconds:.0f} s; "
         )
-        + f"{rejected} generated events rejected for x > 1 "
+        + f"{report.rejected} generated events rejected for x > 1 "
         "or a resonance below threshold). "
         f"Measure what they are worth: mlgen compare {args.output} {args.input} --truth HELD_OUT.lhe"
     )

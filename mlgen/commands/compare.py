@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from mlgen.atomic import write_text
 
 HELP = "compare two LHE samples: histograms with ratio panels, classifier AUC, amplification factor"
 
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from mlgen.gan.compare import compare_samples
+    from mlgen.generative.compare import compare_samples
     from mlgen.lhe import read_lhe
 
     def read(path: str):
@@ -42,26 +42,22 @@ def main(args: argparse.Namespace) -> int:
         n_bins=args.bins,
         n_train=args.n_train,
     )
-    report |= {"a": args.a, "b": args.b, "truth": args.truth}
-    fd, tmp = tempfile.mkstemp(prefix=".compare.", dir=out)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(report, handle, indent=2)
-    os.replace(tmp, out / "compare.json")
+    data = report.to_json() | {"a": args.a, "b": args.b, "truth": args.truth}
+    write_text(out / "compare.json", json.dumps(data, indent=2))
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(data, indent=2))
         return 0
     print(f"{len(a)} events of {args.a} vs {len(b)} of {args.b}" + (f", truth {len(truth)}" if truth else ""))
-    for name, row in report["observables"].items():
+    for name, row in report.observables.items():
         print(
-            f"  {name:32s} chi2/ndf = {row['chi2']:.1f}/{row['ndf']}  max |pull| = {row['max_abs_pull']:.2f}"
-            f"  bins > 3 sigma: {row['bins_over_3_sigma']}"
+            f"  {name:32s} chi2/ndf = {row.chi2:.1f}/{row.ndf}  max |pull| = {row.max_abs_pull:.2f}"
+            f"  bins > 3 sigma: {row.bins_over_3_sigma}"
         )
-    c = report["classifier"]
-    print(f"classifier AUC = {c['auc']:.3f} (null, same sample split: {c['auc_null']:.3f})")
-    for f in report.get("amplification", []):
+    print(f"classifier AUC = {report.auc:.3f} (null, same sample split: {report.auc_null:.3f})")
+    for f in report.amplification or []:
         print(
-            f"  G[{f['observable']}, {f['region']}] = {f['g']:.2f} +- {f['g_err']:.2f}"
-            f" (16% bound {f['g_low']:.2f})" + (" saturated by the truth's size" if f["saturated"] else "")
+            f"  G[{f.observable}, {f.region}] = {f.g:.2f} +- {f.g_err:.2f}"
+            f" (16% bound {f.g_low:.2f})" + (" saturated by the truth's size" if f.saturated else "")
         )
     print(f"plots and compare.json -> {out}")
     return 0

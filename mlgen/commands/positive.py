@@ -1,4 +1,4 @@
-"""``mlgen positive IN.lhe -o OUT.lhe.gz --method cell|neural|gan``: positive events from signed weights.
+"""``mlgen positive IN.lhe -o OUT.lhe.gz --method cell|neural|flow``: positive events from signed weights.
 
 Prints, and writes next to the output as ``OUT.positive.json``: r- (the
 fraction of negative weights), the cross section with its error and the
@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mlgen.atomic import write_text
 from mlgen.commands import classifier_options
+from mlgen.commands.reports import describe_refine, renamed
+
+if TYPE_CHECKING:  # the parser is built without importing torch
+    from mlgen.positive import PositiveReport
 
 HELP = "turn a sample with negative weights into positive (weighted or unweighted) events"
 
@@ -25,7 +29,13 @@ HELP = "turn a sample with negative weights into positive (weighted or unweighte
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="LHE file with signed weights (.lhe or .lhe.gz)")
     parser.add_argument("-o", "--output", required=True, help="LHE file to write")
-    parser.add_argument("--method", choices=("cell", "neural", "gan"), default="cell")
+    parser.add_argument(
+        "--method",
+        choices=("cell", "neural", "flow", "gan"),
+        default="cell",
+        help="cell resampling, neural resampling, or a flow trained on the neural step's positive weights "
+        "(gan: the flow's former name, deprecated)",
+    )
     parser.add_argument(
         "--max-cell-size",
         type=float,
@@ -42,14 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
-    parser.add_argument("-n", type=int, help="gan: events to write (default: as many as the input)")
-    parser.add_argument("--epochs", type=int, help="neural: classifier epochs; gan: generator epochs")
+    parser.add_argument("-n", type=int, help="flow: events to write (default: as many as the input)")
+    parser.add_argument("--epochs", type=int, help="neural: classifier epochs; flow: generator epochs")
     parser.add_argument(
         "--refine",
         action="store_true",
-        help="gan: keep generated events by a classifier's density ratio against the positive sample",
+        help="flow: keep generated events by a classifier's density ratio against the positive sample",
     )
-    classifier_options.add_arguments(parser, "neural, gan: the sign classifier")
+    classifier_options.add_arguments(parser, "neural, flow: the sign classifier")
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-events", type=int, help="read at most this many events")
@@ -60,16 +70,21 @@ def main(args: argparse.Namespace) -> int:
 
     from mlgen.device import resolve_device
     from mlgen.lhe import LHEWriter, read_lhe
-    from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
+    from mlgen.positive import RENAMED, NeuralConfig, PositiveConfig, make_positive
 
+    method = args.method
+    if method in RENAMED:
+        method = renamed("positive", "--method", method, RENAMED[method], "a normalizing flow")
+    if args.refine and method != "flow":
+        raise ValueError(f"--refine refines a generator's events: it needs --method flow, not {method}")
     neural = classifier_options.config(NeuralConfig, args, seed=args.seed)
     info, events = read_lhe(args.input, max_events=args.max_events)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events")
-    if args.epochs and args.method == "neural":
+    if args.epochs and method == "neural":
         neural = dataclasses.replace(neural, epochs=args.epochs)
     config = PositiveConfig(
-        method=args.method,
+        method=method,
         max_cell_size=args.max_cell_size,
         cell_share=args.cell_share,
         tau=PositiveConfig.tau if args.tau is None else args.tau,
@@ -77,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         unweight=args.unweight,
         n_out=args.n,
         neural=neural,
-        epochs=args.epochs if args.epochs and args.method == "gan" else PositiveConfig.epochs,
+        epochs=args.epochs if args.epochs and method == "flow" else PositiveConfig.epochs,
         refine=args.refine,
         seed=args.seed,
         device=str(resolve_device(args.device)),
@@ -89,21 +104,14 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.input}: {err}") from err
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
-    report |= {"input": args.input, "output": args.output}
+    data = report.to_json() | {"input": args.input, "output": args.output}
     target = Path(str(args.output).removesuffix(".gz").removesuffix(".lhe") + ".positive.json")
-    fd, tmp = tempfile.mkstemp(prefix=".positive.", dir=target.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(report, handle, indent=1)
-    os.replace(tmp, target)
-    print(_summary(report, len(out)))
+    write_text(target, json.dumps(data, indent=1))
+    print(_summary(report, len(out), args.output))
     return 0
 
 
-def _summary(report: dict, n_out: int) -> str:
-    from mlgen.gan.refine import describe
-
-    b, a = report["before"], report["after"]
-
+def _summary(report: PositiveReport, n_out: int, output: str) -> str:
     def line(s: dict) -> str:
         return (
             f"sigma = {s['sigma_pb']:.6g} +- {s['error_pb']:.3g} pb, r- = {s['r_minus']:.4f}, "
@@ -111,27 +119,25 @@ def _summary(report: dict, n_out: int) -> str:
         )
 
     rows = [
-        f"method {report['method']} ({report['seconds']:.1f} s; input weights: "
-        f"{report['input_convention']} = sigma)",
-        f"  before: {line(b)}, N = {b['n']}",
-        f"  after:  {line(a)}, N = {n_out} -> {report['output']}",
+        f"method {report.method} ({report.seconds:.1f} s; input weights: {report.input_convention} = sigma)",
+        f"  before: {line(report.before.to_dict())}, N = {report.before.n}",
+        f"  after:  {line(report.after.to_dict())}, N = {n_out} -> {output}",
     ]
-    refined = report.get("gan", {}).get("refine")
-    if refined:
-        rows.append("  " + describe(refined, n_out))
-    for key in ("cells", "neural"):
-        if key in report:
+    if report.flow is not None and report.flow.refine is not None:
+        rows.append("  " + describe_refine(report.flow.refine, n_out))
+    for key, figures in (("cells", report.cells), ("neural", report.neural)):
+        if figures is not None:
             rows.append(
                 f"  {key}: "
                 + ", ".join(
-                    f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in report[key].items()
+                    f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in figures.items()
                 )
             )
-    worst = max(report["distortion"].items(), key=lambda kv: kv[1]["chi2_ndf"], default=None)
+    worst = max(report.distortion.items(), key=lambda kv: kv[1]["chi2_ndf"], default=None)
     if worst:
         rows.append(
             f"  distortion: worst chi2/ndf = {worst[1]['chi2_ndf']:.2f} ({worst[0]}) of "
-            f"{len(report['distortion'])} observables (pulls in the input's statistical error)"
+            f"{len(report.distortion)} observables (pulls in the input's statistical error)"
         )
-    rows += [f"  warning: {w}" for w in report["warnings"]]
+    rows += [f"  warning: {w}" for w in report.warnings]
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """Negative-weight elimination (``mlgen positive``): cell resampling, neural resampling, a flow."""
 
+from mlgen.positive.make import METHODS, RENAMED, PositiveConfig, PositiveReport, make_positive
 from mlgen.positive.neural import NeuralConfig, NeuralResult, neural_resample
-from mlgen.positive.resample import METHODS, PositiveConfig, make_positive
 from mlgen.positive.summary import WeightSummary, distortion, summarize
 
 __all__ = [
@@ -9,6 +9,8 @@ __all__ = [
     "NeuralConfig",
     "NeuralResult",
     "PositiveConfig",
+    "PositiveReport",
+    "RENAMED",
     "WeightSummary",
     "distortion",
     "make_positive",

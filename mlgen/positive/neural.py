@@ -40,6 +40,7 @@ from __future__ import annotations
 __all__ = ["NeuralConfig", "NeuralResult", "fit_sign_balance", "neural_resample", "platt_calibrate"]
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class NeuralResult:
     epochs: tuple[int, ...]
     calibration: tuple[float, float] = (1.0, 0.0)
 
-    def to_dict(self) -> dict[str, float | int | list[int]]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "kept_fraction": float(self.keep.mean()),
             "nonpositive_r_fraction": float((self.r <= 0).mean()),

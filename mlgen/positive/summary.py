@@ -80,7 +80,8 @@ def _edges(finite: np.ndarray, n_bins: int) -> np.ndarray:
             return np.concatenate(
                 [[min(0.0, finite.min()) - 1e-300], np.geomspace(lo, hi * (1 + 1e-12), n_bins)]
             )
-    return np.linspace(*np.quantile(finite, [0.005, 0.995]), n_bins + 1)
+    lo, hi = np.quantile(finite, [0.005, 0.995])
+    return np.linspace(float(lo), float(hi), n_bins + 1)
 
 
 def distortion(

@@ -126,13 +126,13 @@ def cell_resample(
             if w[seed] >= 0:
                 continue
             d, i = dist[row], idx[row]
-            members, radius, closed = _grow(w, seed, d, i)
+            members, radius, closed = _grow(w, int(seed), d, i)
             kk = k
             # the cell outgrew the batch of neighbours while still inside the size limit: fetch more
             while not closed and kk < len(w) and np.isfinite(d[-1]):
                 kk = min(4 * kk, len(w))
                 d, i = tree.query(x[seed], k=kk, distance_upper_bound=max_cell_size)
-                members, radius, closed = _grow(w, seed, d, i)
+                members, radius, closed = _grow(w, int(seed), d, i)
             if proportional:
                 # the cell's sum shared in proportion to |w|: the shape inside the cell survives
                 a = np.abs(w[members])

@@ -24,11 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from mlgen.initialise import fresh_module
+from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
+
 
 @dataclass(frozen=True)
 class ClassifierConfig:
     """An MLP of ``layers`` x ``hidden`` (SiLU), Adam, early stopping on a held-out tenth of its
-    training events; ``folds`` parts, ``members`` networks per part (:func:`cross_fit`)."""
+    training events; ``folds`` parts, ``members`` networks per part (:func:`cross_fit`); ``seed``
+    the root of its random streams (:mod:`mlgen.seeds`) where the caller gives none."""
 
     hidden: int = 64
     layers: int = 3
@@ -58,13 +62,16 @@ def _network(n_in: int, config: ClassifierConfig) -> nn.Sequential:
 
 
 def _train(
-    x: torch.Tensor, label: torch.Tensor, size: torch.Tensor, config: ClassifierConfig, gen: torch.Generator
+    x: torch.Tensor, label: torch.Tensor, size: torch.Tensor, config: ClassifierConfig, seed: SeedLike
 ) -> tuple[nn.Module, int]:
-    """Weighted cross entropy; stop once the held-out loss stalls for ``patience`` epochs."""
+    """Weighted cross entropy; stop once the held-out loss stalls for ``patience`` epochs. ``seed``:
+    the stream of the network's initialisation and of its split and batch order."""
+    init, batches = as_seed_sequence(seed).spawn(2)
+    gen = torch_generator(batches)
     order = torch.randperm(len(x), generator=gen).to(x.device)
     n_val = max(len(x) // 10, 1)
     val, fit = order[:n_val], order[n_val:]
-    net = _network(x.shape[1], config).to(x.device)
+    net = fresh_module(lambda: _network(x.shape[1], config), init).to(x.device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
@@ -132,6 +139,7 @@ def cross_fit(
     weight: np.ndarray,
     config: ClassifierConfig = ClassifierConfig(),
     device: str = "cpu",
+    seed: SeedLike | None = None,
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """``D(x)`` at every event from the networks not trained on it, and the epochs each network took.
 
@@ -139,8 +147,9 @@ def cross_fit(
         points: ``(N, D)`` features (standardised here).
         label: ``(N,)`` bool, class 1.
         weight: ``(N,)`` non-negative event weights (normalised here to mean 1).
+        seed: the stream (default ``config.seed``): the folds and every network take a child.
     """
-    d, epochs, _ = cross_fit_ensemble(points, label, weight, config, device)
+    d, epochs, _ = cross_fit_ensemble(points, label, weight, config, device, seed)
     return d, epochs
 
 
@@ -150,6 +159,7 @@ def cross_fit_ensemble(
     weight: np.ndarray,
     config: ClassifierConfig = ClassifierConfig(),
     device: str = "cpu",
+    seed: SeedLike | None = None,
 ) -> tuple[np.ndarray, tuple[int, ...], Ensemble]:
     """:func:`cross_fit`, and its networks as an :class:`Ensemble`."""
     x_np = np.asarray(points, dtype=np.float64)
@@ -159,16 +169,16 @@ def cross_fit_ensemble(
     a = np.asarray(weight, dtype=np.float64)
     y = torch.tensor(np.asarray(label, dtype=bool), dtype=torch.float32, device=device)
     size = torch.tensor(a / a.mean(), dtype=torch.float32, device=device)
-    gen = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    fold = (torch.randperm(len(a), generator=gen) % config.folds).to(device)
+    folds_seed, networks_seed = as_seed_sequence(config.seed if seed is None else seed).spawn(2)
+    network_seeds = iter(networks_seed.spawn(config.folds * config.members))
+    fold = (torch.randperm(len(a), generator=torch_generator(folds_seed)) % config.folds).to(device)
     logit = torch.zeros(len(a), dtype=torch.float64, device=device)
     epochs, networks = [], []
     for k in range(config.folds):
         held = fold == (k + 1) % config.folds  # two folds: train on part 0 first, as before folds existed
         train = ~held
         for _ in range(config.members):
-            net, used = _train(x[train], y[train], size[train], config, gen)
+            net, used = _train(x[train], y[train], size[train], config, next(network_seeds))
             epochs.append(used)
             networks.append(net.eval())
             with torch.no_grad():

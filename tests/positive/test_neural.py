@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mlgen.positive import NeuralConfig, PositiveConfig, make_positive, neural_resample
-from tests.positive.test_cell import EDGES
 from tests.positive.toys import B, bin_integrals, cos_theta, signed_sample
+from tests.resample.test_cell import EDGES
 
 FAST = NeuralConfig(hidden=32, layers=2, epochs=40, patience=10, batch=512, seed=3)
 
@@ -52,6 +52,7 @@ def test_make_positive_reports(method: str, unweight: bool) -> None:
     info, batch = signed_sample(6_000, seed=17)
     config = PositiveConfig(method=method, unweight=unweight, neural=FAST, seed=2)
     out, run_info, report = make_positive(batch, info, config)
+    report = report.to_json()
     before, after = report["before"], report["after"]
     assert before["r_minus"] > 0.2 and after["r_minus"] == 0.0
     assert (out.weight >= 0).all()
@@ -74,16 +75,17 @@ def test_make_positive_reports(method: str, unweight: bool) -> None:
         assert row["chi2_ndf"] < 3
 
 
-def test_gan_route_writes_positive_unweighted_events() -> None:
+def test_flow_route_writes_positive_unweighted_events() -> None:
     info, batch = signed_sample(2_000, seed=19)
-    config = PositiveConfig(method="gan", neural=FAST, epochs=3, n_out=500, seed=4)
+    config = PositiveConfig(method="flow", neural=FAST, epochs=3, n_out=500, seed=4)
     out, run_info, report = make_positive(batch, info, config)
+    report = report.to_json()
     assert len(out) == 500 and run_info.weight_strategy == 3
     assert math.isclose(float(out.weight.sum()), report["weighted"]["sigma_pb"], rel_tol=1e-12)
     # generated events are valid: the two muons balance and the beams carry the energy
     final = out.momenta[:, 2:].sum(1)
     torch.testing.assert_close(final, out.momenta[:, :2].sum(1), rtol=1e-9, atol=1e-6)
-    assert "gan" in report and report["after"]["r_minus"] == 0
+    assert "flow" in report and "gan" in report and report["after"]["r_minus"] == 0
 
 
 def test_platt_calibration_keeps_the_sum_rule_and_undoes_a_distortion() -> None:

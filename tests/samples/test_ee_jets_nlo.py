@@ -109,8 +109,8 @@ def test_counter_events_are_made_positive_by_cells_and_flagged_by_the_neural_met
     one_minus_t = observables(events)["1 - T"]
     assert float(events.weight[torch.as_tensor(one_minus_t < 1e-12)].sum()) < 0  # the negative 2-jet spike
     out, _, report = make_positive(events, info, PositiveConfig(method="cell"))
-    assert report["after"]["r_minus"] == 0 and (out.weight >= 0).all()
+    assert report.after.r_minus == 0 and (out.weight >= 0).all()
     assert float(out.weight.sum()) == pytest.approx(float(events.weight.sum()), rel=1e-10)
     fast = NeuralConfig(hidden=32, layers=2, epochs=20, patience=5)
     _, _, report = make_positive(events, info, PositiveConfig(method="neural", neural=fast))
-    assert any("net cross section is negative" in w for w in report["warnings"])
+    assert any("net cross section is negative" in w for w in report.warnings)

@@ -48,7 +48,7 @@ MMD term to recover them from momenta):
   only the rapidity is a feature; top-level resonances add their masses.
   Generator cuts on the jets (MadGraph's ``ptj``, MLM's ``xqcut``) are then a
   boundary of one coordinate that the feature map keeps sharp
-  (:func:`~mlgen.gan.amplify.feature_bounds`), where in the rest frame of the
+  (:func:`~mlgen.generative.amplify.feature_bounds`), where in the rest frame of the
   system they are a curved surface that a flow smooths over;
 * the first azimuth of the list is the event's orientation, which is uniform
   (the azimuthal symmetry is exact): it is not a feature, every other azimuth
@@ -75,6 +75,7 @@ __all__ = [
 ]
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -364,12 +365,14 @@ def _raw_features(p: Tensor, group: EventGroup) -> list[Tensor]:
         for node in tree.movers:
             q = _node_momentum(p, group, node)
             cols += [torch.log(v.pt(q)), v.rapidity(q), v.phi(q)]
+        assert tree.balance is not None  # lab mode
         cols.append(v.rapidity(_node_momentum(p, group, tree.balance)))
         cols += [v.mass(_node_momentum(p, group, node)) for node in tree.top if node[0] == "res"]
     else:
         root = _node_momentum(p, group, ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0])
         y, m = v.rapidity(root), v.mass(root)
         if tree.raw_columns[0][0] == "y_frac":
+            assert group.sqrt_s is not None  # the rapidity is a share of its range only with sqrt(s)
             y = y / torch.log(group.sqrt_s / m)
         if tree.raw_columns[1][0] == "m_excess":
             kids = tree.children[SYSTEM]
@@ -444,50 +447,89 @@ def momenta_of(
     cols = [c + phi0 if name[0] == "phi" else c for c, name in zip(cols, tree.raw_columns)]
     it = iter(cols)
     onshell = group.masses.to(features.dtype).to(features.device)
-    n = len(features)
-    p = torch.zeros(n, len(group.final), 4, dtype=features.dtype, device=features.device)
     masses: dict[int, Tensor] = {}
-
     if tree.lab:
-        # the top level in the lab: pT, y, phi each, the balancing object's pT is minus their sum
-        movers = [(node, next(it), next(it), next(it)) for node in tree.movers]
-        y_balance = next(it)
-        for node in tree.top:
-            if node[0] == "res":
-                masses[node[1]] = next(it)
-
-        def mass_of(node: Node) -> Tensor:
-            return masses[node[1]] if node[0] == "res" else onshell[node[1]].expand(n)
-
-        objects = []
-        total = torch.zeros(n, 2, dtype=features.dtype, device=features.device)
-        for node, log_pt, y, phi in movers:
-            pt = torch.exp(log_pt)
-            ptv = torch.stack([pt * torch.cos(phi), pt * torch.sin(phi)], -1)
-            total = total + ptv
-            objects.append((node, _from_pt_y(ptv, y, mass_of(node))))
-        objects.append((tree.balance, _from_pt_y(-total, y_balance, mass_of(tree.balance))))
+        objects = _lab_objects(tree, it, onshell, masses)
     else:
         # the root: the system of all outgoing particles (or the one top-level resonance), at zero pT
         y, m = next(it), next(it)
-        objects = []
-
     # decays, in the order the columns were written (a parent before its children)
     decay_cols: dict[int, list[Tensor]] = {}
     for slot, kids in tree.children.items():
         n_cols = 3 * (len(kids) - 1) - 1 + sum(1 for kid in kids if kid[0] == "res")
         decay_cols[slot] = [next(it) for _ in range(n_cols)]
     if not tree.lab:
-        if tree.raw_columns[1][0] == "m_excess":  # the children's masses are the system's last columns
-            kids = tree.children[SYSTEM]
-            res_masses = iter(decay_cols[SYSTEM][3 * (len(kids) - 1) - 1 :])
-            m = m + sum(next(res_masses) if kid[0] == "res" else onshell[kid[1]] for kid in kids)
-        if tree.raw_columns[0][0] == "y_frac":
-            y = y * torch.log(group.sqrt_s / m)
-        root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
-        masses[root[1]] = m
-        zero = torch.zeros_like(m)
-        objects = [(root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1))]
+        objects = [_root_object(group, y, m, decay_cols, onshell, masses)]
+    p = _decay_all(group, objects, decay_cols, onshell, masses)
+    total = p.sum(1)
+    x1 = (total[:, 0] + total[:, 3]) / sqrt_s
+    x2 = (total[:, 0] - total[:, 3]) / sqrt_s
+    return p, x1, x2
+
+
+def _lab_objects(
+    tree: _Tree, it: Iterator[Tensor], onshell: Tensor, masses: dict[int, Tensor]
+) -> list[tuple[Node, Tensor]]:
+    """The top level in the lab: pT, y, phi each; the balancing object's pT is minus their sum.
+    Fills the top-level resonances' ``masses``."""
+    assert tree.balance is not None  # lab mode
+    movers = [(node, next(it), next(it), next(it)) for node in tree.movers]
+    y_balance = next(it)
+    for node in tree.top:
+        if node[0] == "res":
+            masses[node[1]] = next(it)
+    n, like = len(y_balance), y_balance
+
+    def mass_of(node: Node) -> Tensor:
+        return masses[node[1]] if node[0] == "res" else onshell[node[1]].expand(n)
+
+    objects = []
+    total = torch.zeros(n, 2, dtype=like.dtype, device=like.device)
+    for node, log_pt, y, phi in movers:
+        pt = torch.exp(log_pt)
+        ptv = torch.stack([pt * torch.cos(phi), pt * torch.sin(phi)], -1)
+        total = total + ptv
+        objects.append((node, _from_pt_y(ptv, y, mass_of(node))))
+    objects.append((tree.balance, _from_pt_y(-total, y_balance, mass_of(tree.balance))))
+    return objects
+
+
+def _root_object(
+    group: EventGroup,
+    y: Tensor,
+    m: Tensor,
+    decay_cols: dict[int, list[Tensor]],
+    onshell: Tensor,
+    masses: dict[int, Tensor],
+) -> tuple[Node, Tensor]:
+    """The root's momentum at zero pT from its rapidity feature and mass feature (as an excess over
+    its children's masses, or a share of the rapidity range, where the columns say so)."""
+    tree = group.tree
+    if tree.raw_columns[1][0] == "m_excess":  # the children's masses are the system's last columns
+        kids = tree.children[SYSTEM]
+        res_masses = iter(decay_cols[SYSTEM][3 * (len(kids) - 1) - 1 :])
+        m = m + sum(next(res_masses) if kid[0] == "res" else onshell[kid[1]] for kid in kids)
+    if tree.raw_columns[0][0] == "y_frac":
+        assert group.sqrt_s is not None  # the rapidity is a share of its range only with sqrt(s)
+        y = y * torch.log(group.sqrt_s / m)
+    root = ("res", SYSTEM) if SYSTEM in tree.children else tree.top[0]
+    masses[root[1]] = m
+    zero = torch.zeros_like(m)
+    return root, torch.stack([m * torch.cosh(y), zero, zero, m * torch.sinh(y)], -1)
+
+
+def _decay_all(
+    group: EventGroup,
+    objects: list[tuple[Node, Tensor]],
+    decay_cols: dict[int, list[Tensor]],
+    onshell: Tensor,
+    masses: dict[int, Tensor],
+) -> Tensor:
+    """Every resonance decayed in turn, from the top-level ``objects`` down: the final state's
+    momenta ``(N, n_final, 4)``."""
+    tree = group.tree
+    n, like = len(objects[0][1]), objects[0][1]
+    p = torch.zeros(n, len(group.final), 4, dtype=like.dtype, device=like.device)
     lab: dict[Node, Tensor] = dict(objects)
     todo = [node for node, _ in objects]
     while todo:
@@ -532,7 +574,4 @@ def momenta_of(
             parent, parent_mass = b, m_b
         lab[kids[-1]] = parent
         todo.append(kids[-1])
-    total = p.sum(1)
-    x1 = (total[:, 0] + total[:, 3]) / sqrt_s
-    x2 = (total[:, 0] - total[:, 3]) / sqrt_s
-    return p, x1, x2
+    return p

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from mlgen.cli import main
-from mlgen.gan.amplify import AmplifyConfig
-from mlgen.gan.refine import RefineConfig
-from mlgen.gan.subtract import _match, subtract
+from mlgen.generative.config import AmplifyConfig
+from mlgen.generative.refine import RefineConfig
+from mlgen.generative.subtract import _match, subtract
 from mlgen.lhe import read_lhe, write_lhe
 from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subtraction_toys
@@ -23,12 +23,13 @@ from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subt
 FAST = ClassifierConfig(hidden=64, layers=3, epochs=100, batch=1024, lr=1e-3, patience=20, seed=2)
 
 
-@pytest.mark.parametrize("method", ["classifier", pytest.param("generator", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("method", ["classifier", pytest.param("flow", marks=pytest.mark.slow)])
 def test_flat_difference_beats_the_binned_subtraction(method: str) -> None:
     base, sub = subtraction_toys(40_000, 40_000, seed=3)
     # the generator writes more events than B has: twice as many
-    n_out = 80_000 if method == "generator" else None
+    n_out = 80_000 if method == "flow" else None
     out, run_info, report = subtract(base, sub, method=method, n_out=n_out, config=FAST)
+    report = report.to_json()
     sigma = 0.1 * (1 - X_MIN)
     assert report["sigma_pb"] == pytest.approx(sigma, rel=1e-9)
     assert run_info.xsec_pb == pytest.approx(sigma) and run_info.weight_strategy == 3
@@ -49,7 +50,7 @@ def test_flat_difference_beats_the_binned_subtraction(method: str) -> None:
     assert len(out) > 1000 and report["n_base"] == len(b)
     # B - S >= 0 everywhere: the cells' leftover is the null's, no warning of a negative region
     assert not [w for w in report["warnings"] if "negative beyond" in w], report["warnings"]
-    if method == "generator":
+    if method == "flow":
         (layout,) = report["layouts"]
         assert len(out) == n_out and layout["rejected"] == 0
         # the label output P(S|x) averages to sigma_S / sigma_B over B: the class fractions hold
@@ -58,7 +59,7 @@ def test_flat_difference_beats_the_binned_subtraction(method: str) -> None:
 
 def test_refinement_corrects_an_undertrained_generator_to_the_classifiers_difference() -> None:
     """Flows trained for 3 epochs miss the flat 0.1 by up to 1.7 binned errors; refined towards the
-    classifier's B - S (:mod:`mlgen.gan.refine`) every bin is within half an error."""
+    classifier's B - S (:mod:`mlgen.generative.refine`) every bin is within half an error."""
     base, sub = subtraction_toys(20_000, 20_000, seed=3)
     (_, b), (_, s) = base, sub
     edges = np.geomspace(X_MIN, 1, 9)
@@ -73,15 +74,16 @@ def test_refinement_corrects_an_undertrained_generator_to_the_classifiers_differ
             np.histogram((cos_theta(out) + 1) / 2, edges)[0] / len(out) * report["sigma_pb"] - exact
         ) / delta
 
-    short = {"method": "generator", "n_out": 20_000, "config": FAST, "warm_epochs": 2}
+    short = {"method": "flow", "n_out": 20_000, "config": FAST, "warm_epochs": 2}
     raw, _, report = subtract(base, sub, generator=AmplifyConfig(epochs=3), **short)
-    assert np.abs(pulls(raw, report)).max() > 1.2
+    assert np.abs(pulls(raw, report.to_json())).max() > 1.2
     refine = RefineConfig(classifier=ClassifierConfig(hidden=32, epochs=40, patience=5, seed=3))
     out, _, report = subtract(base, sub, generator=AmplifyConfig(epochs=3), refine=refine, **short)
+    report = report.to_json()
     assert len(out) == 20_000 and np.abs(pulls(out, report)).max() < 0.5
     # the generator was far off: ratios up to several, and a fifth of its events kept
     assert report["refine"]["rho_spread"] > 0.5 and report["refine"]["efficiency"] < 0.3
-    with pytest.raises(ValueError, match="--refine needs --method generator"):
+    with pytest.raises(ValueError, match="refine: refines generated events, for method 'flow' only"):
         subtract(base, sub, refine=refine)
 
 
@@ -93,6 +95,7 @@ def test_a_real_negative_region_is_reported_against_the_calibrated_null() -> Non
     """
     base, sub = subtraction_toys(40_000, 40_000, seed=3, flat=0.5, step=1.0)
     _, _, report = subtract(base, sub, config=FAST)
+    report = report.to_json()
     real = -0.5 * (1 - STEP_FROM)
     null = np.array(report["negative_after_cells_null_pb"])
     assert len(null) == 4 and bool((null <= 0).all())
@@ -107,6 +110,7 @@ def test_kept_negative_weights_carry_the_negative_region() -> None:
     the output follows B - S = -0.5 above x = 0.6 and +0.5 below, and sums to sigma_B - sigma_S."""
     base, sub = subtraction_toys(40_000, 40_000, seed=3, flat=0.5, step=1.0)
     out, run_info, report = subtract(base, sub, config=FAST, negative="keep")
+    report = report.to_json()
     dropped, _, _ = subtract(base, sub, config=FAST)
     sigma = 0.5 * (1 - X_MIN) - 1.0 * (1 - STEP_FROM)
     assert report["sigma_pb"] == pytest.approx(sigma, rel=1e-9)
@@ -137,8 +141,8 @@ def test_kept_negative_weights_carry_the_negative_region() -> None:
             math.sqrt(n_s) * report["sigma_subtracted_pb"] / len(s),
         )
         assert abs(ours - exact) < 4 * delta, (ours, exact, delta)
-    with pytest.raises(ValueError, match="--keep-negative needs --method classifier"):
-        subtract(base, sub, method="generator", negative="keep")
+    with pytest.raises(ValueError, match="negative='keep': for method 'classifier' only"):
+        subtract(base, sub, method="flow", negative="keep")
 
 
 def test_cli_writes_the_difference_and_refuses_negative_weights(
@@ -149,7 +153,7 @@ def test_cli_writes_the_difference_and_refuses_negative_weights(
     s_path = write_lhe(tmp_path / "s.lhe.gz", *sub)
     out = tmp_path / "diff.lhe.gz"
     quick = ["--epochs", "15", "--flow-epochs", "5", "--warm-epochs", "5"]
-    for method, n in (("classifier", 100), ("generator", 10_000)):  # the generator: more events than B
+    for method, n in (("classifier", 100), ("flow", 10_000)):  # the flow: more events than B
         assert (
             main(
                 ["subtract", str(b_path), str(s_path), "-o", str(out), "--method", method, "-n", str(n)]
@@ -187,9 +191,9 @@ def test_layouts_match_up_to_the_intermediate_line() -> None:
 
 def test_bad_method_and_count_are_refused() -> None:
     base, sub = subtraction_toys(500, 500, seed=1)
-    with pytest.raises(ValueError, match="method: expected one of classifier, generator"):
+    with pytest.raises(ValueError, match="method: expected one of classifier, flow"):
         subtract(base, sub, method="gan")
-    with pytest.raises(ValueError, match="-n: expected at least one event"):
+    with pytest.raises(ValueError, match="n_out: expected at least one event"):
         subtract(base, sub, n_out=0)
-    with pytest.raises(ValueError, match="--warm-epochs: expected a number of epochs >= 0"):
-        subtract(base, sub, method="generator", warm_epochs=-1)
+    with pytest.raises(ValueError, match="warm_epochs: expected a number of epochs >= 0"):
+        subtract(base, sub, method="flow", warm_epochs=-1)

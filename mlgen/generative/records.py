@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from mlgen.events import EventBatch
-from mlgen.gan.representation import descends, layouts
+from mlgen.generative.representation import descends, layouts
 
 _PER_LINE = ("momenta", "pdg", "status", "mothers", "colors", "masses", "lifetime", "spin")
 
@@ -133,14 +133,14 @@ def complete_records(batch: EventBatch) -> CompletedRecords:
         completions.append(_Completion(torch.tensor(found[short]), template, torch.tensor(source), daughters))
     if not completions:
         return CompletedRecords(batch, batch, torch.zeros(len(batch), dtype=torch.bool), [])
-    added = torch.zeros(len(batch), dtype=torch.bool)
+    completed = torch.zeros(len(batch), dtype=torch.bool)
     parts, order = [], []
     for c in completions:
-        added[c.events] = True
+        completed[c.events] = True
         parts.append(_complete(batch, c))
         order.append(c.events)
-    rest = torch.nonzero(~added).flatten()
+    rest = torch.nonzero(~completed).flatten()
     parts.append(batch[rest].to("cpu"))
     order.append(rest)
     merged = EventBatch.concat(parts)
-    return CompletedRecords(merged[torch.argsort(torch.cat(order))], batch, added, completions)
+    return CompletedRecords(merged[torch.argsort(torch.cat(order))], batch, completed, completions)

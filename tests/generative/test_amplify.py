@@ -1,4 +1,4 @@
-"""GAN amplification: the validity rules of the events it writes (small sizes; compare measures quality)."""
+"""Amplification by a flow: the validity of the events it writes (small sizes; compare measures quality)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import torch
 from mlgen.cli import main
 from mlgen.device import make_generator
 from mlgen.events import EventBatch
-from mlgen.gan.amplify import AmplifyConfig, amplify, train_group
-from mlgen.gan.preprocess import FeatureMap
-from mlgen.gan.refine import RefineConfig
-from mlgen.gan.representation import BETA_MAX, features_of, group_events, momenta_of, reference_azimuth
+from mlgen.generative.amplify import amplify
+from mlgen.generative.config import AmplifyConfig
+from mlgen.generative.preprocess import FeatureMap
+from mlgen.generative.refine import RefineConfig
+from mlgen.generative.representation import BETA_MAX, features_of, group_events, momenta_of, reference_azimuth
+from mlgen.generative.training import train_group
 from mlgen.lhe import read_lhe
 from mlgen.matrix.ttbar_decay import TTbarAllHadronic
 from mlgen.phasespace import PhaseSpace, from_propagators
@@ -192,7 +194,7 @@ def _top_line(u: np.ndarray, slope: float) -> np.ndarray:
 def test_a_fitted_line_shape_puts_the_peak_at_the_pole_not_at_the_training_samples() -> None:
     """With the pole and width given, the map's peak is the truth's to a fraction of the training
     sample's error; a map of quantile knots copies the training sample's peak (its error, in full)."""
-    from mlgen.gan.metrics import breit_wigner_fit
+    from mlgen.generative.quality import breit_wigner_fit
 
     grid = (np.arange(200000) + 0.5) / 200000  # quantiles: the fits see densities, not samples
 
@@ -327,6 +329,7 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
     model = tmp_path / "zjets.pt"
     first, report = amplify(events, info, 800, config=config, save=model)
     again, report_again = amplify(events, info, 800, config=config, load=model)
+    report, report_again = report.to_json(), report_again.to_json()
     assert model.is_file() and not (tmp_path / "zjets.pt.part").exists()
     assert torch.equal(first.momenta, again.momenta) and torch.equal(first.pdg, again.pdg)
     assert [g["best_epoch"] for g in report_again["groups"]] == [g["best_epoch"] for g in report["groups"]]
@@ -354,7 +357,7 @@ def test_saved_generators_give_the_same_events_again(tmp_path: Path) -> None:
 def test_generation_in_chunks_gives_every_event_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     """``generate_group`` makes ``CHUNK`` events at a time: 700 events in chunks of 300 are 700 valid
     events with a donor each, and the rejections of every chunk are counted."""
-    import mlgen.gan.amplify as amplify_module
+    import mlgen.generative.sampling as amplify_module
 
     info, events = read_lhe(ZJETS, max_events=1500)
     group = max(group_events(events, info.sqrt_s), key=lambda g: len(g.index))
@@ -376,6 +379,7 @@ def test_an_init_block_without_a_cross_section_takes_it_from_the_weights(tmp_pat
     info, events = read_lhe(source)
     assert info.xsec_pb == -1
     out, report = amplify(events, info, 50, config=AmplifyConfig(epochs=1))
+    report = report.to_json()
     sigma = float(events.weight.double().mean())  # IDWTUP = -4 with the mean convention: pb per event
     assert report["sigma_from"] == "weights" and report["sigma_pb"] == pytest.approx(sigma, rel=1e-12)
     assert bool((out.weight > 0).all()) and float(out.weight.sum()) == pytest.approx(sigma, rel=1e-12)
@@ -390,6 +394,7 @@ def test_an_init_block_without_a_cross_section_takes_it_from_the_weights(tmp_pat
 def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
     info, events = read_lhe(ZJETS, max_events=3000)
     out, report = amplify(events, info, 2000, config=AmplifyConfig(epochs=2, batch=256, hidden=32))
+    report = report.to_json()
     assert len(out) == 2000
     # the layouts (Z + 0, 1, 2 jets) in the input's proportions
     fractions = {tuple(map(tuple, g["layout"])): g["fraction"] for g in report["groups"]}
@@ -415,8 +420,8 @@ def test_amplified_zjets_events_are_valid_lhe(tmp_path: Path) -> None:
 def test_jets_are_lab_features_and_their_cut_stays_sharp() -> None:
     """Z + 1 jet: the jet's log pT is a feature, so MLM's 10 GeV cut is an edge of the map, not smoothed;
     the Z mass's range is the input's, unpadded (MadGraph's m_ll > 30 GeV)."""
-    from mlgen.gan.amplify import feature_bounds
-    from mlgen.gan.records import complete_records
+    from mlgen.generative.layoutmap import feature_bounds
+    from mlgen.generative.records import complete_records
 
     info, events = read_lhe(ZJETS)
     batch = complete_records(events).batch
@@ -445,8 +450,8 @@ def test_jets_are_lab_features_and_their_cut_stays_sharp() -> None:
 
 
 def test_madgraphs_optional_z_line_is_completed_and_restored() -> None:
-    from mlgen.gan.records import complete_records
-    from mlgen.gan.representation import layouts
+    from mlgen.generative.records import complete_records
+    from mlgen.generative.representation import layouts
 
     _, events = read_lhe(ZJETS)
     # Z + 0, 1, 2 jets, each with and without MadGraph's Z line, e+e- and mu+mu- (massless: one class)
@@ -536,7 +541,7 @@ def test_the_optional_discriminator_and_mass_mmd_train_and_are_reported() -> Non
 
 def test_an_unreadable_slha_block_warns_naming_its_line_and_falls_back() -> None:
     from mlgen.events import RunInfo
-    from mlgen.gan.amplify import header_spectrum
+    from mlgen.generative.lineshapes import header_spectrum
 
     good = RunInfo(
         (2212, 2212), (6500.0, 6500.0), header="<slha>\nBLOCK MASS\n 6 173.0\nDECAY 6 1.5\n</slha>"
@@ -554,16 +559,18 @@ def test_a_resonance_mass_seen_in_one_event_is_held_at_its_value() -> None:
     event of the layout fail x <= 1)."""
     info, events = read_lhe(DATA / "pylhe-testfile-pythia-8.3.14-weakbosons.lhe")
     out, report = amplify(events, info, 200, config=AmplifyConfig(epochs=2, batch=64))
+    report = report.to_json()
     assert any(g["n_train"] == 1 and g["n_generated"] > 0 for g in report["groups"])
     assert len(out) == 200 and float(out.x1.max()) <= 1 and float(out.x2.max()) <= 1
 
 
 def test_refined_amplification_keeps_every_layout_and_reports_its_cost() -> None:
-    """Z + 0, 1, 2 jets refined (:mod:`mlgen.gan.refine`): the candidates of every layout line up with
+    """Z + 0, 1, 2 jets refined (:mod:`mlgen.generative.refine`): the candidates of every layout line up with
     the input's features, the events asked for are written with sigma, and what was drawn is counted."""
     info, events = read_lhe(ZJETS, max_events=1500)
     refine = RefineConfig(classifier=ClassifierConfig(epochs=5, seed=2))
     out, report = amplify(events, info, 800, config=AmplifyConfig(epochs=2, batch=256), refine=refine)
+    report = report.to_json()
     assert len(out) == 800 and math.isclose(float(out.weight.sum()), info.xsec_pb, rel_tol=1e-12)
     refined = report["refine"]
     drawn = sum(g["n_generated"] for g in report["groups"])

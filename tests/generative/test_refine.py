@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mlgen.gan.refine import RefineConfig, refine
+from mlgen.generative.refine import RefineConfig, refine
 from mlgen.metrics import reduced_max
 from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import bin_integrals, cos_theta, density, dimuon
@@ -38,6 +38,7 @@ def _isotropic(seed: int):
 def test_refined_events_follow_the_sample_that_the_generator_missed() -> None:
     data, w = _data(1)
     out, report = refine(_isotropic(2), data, w, N, RefineConfig(classifier=FAST), seed=4)
+    report = report.to_json()
     assert len(out) == N
     edges = np.linspace(-1, 1, 11)
     exact = bin_integrals(edges)  # sums to 1: the shares of the output's events
@@ -76,6 +77,7 @@ def test_a_ratio_that_is_only_the_classifiers_noise_is_reported() -> None:
         return dimuon(c, rng.uniform(-math.pi, math.pi, len(c)), np.ones(len(c)))
 
     _, report = refine(exact, data, w, 5000, RefineConfig(classifier=FAST), seed=4)
+    report = report.to_json()
     assert report["log_ratio_signal"] < 2 * report["log_ratio_noise"]
     assert "mostly the classifier's noise" in report["warning"]
 
@@ -89,12 +91,13 @@ def test_a_region_the_generator_misses_is_reported() -> None:
         return dimuon(rng.uniform(-1, 0.5, n), rng.uniform(-math.pi, math.pi, n), np.ones(n))
 
     _, report = refine(draw, data, w, 5000, RefineConfig(classifier=FAST), seed=4)
+    report = report.to_json()
     missed = float(w[cos_theta(data) > 0.5].sum() / w.sum())
     assert report["data_overweight_share"] == pytest.approx(missed, rel=0.2)
     assert report["overweight_share"] <= 1.5e-3
     assert "misses part of its sample" in report["warning"]
     _, fair = refine(_isotropic(2), data, w, 5000, RefineConfig(classifier=FAST), seed=4)
-    assert fair["warning"] is None
+    assert fair.warning is None
 
 
 def test_a_bad_weight_is_refused_naming_what_was_expected() -> None:

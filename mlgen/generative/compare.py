@@ -11,17 +11,60 @@ trained on B) in the bulk and the tails of every observable.
 
 from __future__ import annotations
 
-__all__ = ["compare_samples"]
+__all__ = ["CompareReport", "ObservableComparison", "compare_samples"]
 
 import math
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlgen.atomic import atomic_path
 from mlgen.events import EventBatch
-from mlgen.gan.metrics import amplification_factor, classifier_auc, histogram_pulls
+from mlgen.generative.quality import (
+    AmplificationFactor,
+    amplification_factor,
+    classifier_auc,
+    histogram_pulls,
+)
 from mlgen.observables import observables
+from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng
+
+
+@dataclass(frozen=True)
+class ObservableComparison:
+    """One observable's pooled pulls: their chi2 over ``ndf`` bins, the largest, the bins beyond 3."""
+
+    chi2: float
+    ndf: int
+    chi2_ndf: float
+    max_abs_pull: float
+    bins_over_3_sigma: int
+
+
+@dataclass(frozen=True)
+class CompareReport:
+    """What :func:`compare_samples` found: the sizes, the pulls per observable, the classifier's
+    AUC with its null, the amplification factors (with a truth), and the plots written."""
+
+    n_a: int
+    n_b: int
+    n_truth: int | None
+    observables: dict[str, ObservableComparison]
+    auc: float
+    auc_null: float
+    amplification: list[AmplificationFactor] | None = None
+    plots: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the keys of ``compare.json``)."""
+        out: dict[str, Any] = {"n_a": self.n_a, "n_b": self.n_b, "n_truth": self.n_truth}
+        out["observables"] = {name: asdict(row) for name, row in self.observables.items()}
+        out["classifier"] = {"auc": self.auc, "auc_null": self.auc_null}
+        if self.amplification is not None:
+            out["amplification"] = [f.to_dict() for f in self.amplification]
+        return out | {"plots": self.plots}
 
 
 def _weights(batch: EventBatch) -> np.ndarray:
@@ -57,9 +100,13 @@ def compare_samples(
     labels: tuple[str, str] = ("A", "B"),
     n_bins: int = 30,
     n_train: int | None = None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Compare sample ``a`` with ``b`` (and a ``truth``); write PNGs into ``out_dir``; return the report."""
+    seed: SeedLike = 0,
+) -> CompareReport:
+    """Compare sample ``a`` with ``b`` (and a ``truth``); write PNGs into ``out_dir``; return the report.
+
+    ``seed``: the stream; the classifier test and its null each take a child.
+    """
+    test_seed, null_seed = as_seed_sequence(seed).spawn(2)
     oa, ob = observables(a), observables(b)
     wa, wb = _weights(a), _weights(b)
     ot = observables(truth) if truth is not None else None
@@ -73,7 +120,6 @@ def compare_samples(
     ]
     if not names:
         raise ValueError("the two samples share no observable (different final states?)")
-    report: dict[str, Any] = {"n_a": len(a), "n_b": len(b), "n_truth": None if truth is None else len(truth)}
     per_observable = {}
     plots = []
     for name in names:
@@ -84,47 +130,42 @@ def compare_samples(
         ha, da, hb, db, pull = histogram_pulls(va[fa], wa[fa], vb[fb], wb[fb], edges)
         valid = np.isfinite(pull)
         chi2 = float(np.sum(pull[valid] ** 2))
-        per_observable[name] = {
-            "chi2": chi2,
-            "ndf": int(valid.sum()),
-            "chi2_ndf": chi2 / max(int(valid.sum()), 1),
-            "max_abs_pull": float(np.max(np.abs(pull[valid]))) if valid.any() else 0.0,
-            "bins_over_3_sigma": int(np.sum(np.abs(pull[valid]) > 3)),
-        }
+        per_observable[name] = ObservableComparison(
+            chi2=chi2,
+            ndf=int(valid.sum()),
+            chi2_ndf=chi2 / max(int(valid.sum()), 1),
+            max_abs_pull=float(np.max(np.abs(pull[valid]))) if valid.any() else 0.0,
+            bins_over_3_sigma=int(np.sum(np.abs(pull[valid]) > 3)),
+        )
         if out_dir is not None:
             plots.append(str(_plot(name, edges, (ha, da), (hb, db), labels, Path(out_dir))))
-    report["observables"] = per_observable
-    report["classifier"] = {
-        "auc": classifier_auc({k: oa[k] for k in names}, {k: ob[k] for k in names}, wa, wb, seed=seed),
-        # the null: two halves of one sample, of the same size as the test above
-        "auc_null": _null_auc(
-            {k: reference[k] for k in names}, wt if wt is not None else wb, min(len(a), len(b)), seed
-        ),
-    }
-    if truth is not None:
+    auc = classifier_auc({k: oa[k] for k in names}, {k: ob[k] for k in names}, wa, wb, seed=test_seed)
+    # the null: two halves of one sample, of the same size as the test above
+    null = _null_auc(
+        {k: reference[k] for k in names}, wt if wt is not None else wb, min(len(a), len(b)), null_seed
+    )
+    factors: list[AmplificationFactor] | None = None
+    if truth is not None and ot is not None:
         n_train = n_train or len(b)
         factors = []
         for name in names:
             if name.startswith("n_") or _discrete(ot[name]):
                 continue  # quantiles of a count or a constant are not defined
-            factors += [
-                f.to_dict()
-                for f in amplification_factor(oa[name], ot[name], n_train, observable=name, sample_weight=wa)
-            ]
-        report["amplification"] = factors
-    report["plots"] = plots
-    return report
+            factors += amplification_factor(oa[name], ot[name], n_train, observable=name, sample_weight=wa)
+    n_truth = None if truth is None else len(truth)
+    return CompareReport(len(a), len(b), n_truth, per_observable, auc, null, factors, plots)
 
 
-def _null_auc(sample: dict[str, np.ndarray], w: np.ndarray, n: int, seed: int) -> float:
+def _null_auc(sample: dict[str, np.ndarray], w: np.ndarray, n: int, seed: SeedLike) -> float:
     size = len(w)
     half = min(n, size // 2)
     if half < 50:
         return math.nan
-    perm = np.random.default_rng(seed + 1).permutation(size)
+    split_seed, test_seed = as_seed_sequence(seed).spawn(2)
+    perm = numpy_rng(split_seed).permutation(size)
     i, j = perm[:half], perm[half : 2 * half]
     return classifier_auc(
-        {k: v[i] for k, v in sample.items()}, {k: v[j] for k, v in sample.items()}, w[i], w[j], seed=seed
+        {k: v[i] for k, v in sample.items()}, {k: v[j] for k, v in sample.items()}, w[i], w[j], seed=test_seed
     )
 
 
@@ -160,8 +201,9 @@ def _plot(name: str, edges: np.ndarray, a: tuple, b: tuple, labels: tuple[str, s
     bottom.set_xlabel(name)
     bottom.set_ylim(0.5, 1.5)
     path = out_dir / f"{_slug(name)}.png"
-    tmp = path.with_name(path.stem + ".part.png")
-    fig.savefig(tmp, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=80, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path

@@ -41,6 +41,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from mlgen.initialise import fresh_module
+from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng, torch_generator
+
 
 def histogram_pulls(
     a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray, edges: np.ndarray
@@ -104,16 +107,18 @@ def classifier_auc(
     wa: np.ndarray | None = None,
     wb: np.ndarray | None = None,
     *,
-    seed: int = 0,
+    seed: SeedLike = 0,
     epochs: int = 20,
     max_events: int = 50_000,
 ) -> float:
     """AUC of a classifier telling ``a`` from ``b`` (observable tables), on held-out halves.
 
     Both samples are cut to the same size (at most ``max_events``) so the test is balanced.
+    ``seed``: the stream; the sample split, the network and its batches each take a child.
     """
     keys = sorted(set(a) & set(b))
-    rng = np.random.default_rng(seed)
+    split_seed, init_seed, batch_seed = as_seed_sequence(seed).spawn(3)
+    rng = numpy_rng(split_seed)
     n = min(len(next(iter(a.values()))), len(next(iter(b.values()))), max_events)
     ia = rng.permutation(len(next(iter(a.values()))))[:n]
     ib = rng.permutation(len(next(iter(b.values()))))[:n]
@@ -128,14 +133,16 @@ def classifier_auc(
     )
     perm = rng.permutation(2 * n)
     train, test = perm[:n], perm[n:]
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(x.shape[1], 64),
-        torch.nn.ReLU(),
-        torch.nn.Linear(64, 64),
-        torch.nn.ReLU(),
-        torch.nn.Linear(64, 1),
+    gen = torch_generator(batch_seed)
+    net = fresh_module(
+        lambda: torch.nn.Sequential(
+            torch.nn.Linear(x.shape[1], 64),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 64),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 1),
+        ),
+        init_seed,
     )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xt = torch.tensor(x[train], dtype=torch.float32)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mlgen.cli import main
-from mlgen.gan.compare import compare_samples
-from mlgen.gan.metrics import amplification_factor, histogram_pulls, weighted_auc
+from mlgen.generative.compare import compare_samples
+from mlgen.generative.quality import amplification_factor, histogram_pulls, weighted_auc
 from mlgen.lhe import read_lhe
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
@@ -84,7 +84,7 @@ def test_amplification_factor_measures_information() -> None:
 def test_two_halves_of_one_sample_compare_equal(tmp_path: Path) -> None:
     _, events = read_lhe(ZJETS)
     a, b = events[torch.arange(0, 5000)], events[torch.arange(5000, 10000)]
-    report = compare_samples(a, b, out_dir=tmp_path, labels=("first", "second"))
+    report = compare_samples(a, b, out_dir=tmp_path, labels=("first", "second")).to_json()
     assert {"m_leptons [GeV]", "n_jets", "pT leading jets [GeV]"} <= set(report["observables"])
     for name, row in report["observables"].items():
         assert row["chi2_ndf"] < 2.0, (name, row)

@@ -45,6 +45,7 @@ from __future__ import annotations
 __all__ = ["FeatureMap"]
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ LINE_WINDOW = 15.0
 
 def _line_knots(
     u: Tensor, w: Tensor, fine: Tensor, lo: float, hi: float, line: Tensor
-) -> tuple[Tensor, dict[str, float]] | None:
+) -> tuple[Tensor, dict[str, Any]] | None:
     """``(K + 1,)`` knots of a line-shape column's CDF at the ``fine`` levels, and the fit's degree,
     p-value and window; ``None`` when no degree describes the sample.
 
@@ -152,6 +153,7 @@ def _line_knots(
         bic = 2 * fit.fun + degree * math.log(n_eff)
         if best is None or bic < best[0]:
             best = (bic, degree, fit.x)
+    assert best is not None  # at least one degree was fitted
     _, degree, coef = best
     density = np.exp(grid_all[:, :degree] @ coef - (grid_all[:, :degree] @ coef).max())
     cdf = np.concatenate([[0.0], np.cumsum(density)])
@@ -175,8 +177,8 @@ def _line_knots(
     knots = np.where(levels < share_below, np.minimum(knots, u_a), knots)
     knots = np.where(levels > share_below + share_in, np.maximum(knots, u_b), knots)
     knots[0], knots[-1] = 0.0, 1.0
-    knots = torch.from_numpy(np.maximum.accumulate(knots))
-    widths = torch.diff(knots).clamp(min=1e-9)
+    knots_t = torch.from_numpy(np.maximum.accumulate(knots))
+    widths = torch.diff(knots_t).clamp(min=1e-9)
     return torch.nn.functional.pad(torch.cumsum(widths / widths.sum(), 0), (1, 0)), {
         "degree": degree,
         "ks_p": p_value,
@@ -278,7 +280,8 @@ class FeatureMap:
     @classmethod
     def from_state(cls, state: dict, device: torch.device | str = "cpu") -> FeatureMap:
         given = {int(j): (int(parent), per_bin.to(device)) for j, parent, per_bin in state["given"]}
-        return cls(*(state[k].to(device) for k in _STATE), given)
+        lo, hi, knots, derivs, free, value, levels, line = (state[k].to(device) for k in _STATE)
+        return cls(lo, hi, knots, derivs, free, value, levels, line, given)
 
     @classmethod
     def fit(

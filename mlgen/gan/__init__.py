@@ -1,1 +1,0 @@
-"""Generative post-processing of event samples (amplification, subtraction, positive weights), metrics."""
