@@ -86,6 +86,19 @@ def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.min_uniform=0.7"])
 
 
+def test_renamed_flow_keys_reach_the_flow_and_old_spellings_warn() -> None:
+    from mlgen.run import flow_settings
+
+    dy = ROOT / "cards" / "drell_yan.toml"
+    card = load_card(dy, ["integrator.flow.n_bins=7", "integrator.flow.n_blocks=2"])
+    assert flow_settings(card).flow == {"n_bins": 7, "hidden": 32, "layers": 3, "n_blocks": 2}
+    with pytest.warns(FutureWarning, match="integrator.flow.bins is deprecated: it is now called 'n_bins'"):
+        old = load_card(dy, ["integrator.flow.bins=7"])
+    assert old.integrator.flow.n_bins == 7
+    with pytest.raises(CardError, match="integrator.flow.blocks: the old name of 'n_blocks'"):
+        load_card(dy, ["integrator.flow.blocks=2", "integrator.flow.n_blocks=3"])
+
+
 def test_bwcutoff_is_read_and_checked() -> None:
     card = load_card(ROOT / "cards" / "ttbar_6j.toml")
     assert card.process.bwcutoff == 15.0

@@ -202,7 +202,9 @@ class FlowCard:
     and ``uniform`` are the shares of points that skip the flow while it trains;
     with ``tune_shares`` they are chosen again after training, for
     the least variance that keeps the unweighting efficiency, with the uniform
-    share at least ``min_uniform``.
+    share at least ``min_uniform``. ``n_bins`` spline bins per dimension, ``hidden`` and
+    ``layers`` the width and depth of each coupling's network, ``n_blocks`` repetitions of
+    the couplings (``bins`` and ``blocks`` are the old spellings, accepted with a warning).
     """
 
     n_calls: int = 200_000
@@ -211,10 +213,10 @@ class FlowCard:
     loss: Literal["variance", "kl"] = "variance"
     anneal: float = 0.5
     lr: float = 3e-3
-    bins: int = 10
+    n_bins: int = field(default=10, metadata={"old_name": "bins"})
     hidden: int = 32
     layers: int = 3
-    blocks: int = 1
+    n_blocks: int = field(default=1, metadata={"old_name": "blocks"})
     defensive: float = 0.1
     uniform: float = 0.01
     tune_shares: bool = True
@@ -225,7 +227,8 @@ class FlowCard:
     coverage_threshold: float = 4.0
 
     def validate(self) -> None:
-        for key in ("n_calls", "batch", "bins", "hidden", "layers", "blocks", "vegas_per_iter", "probe_iter"):
+        counts = ("n_calls", "batch", "n_bins", "hidden", "layers", "n_blocks", "vegas_per_iter")
+        for key in (*counts, "probe_iter"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
         if self.batch > self.n_calls:
@@ -260,7 +263,6 @@ class IntegratorCard:
     def budget(self) -> Budget:
         """The integrand calls of the fit (besides a neural kind's training)."""
         return Budget(self.n_adapt_iter, self.n_per_iter, self.n_iter)
-
 
     kind: str = "vegas"
     n_adapt_iter: int = 10

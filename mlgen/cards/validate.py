@@ -14,6 +14,7 @@ import dataclasses
 import sys
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -111,6 +112,7 @@ def from_table(cls: type, table: dict[str, Any], where: str) -> Any:
     ``where``.
     """
     hints = get_type_hints(cls)
+    table = _renamed(cls, table, where)
     names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(table) - names)
     if unknown:
@@ -134,6 +136,21 @@ def from_table(cls: type, table: dict[str, Any], where: str) -> Any:
         except ValueError as err:
             raise CardError(f"{where}.{err}" if where else str(err)) from None
     return obj
+
+
+def _renamed(cls: type, table: dict[str, Any], where: str) -> dict[str, Any]:
+    """``table`` with keys under their old names (a field's ``old_name``) moved to the new ones."""
+    table = dict(table)
+    for field in dataclasses.fields(cls):
+        old = field.metadata.get("old_name")
+        if old is None or old not in table:
+            continue
+        key = f"{where}.{old}" if where else old
+        if field.name in table:
+            raise CardError(f"{key}: the old name of {field.name!r}; give one of the two")
+        warnings.warn(f"{key} is deprecated: it is now called {field.name!r}", FutureWarning, stacklevel=2)
+        table[field.name] = table.pop(old)
+    return table
 
 
 def _parse_value(text: str) -> Any:

@@ -154,7 +154,7 @@ def flow_settings(options: Mapping[str, Any], budget: Budget) -> FlowSettings:
     :class:`FlowSettings`' default.
     """
     base, train = FlowSettings(), TrainConfig()
-    flow_keys = {"bins": "n_bins", "hidden": "hidden", "layers": "layers", "blocks": "n_blocks"}
+    flow_keys = {"n_bins", "hidden", "layers", "n_blocks"}
     train_keys = ("n_calls", "batch", "replay", "loss", "lr", "anneal")
     plain: tuple[str, ...] = (
         "vegas_per_iter",
@@ -170,7 +170,7 @@ def flow_settings(options: Mapping[str, Any], budget: Budget) -> FlowSettings:
         vegas_adapt_iter=budget.n_adapt_iter,
         n_iter=budget.n_iter,
         n_per_iter=budget.n_per_iter,
-        flow={flow_keys[k]: v for k, v in options.items() if k in flow_keys},
+        flow={k: v for k, v in options.items() if k in flow_keys},
         train=replace(train, **{k: v for k, v in options.items() if k in train_keys}),
         **{k: v for k, v in options.items() if k in plain},
     )
