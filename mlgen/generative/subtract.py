@@ -1,6 +1,7 @@
 """Events of the difference B - S of two samples, with cross section sigma_B - sigma_S.
 
-Two routes, one report:
+Two routes, one report (the classifier's B - S: :mod:`mlgen.generative.difference`; the flows:
+:mod:`mlgen.generative.subtract_flow`):
 
 * ``flow``: the subtraction generator of :mod:`mlgen.generative.mixture`
   (the likelihood form of the subtraction GAN of arXiv:1912.08824): flows
@@ -54,20 +55,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generative.config import AmplifyConfig
-from mlgen.generative.mixture import train_mixture
-from mlgen.generative.model import GroupModel
+from mlgen.generative.difference import ClassifierDifference, classifier_difference
 from mlgen.generative.refine import RefineConfig, RefineReport
-from mlgen.generative.refine import refine as refine_events
-from mlgen.generative.representation import EventGroup, group_events
-from mlgen.generative.sampling import layout_sampler
+from mlgen.generative.subtract_flow import SubtractLayout, generate_difference
 from mlgen.lhe.weights import per_event_pb
-from mlgen.resample.cell import cell_resample
-from mlgen.resample.classifier import ClassifierConfig, cross_fit
-from mlgen.resample.embedding import embed_events, network_features
+from mlgen.resample.classifier import ClassifierConfig
 from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng, torch_generator
 from mlgen.unweight import hit_or_miss
 
@@ -78,48 +73,6 @@ METHODS = ("classifier", "flow")
 #: (the negative part reported, not written); ``keep`` writes those events with negative weights, as
 #: an NLO generator writes its counter-events, so the output carries B - S where it is negative too.
 NEGATIVE = ("drop", "keep")
-
-
-@dataclass(frozen=True)
-class ClassifierDifference:
-    """The classifier's B - S on B's events (pb): its integral, its negative part before and after
-    the cells, the null hypothesis' leftovers (:func:`_null_leftover`), the cells and the epochs."""
-
-    sigma_from_weights_pb: float
-    negative_weights_sigma_pb: float
-    negative_weights_fraction: float
-    negative_after_cells_sigma_pb: float
-    negative_after_cells_null_pb: tuple[float, ...]
-    cells: dict[str, float | int]
-    epochs_per_fold: tuple[int, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["negative_after_cells_null_pb"] = list(self.negative_after_cells_null_pb)
-        out["epochs_per_fold"] = list(self.epochs_per_fold)
-        return out
-
-
-@dataclass
-class SubtractLayout:
-    """One record layout of B in the flow route; the training figures stay ``None`` where B - S
-    has no positive part (no flow trained)."""
-
-    layout: list[list[Any]]
-    sigma_base_pb: float
-    sigma_subtracted_pb: float
-    n_base: int
-    n_subtracted: int
-    n_generated: int = 0
-    alpha: float | None = None
-    label_s_mean_over_base: float | None = None
-    train_seconds: float | None = None
-    best_epoch: int | None = None
-    losses: list[tuple[float, float]] | None = None
-    rejected: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -188,202 +141,6 @@ def _sigma_error(info: RunInfo, w: np.ndarray) -> float:
     if np.allclose(w, w[0], rtol=1e-9, atol=0):
         return max(info.error_pb, 0.0)
     return float(w.std(ddof=1)) / math.sqrt(len(w))
-
-
-def _local_scale(points: np.ndarray, seed: SeedLike, k: int = 10) -> float:
-    """Three times the median distance from an event to its ``k``-th neighbour (GeV), from 2000 events."""
-    rng = numpy_rng(seed)
-    probe = points[rng.choice(len(points), min(2000, len(points)), replace=False)]
-    dist, _ = cKDTree(points).query(probe, k=min(k + 1, len(points)))
-    return 3.0 * float(np.median(dist[:, -1]))
-
-
-#: Replicates of the null hypothesis ``B - S >= 0`` behind the negative-region warning.
-NULL_REPLICATES = 4
-#: Events over which the null's smooth ``B - S`` is averaged (nearest neighbours in the embedding).
-NULL_NEIGHBOURS = 50
-
-
-def _null_leftover(diff: np.ndarray, points: np.ndarray, max_cell_size: float, seed: SeedLike) -> np.ndarray:
-    """What the cells leave negative (pb) when ``B - S >= 0`` everywhere, with the ratio's noise as it is.
-
-    The difference is smoothed over each event's ``NULL_NEIGHBOURS`` nearest neighbours; the null's
-    truth is that smooth difference clipped at zero, and its noise the event's deviation from the
-    smooth one with a random sign (the noise of a ratio near 1 is symmetric, the clipping that makes
-    the leftover one-sided is the cells'). Each of the ``NULL_REPLICATES`` null samples goes through
-    the same cells; returns their leftover negative sums (per event of B, like the real one).
-    """
-    tree = cKDTree(points)
-    _, idx = tree.query(points, k=min(NULL_NEIGHBOURS, len(points)), workers=-1)
-    smooth = diff[idx].mean(1)
-    noise = diff - smooth
-    rng = numpy_rng(seed)
-    out = []
-    for _ in range(NULL_REPLICATES):
-        null = np.clip(smooth, 0.0, None) + noise * rng.choice([-1.0, 1.0], len(diff))
-        cells = cell_resample(null, points, max_cell_size=max_cell_size)
-        out.append(float(cells.weights[cells.weights < 0].sum()) / len(diff))
-    return np.array(out)
-
-
-def _classifier_difference(
-    b: EventBatch,
-    s: EventBatch,
-    w_b: np.ndarray,
-    w_s: np.ndarray,
-    config: ClassifierConfig,
-    max_cell_size: float | None,
-    device: str,
-    seed: np.random.SeedSequence,
-) -> tuple[np.ndarray, ClassifierDifference]:
-    """B's events' weights of B - S (pb per event, cell-resampled) and the classifier's report."""
-    classifier_seed, scale_seed, null_seed = seed.spawn(3)
-    both = EventBatch.concat([b, s])
-    points = embed_events(both)
-    features = network_features(both)
-    label = np.concatenate([np.zeros(len(b), dtype=bool), np.ones(len(s), dtype=bool)])
-    # each event weighs its share of its sample's cross section: the classes' totals are sigma_B, sigma_S
-    size = np.concatenate([w_b / len(w_b), w_s / len(w_s)])
-    d, epochs = cross_fit(features, label, size, config, device, classifier_seed)
-    d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
-    r = d_b / (1 - d_b)
-    diff = w_b * (1 - r)
-    negative = diff < 0
-    # Where S is nearly B, 1 - r fluctuates about a small value; clipping it at 0 would bias those
-    # regions upwards. Cells cancel the negative fluctuations against their neighbours instead,
-    # keeping every local sum (a real negative region needs cells wider than max_cell_size and
-    # keeps negative weights: reported).
-    if max_cell_size is None:
-        max_cell_size = _local_scale(points[: len(b)], scale_seed)
-    cells = cell_resample(diff, points[: len(b)], max_cell_size=max_cell_size)
-    null = _null_leftover(diff, points[: len(b)], max_cell_size, null_seed)
-    report = ClassifierDifference(
-        sigma_from_weights_pb=float(diff.mean()),
-        negative_weights_sigma_pb=float(diff[negative].sum()) / len(w_b),
-        negative_weights_fraction=float(negative.mean()),
-        negative_after_cells_sigma_pb=float(cells.weights[cells.weights < 0].sum()) / len(w_b),
-        negative_after_cells_null_pb=tuple(null.tolist()),
-        cells=cells.to_dict() | {"max_cell_size_gev": max_cell_size},
-        epochs_per_fold=tuple(epochs),
-    )
-    return cells.weights, report
-
-
-def _match(key: tuple, keys: list[tuple]) -> tuple:
-    """The layout of B that S's layout ``key`` is a part of: the same, or the same but for the ids of
-    intermediate lines (a photon's record in S, a Z's in B)."""
-    if key in keys:
-        return key
-
-    def shape(k: tuple) -> tuple:
-        return tuple((s, "resonance") if s == 2 else (s, p) for s, p in k)
-
-    same = [k for k in keys if shape(k) == shape(key)]
-    if len(same) != 1:
-        raise ValueError(
-            f"S has a record layout {key} that B does not have"
-            + (f" ({len(same)} of B's differ from it only in intermediate lines)" if same else "")
-            + ": S must be a part of B"
-        )
-    return same[0]
-
-
-def _layouts_of_sub(groups_b: list[EventGroup], s: EventBatch, sqrt_s: float) -> dict[tuple, EventGroup]:
-    """S's layouts by the layout of B each is a part of."""
-    groups_s: dict[tuple, EventGroup] = {}
-    for g in group_events(s, sqrt_s):
-        key = _match(g.key, [h.key for h in groups_b])
-        if key in groups_s:
-            raise ValueError(
-                f"S has two record layouts that match B's {key}: {groups_s[key].key} and {g.key}"
-            )
-        groups_s[key] = g
-    return groups_s
-
-
-def _generate_difference(
-    base: tuple[RunInfo, EventBatch],
-    sub: tuple[RunInfo, EventBatch],
-    w_b: np.ndarray,
-    w_s: np.ndarray,
-    weights: np.ndarray,
-    n_out: int,
-    config: AmplifyConfig,
-    warm_epochs: int,
-    device: str,
-    refine: RefineConfig | None,
-    seed: np.random.SeedSequence,
-) -> tuple[EventBatch, list[SubtractLayout], RefineReport | None, list[str]]:
-    """``n_out`` unweighted events from the mixture flows, one fit per record layout; returns them,
-    the layouts, the refinement's report and the warnings.
-
-    ``weights`` are the classifier route's B - S on B's events: their share of ``w_b`` starts the
-    flows' class labels, and ``refine`` refines the generated events towards their positive part.
-    """
-    (info_b, b), (_, s) = base, sub
-    training, events_seed, layouts_seed, order_seed, refine_seed = seed.spawn(5)
-    label_d = np.clip(weights / w_b, 0.0, 1.0)
-    groups_b = group_events(b, info_b.sqrt_s)
-    groups_s = _layouts_of_sub(groups_b, s, info_b.sqrt_s)
-    sigma_b = {g.key: float(w_b[g.index.numpy()].sum()) / len(w_b) for g in groups_b}
-    sigma_s = {key: float(w_s[g.index.numpy()].sum()) / len(w_s) for key, g in groups_s.items()}
-    diff = {key: sigma_b[key] - sigma_s.get(key, 0.0) for key in sigma_b}
-    positive = {key: max(d, 0.0) for key, d in diff.items()}
-    total = sum(positive.values())
-    shares = torch.tensor([positive[g.key] / total for g in groups_b], dtype=torch.float64)
-    models: dict[int, GroupModel] = {}
-    layouts: list[SubtractLayout] = []
-    warnings: list[str] = []
-    for group, group_seed in zip(groups_b, training.spawn(len(groups_b))):
-        sub_group = groups_s.get(group.key)
-        entry = SubtractLayout(
-            layout=[list(x) for x in group.key],
-            sigma_base_pb=sigma_b[group.key],
-            sigma_subtracted_pb=sigma_s.get(group.key, 0.0),
-            n_base=len(group.index),
-            n_subtracted=len(sub_group.index) if sub_group is not None else 0,
-        )
-        layouts.append(entry)
-        if diff[group.key] <= 0:
-            warnings.append(
-                f"layout {group.key}: sigma_S >= sigma_B ({diff[group.key]:.4g} pb): B - S has no positive "
-                "part there; no events written for it"
-            )
-            continue
-        alpha = sigma_s.get(group.key, 0.0) / sigma_b[group.key]
-        model = train_mixture(
-            (b, group),
-            (s, sub_group) if sub_group is not None else None,
-            alpha,
-            config,
-            positive[group.key] / total,
-            torch.device(device),
-            label_d=torch.as_tensor(label_d[group.index.numpy()]),
-            warm_epochs=warm_epochs,
-            seed=group_seed,
-        )
-        label = model.label_s(b, group)
-        wg = torch.as_tensor(w_b[group.index.numpy()], dtype=torch.float64)
-        entry.alpha = alpha
-        # the label output's mean over B: alpha when the mixture describes both samples
-        entry.label_s_mean_over_base = float((label.cpu() * wg).sum() / wg.sum())
-        entry.train_seconds, entry.best_epoch, entry.losses = model.seconds, model.best_epoch, model.losses
-        entry.rejected = 0
-        models[len(layouts) - 1] = model.generator()
-
-    def tally(k: int, generated: int, rejected: int) -> None:
-        layouts[k].n_generated += generated
-        layouts[k].rejected = (layouts[k].rejected or 0) + rejected
-
-    streams = (events_seed, layouts_seed, order_seed)
-    draw = layout_sampler(models, shares, b, info_b.sqrt_s, streams, device, tally=tally)
-    if refine is None:
-        return draw(n_out), layouts, None, warnings
-    out, refined = refine_events(
-        draw, b, np.clip(weights, 0.0, None), n_out, refine, device=device, seed=refine_seed
-    )
-    warnings += refined.warnings
-    return out, layouts, refined, warnings
 
 
 def _check_settings(method: str, n_out: int | None, warm_epochs: int, negative: str, refine: bool) -> None:
@@ -509,13 +266,13 @@ def subtract(
         raise ValueError(
             f"sigma_S = {sigma_s:.6g} pb >= sigma_B = {sigma_b:.6g} pb: B - S has no positive part"
         )
-    weights, classifier = _classifier_difference(
+    weights, classifier = classifier_difference(
         b, s, w_b, w_s, config, max_cell_size, device, classifier_seed
     )
     layouts, refined, written = None, None, None
     warnings: list[str] = []
     if method == "flow":
-        out, layouts, refined, warnings = _generate_difference(
+        out, layouts, refined, warnings = generate_difference(
             base,
             sub,
             w_b,

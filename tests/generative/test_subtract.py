@@ -13,7 +13,8 @@ import torch
 from mlgen.cli import main
 from mlgen.generative.config import AmplifyConfig
 from mlgen.generative.refine import RefineConfig
-from mlgen.generative.subtract import _match, subtract
+from mlgen.generative.subtract import subtract
+from mlgen.generative.subtract_flow import match_layout as _match
 from mlgen.lhe import read_lhe, write_lhe
 from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subtraction_toys
