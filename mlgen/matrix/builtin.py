@@ -33,10 +33,13 @@ BUILTIN_MATRIX_ELEMENTS: dict[str, str] = {
     "ee_qqg": "mlgen.matrix.ee_qqg:EEQQG",
 }
 
-#: Every name a card may use: the built-in processes, and ``madgraph`` for a MadGraph5 standalone
-#: directory (options ``path``, ``masses``, ...; :class:`~mlgen.matrix.madgraph.MadGraphStandalone`).
+#: Every name a card may use: the built-in processes, and ``madgraph`` for a MadGraph5 process directory
+#: (option ``path``): a CUDACPP ``.sa``/``.mad`` directory or its ``.tar.gz`` (one with a ``CPPProcess.cc``)
+#: takes the batched C++ route (:class:`~mlgen.matrix.mg5.MadGraphCPP`: ``param_card``, ``backend``,
+#: ``cache``, ``seed``), any other the Fortran standalone route
+#: (:class:`~mlgen.matrix.madgraph.MadGraphStandalone`: ``masses``, ``colour``, ...).
 #: Anything else is ``module:attr`` or ``path/to/file.py:attr``
 #: (:func:`mlgen.matrix.loader.load_matrix_element`).
 MATRIX_ELEMENTS: dict[str, str] = BUILTIN_MATRIX_ELEMENTS | {
-    "madgraph": "mlgen.matrix.madgraph:MadGraphStandalone",
+    "madgraph": "mlgen.matrix.mg5:madgraph",
 }

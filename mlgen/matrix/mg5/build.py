@@ -1,0 +1,235 @@
+"""Build a MadGraph5 CUDACPP process library, and mlgen's C interface to it, into a user cache.
+
+A process directory (``.sa`` standalone or ``.mad`` MadEvent, unpacked or as a ``.tar.gz``) is
+copied into ``<cache>/mg5/<name>-<key>/proc`` with ``key`` a hash of its sources, the backend and
+mlgen's interface, so a change to any of them gives a fresh build and an unchanged one is reused.
+In ``proc/SubProcesses/P1_*`` it runs ``make -f cudacpp.mk BACKEND=<backend> FPTYPE=d`` for the
+process library only (``lib/libmg5amc_<proc>_<cpp|cuda>.so`` beside ``libmg5amc_common_*``; the
+default target would also build Fortran test programs), then compiles ``bridge_shim.cc`` with the
+exact flags ``make`` used for ``CPPProcess.cc`` and links it with the objects of those libraries
+into one self-contained ``libmlgen_mg5.so``. ``FPTYPE=d`` because
+MG5's default, ``m``, does the colour algebra in single precision.
+
+The build happens in a temporary directory beside the final one and is renamed into place, under
+a lock file, so two processes never build into the same place and no half-built library is seen.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MG5BuildError", "ProcessBuild", "build_process_library", "cache_dir", "choose_backend"]
+
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SHIM = Path(__file__).with_name("bridge_shim.cc")
+LIBRARY = "libmlgen_mg5.so"
+BACKENDS = ("cppnone", "cppsse4", "cppavx2", "cpp512y", "cpp512z", "cuda")
+_SCHEME = "objects+Bsymbolic"  # how the library is put together: part of the cache key
+_SOURCE_SUFFIXES = {".cc", ".cu", ".h", ".inc", ".mk", ".f", ".dat"}
+
+
+class MG5BuildError(RuntimeError):
+    """A process library could not be built; the message is one line naming the cause."""
+
+
+@dataclass(frozen=True)
+class ProcessBuild:
+    """A built process: ``root`` (the copied process directory), ``subprocess_dir`` (its
+    ``SubProcesses/P1_*``), ``library`` (mlgen's interface, linked to the process) and ``backend``."""
+
+    root: Path
+    subprocess_dir: Path
+    library: Path
+    backend: str
+
+
+def cache_dir() -> Path:
+    """``$MLGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/mlgen``, else ``~/.cache/mlgen``."""
+    if os.environ.get("MLGEN_CACHE_DIR"):
+        return Path(os.environ["MLGEN_CACHE_DIR"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "mlgen"
+    return Path.home() / ".cache" / "mlgen"
+
+
+def choose_backend(cpuinfo: str | None = None, *, gpu: bool | None = None) -> str:
+    """The fastest backend this machine runs: ``cuda`` with an NVIDIA GPU and ``nvcc``, else the
+    widest SIMD the CPU flags of ``/proc/cpuinfo`` allow (``cpp512y``, ``cppavx2``, ``cppsse4``,
+    ``cppnone``). ``cpp512y`` (AVX-512 instructions on 256-bit registers) is MG5's advice on AVX-512."""
+    if gpu is None:
+        gpu = shutil.which("nvcc") is not None and Path("/dev/nvidia0").exists()
+    if gpu:
+        return "cuda"
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags |= set(line.partition(":")[2].split())
+    if "avx512vl" in flags:
+        return "cpp512y"
+    if "avx2" in flags:
+        return "cppavx2"
+    if "sse4_2" in flags:
+        return "cppsse4"
+    return "cppnone"
+
+
+def _source_files(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if (p.is_symlink() or p.is_file())
+        and (p.suffix in _SOURCE_SUFFIXES or p.name in ("makefile", "Makefile"))
+    )
+
+
+def _source_key(path: Path, backend: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{backend}\0FPTYPE=d\0{_SCHEME}\0".encode())
+    digest.update(SHIM.read_bytes())
+    if path.is_file():
+        digest.update(path.read_bytes())
+    else:
+        for file in _source_files(path):
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+            digest.update(os.readlink(file).encode() if file.is_symlink() else file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _unpack(path: Path, into: Path) -> Path:
+    if path.is_dir():
+        shutil.copytree(path, into, symlinks=True)
+        return into
+    with tarfile.open(path) as archive:
+        tops = {Path(m.name).parts[0] for m in archive.getmembers() if m.name not in (".", "")}
+        archive.extractall(into.parent / "unpack", filter="data")
+    if len(tops) != 1:
+        raise MG5BuildError(f"{path}: expected one process directory in the archive, found {sorted(tops)}")
+    (into.parent / "unpack" / tops.pop()).rename(into)
+    (into.parent / "unpack").rmdir()
+    return into
+
+
+def _subprocess_dir(root: Path, source: Path) -> Path:
+    found = sorted(p.parent for p in root.glob("SubProcesses/P*/CPPProcess.cc"))
+    if len(found) != 1:
+        raise MG5BuildError(
+            f"{source}: not a MadGraph5 CUDACPP process directory with one subprocess "
+            f"(found {len(found)} SubProcesses/P*/CPPProcess.cc)"
+        )
+    return found[0]
+
+
+def _run(cmd: list[str], cwd: Path, log: Path, what: str) -> str:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    with log.open("a") as handle:
+        handle.write(f"$ {shlex.join(cmd)}\n{output}\n")
+    if result.returncode != 0:
+        last = [line for line in output.splitlines() if line.strip()][-1:] or ["(no output)"]
+        raise MG5BuildError(f"{what} failed in {cwd} (log {log}): {last[0].strip()}")
+    return output
+
+
+def _objects(sub: Path, make_output: str) -> list[str]:
+    """The object files of the process and common libraries, from ``make``'s link lines (relative to
+    ``sub``): ``-o ../lib/...`` is linked in ``src``, ``-o ../../lib/...`` in ``sub``."""
+    objects: list[str] = []
+    for line in make_output.splitlines():
+        tokens = shlex.split(line) if " -shared " in line and "libmg5amc_" in line else []
+        if "-o" not in tokens:
+            continue
+        where = "../../src/" if tokens[tokens.index("-o") + 1].startswith("../lib/") else ""
+        objects += [where + t for t in tokens if t.endswith(".o")]
+    if not any(o.startswith("../../src/") for o in objects) or not any("CPPProcess" in o for o in objects):
+        raise MG5BuildError(f"{sub}: could not find the link lines of the process libraries in make's output")
+    return objects
+
+
+def _link_shim(sub: Path, make_output: str, backend: str, log: Path) -> None:
+    """Compile mlgen's interface with the flags ``make`` used for ``CPPProcess.cc`` and link it with
+    the process's objects into one library. One library per process, its own symbols bound inside it
+    (``-Bsymbolic``) and loaded ``RTLD_LOCAL``: every MG5 process defines the same C++ names, and
+    MG5's common library has the same file name for every process, so two processes' shared
+    libraries in one Python would silently share one set of model parameters."""
+    line = next((ln for ln in make_output.splitlines() if re.search(r"\sCPPProcess\.cc(\s|$)", ln)), None)
+    if line is None:
+        raise MG5BuildError(f"{sub}: could not find the compile line of CPPProcess.cc in make's output")
+    tokens = shlex.split(line)
+    flags: list[str] = []
+    skip = False
+    for token in tokens[1:]:
+        if skip:
+            skip = False
+        elif token == "-o":
+            skip = True
+        elif token not in ("-c", "CPPProcess.cc"):
+            flags.append(token)
+    bind = ["-Xlinker", "-Bsymbolic"] if backend == "cuda" else ["-Wl,-Bsymbolic", "-fPIC"]
+    cmd = [tokens[0], *flags, "-shared", str(SHIM), *_objects(sub, make_output), *bind]
+    _run([*cmd, "-o", f"../../../{LIBRARY}"], sub, log, "compiling mlgen's bridge_shim.cc")
+
+
+def build_process_library(
+    path: str | Path, *, backend: str | None = None, cache: Path | None = None, jobs: int = 2
+) -> ProcessBuild:
+    """Build (or find in the cache) the process library of a MG5 CUDACPP directory.
+
+    Arguments:
+        path: a ``.sa`` or ``.mad`` process directory, or a ``.tar.gz`` of one.
+        backend: one of :data:`BACKENDS`; default :func:`choose_backend`.
+        cache: the cache directory; default :func:`cache_dir`.
+        jobs: parallel ``make`` jobs.
+
+    Raises:
+        MG5BuildError: a missing compiler or ``make``, a directory that is not a CUDACPP process,
+            or a failed build (the message names the log).
+    """
+    source = Path(path).expanduser().resolve()
+    if not source.exists():
+        raise MG5BuildError(f"{source}: no such MadGraph5 process directory or archive")
+    backend = backend or choose_backend()
+    if backend not in BACKENDS:
+        raise MG5BuildError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    compiler = "nvcc" if backend == "cuda" else os.environ.get("CXX", "g++")
+    for tool in ("make", compiler):
+        if shutil.which(tool) is None:
+            raise MG5BuildError(f"cannot build {source.name}: '{tool}' is not on PATH (install it)")
+    if source.is_dir():
+        _subprocess_dir(source, source)
+    name = source.name.removesuffix(".tar.gz").removesuffix(".tgz")
+    base = (cache or cache_dir()) / "mg5"
+    base.mkdir(parents=True, exist_ok=True)
+    final = base / f"{name}-{_source_key(source, backend)}"
+    with open(f"{final}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (final / LIBRARY).is_file():
+            work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=base))
+            try:
+                root = _unpack(source, work / "proc")
+                sub = _subprocess_dir(root, source)
+                short = "_".join(sub.name.split("_")[-2:])
+                suffix = "cuda" if backend == "cuda" else "cpp"
+                log = work / "build.log"
+                make = ["make", f"-j{jobs}", "-f", "cudacpp.mk", f"BACKEND={backend}", "FPTYPE=d"]
+                output = _run([*make, f"../../lib/libmg5amc_{short}_{suffix}.so"], sub, log, "make")
+                _link_shim(sub, output, backend, log)
+                shutil.rmtree(final, ignore_errors=True)
+                work.rename(final)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    root = final / "proc"
+    return ProcessBuild(root, _subprocess_dir(root, source), final / LIBRARY, backend)
