@@ -14,6 +14,9 @@ __all__ = [
     "PowerLaw",
     "Rambo",
     "RamboDiet",
+    "TChain",
+    "TChannelMap",
+    "TPropagator",
     "TauRapidity",
     "TwoBody",
     "drell_yan",
@@ -31,6 +34,7 @@ from mlgen.phasespace.invariants import BreitWigner, Flat, PowerLaw
 from mlgen.phasespace.momentum_fractions import LeptonBeams, TauRapidity
 from mlgen.phasespace.rambo import Rambo, massless_volume
 from mlgen.phasespace.space import PhaseSpace
+from mlgen.phasespace.tchannel import TChain, TChannelMap, TPropagator
 from mlgen.phasespace.topologies import drell_yan, from_propagators, ttbar_decay_chain, w_to_lepton_neutrino
 from mlgen.phasespace.tree import DecayTree, Node
 from mlgen.phasespace.twobody import Angles, TwoBody

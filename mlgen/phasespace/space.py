@@ -3,8 +3,9 @@
 Composition, in the order ``u`` is consumed: the beams' map
 (:class:`~mlgen.phasespace.momentum_fractions.TauRapidity`, 2 numbers, or
 :class:`~mlgen.phasespace.momentum_fractions.LeptonBeams`, none), then the final state
-in the frame of ``P = p_a + p_b`` (:class:`~mlgen.phasespace.tree.DecayTree`
-or :class:`~mlgen.phasespace.diet.RamboDiet`, ``3n - 4`` numbers).
+in the frame of ``P = p_a + p_b`` (:class:`~mlgen.phasespace.tree.DecayTree`,
+:class:`~mlgen.phasespace.tchannel.TChannelMap` or :class:`~mlgen.phasespace.diet.RamboDiet`,
+``3n - 4`` numbers).
 
 The weight is ``dx1 dx2 dPhi_n / d^dim u`` (hadronic) or ``dPhi_n / d^dim u``
 (lepton collider), in GeV^(2n-4), with ``dPhi_n`` normalised as in
@@ -26,6 +27,7 @@ from mlgen.phasespace.base import PhaseSpacePoint, incoming_momenta
 from mlgen.phasespace.diet import RamboDiet
 from mlgen.phasespace.invariants import BreitWigner, Invariant, PowerLaw
 from mlgen.phasespace.momentum_fractions import LeptonBeams, TauRapidity
+from mlgen.phasespace.tchannel import TChain, TChannelMap
 from mlgen.phasespace.tree import DecayTree, Node
 
 
@@ -35,8 +37,9 @@ class PhaseSpace:
     Arguments:
         sqrt_s: collider energy in GeV.
         masses: final-state masses in GeV, in the output order.
-        topology: a :class:`~mlgen.phasespace.tree.Node` (decay tree over ``0..n-1``) or
-            ``"rambo"`` (RAMBO on diet, flat for massless particles).
+        topology: a :class:`~mlgen.phasespace.tree.Node` (decay tree over ``0..n-1``), a
+            :class:`~mlgen.phasespace.tchannel.TChain` (t-channel diagram) or ``"rambo"`` (RAMBO
+            on diet, flat for massless particles).
         hadronic: ``True`` for PDFs on both beams (``(tau, y)`` map), ``False`` for
             ``x1 = x2 = 1``.
         m_min, m_max: window in GeV on the partonic invariant mass ``sqrt(s_hat)``
@@ -74,7 +77,7 @@ class PhaseSpace:
         self,
         sqrt_s: float,
         masses: Sequence[float],
-        topology: Node | Literal["rambo"] = "rambo",
+        topology: Node | TChain | Literal["rambo"] = "rambo",
         *,
         hadronic: bool = True,
         m_min: float | None = None,
@@ -86,7 +89,7 @@ class PhaseSpace:
         self.n = len(self.masses)
         if self.n < 2:
             raise ValueError("PhaseSpace needs at least two final-state particles")
-        self.final: DecayTree | RamboDiet
+        self.final: DecayTree | TChannelMap | RamboDiet
         root_invariant: Invariant = PowerLaw(nu)
         if isinstance(topology, Node):
             self.final = DecayTree(topology, self.masses)
@@ -94,10 +97,12 @@ class PhaseSpace:
                 root_invariant = BreitWigner(topology.mass, topology.width)
             elif topology.nu is not None:
                 root_invariant = PowerLaw(topology.nu)
+        elif isinstance(topology, TChain):
+            self.final = TChannelMap(topology, self.masses)
         elif topology == "rambo":
             self.final = RamboDiet(self.masses)
         else:
-            raise ValueError(f"topology must be a Node or 'rambo', got {topology!r}")
+            raise ValueError(f"topology must be a Node, a TChain or 'rambo', got {topology!r}")
         lower = max(sum(self.masses), 0.0 if m_min is None else float(m_min))
         upper = self.sqrt_s if m_max is None else min(float(m_max), self.sqrt_s)
         if not lower < upper:
