@@ -190,6 +190,28 @@ def _keep_events(
     return b[torch.as_tensor(index, device=b.device)], units.numpy()[index]
 
 
+def _classifier_events(
+    b: EventBatch,
+    weights: np.ndarray,
+    negative: str,
+    n_out: int | None,
+    sigma: float,
+    seed: np.random.SeedSequence,
+) -> tuple[EventBatch, float | None]:
+    """The classifier route's unweighted events of B, summing to ``sigma``, and the share written with
+    negative weights (``keep``; ``None`` with ``drop``)."""
+    out, units = _keep_events(b, weights, negative, n_out, seed)
+    if negative != "keep":
+        out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
+        return out, None
+    # unweighted with signs (but for negative ones above the unit), summing to sigma
+    net = float(units.sum())
+    if net <= 0:
+        raise ValueError(f"of {len(out)} events kept, as many or more are negative than positive")
+    out.weight = torch.as_tensor(units * sigma / net, dtype=torch.float64, device=out.device)
+    return out, float((units < 0).mean())
+
+
 def _negative_region(
     classifier: ClassifierDifference, counting: float, written: float | None
 ) -> tuple[float, str | None]:
@@ -287,18 +309,7 @@ def subtract(
         )
         out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
     else:
-        out, units = _keep_events(b, weights, negative, n_out, keep_seed)
-        if negative == "keep":
-            # unweighted with signs (but for negative ones above the unit), summing to sigma
-            net = float(units.sum())
-            if net <= 0:
-                raise ValueError(f"of {len(out)} events kept, as many or more are negative than positive")
-            out.weight = torch.as_tensor(units * sigma / net, dtype=torch.float64, device=out.device)
-            written = float((units < 0).mean())
-        else:
-            out.weight = torch.full(
-                (len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device
-            )
+        out, written = _classifier_events(b, weights, negative, n_out, sigma, keep_seed)
     out.extra_weights = None
     out.process_id = torch.ones(len(out), dtype=torch.long, device=out.device)
     region, warning = _negative_region(classifier, counting, written)
@@ -309,24 +320,13 @@ def subtract(
             f"the classifier's B - S integrates to {classifier.sigma_from_weights_pb:.6g} pb, not "
             f"{sigma:.6g}: the ratio dsigma_S/dsigma_B is not learnt well enough"
         )
+    seconds = time.perf_counter() - start
+    sizes = (len(b), len(s), len(out))
     report = SubtractReport(
-        method,
-        sigma_b,
-        sigma_s,
-        sigma,
-        error,
-        counting,
-        len(b),
-        len(s),
-        len(out),
-        classifier,
-        region,
-        time.perf_counter() - start,
-        tuple(warnings),
-        layouts,
-        refined,
-        written,
+        method, sigma_b, sigma_s, sigma, error, counting, *sizes, classifier, region, seconds
     )
+    report = dataclasses.replace(report, warnings=tuple(warnings), layouts=layouts, refine=refined)
+    report = dataclasses.replace(report, negative_written_fraction=written)
     run_info = dataclasses.replace(
         info_b,
         weight_strategy=-4 if bool((out.weight < 0).any()) else 3,
