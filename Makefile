@@ -1,6 +1,6 @@
 # Two entry points for a fresh clone (see README):
 #   make demo   sets up .venv and runs the main job (cards/drell_yan.toml)
-#   make test   sets up .venv and runs the test suite
+#   make test   sets up .venv, type-checks mlgen/ and plugins/ (mypy) and runs the test suite
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,7 +21,9 @@ env: $(BIN)/.mlgen-env
 demo: env
 	$(BIN)/mlgen run cards/drell_yan.toml --output-dir runs/drell_yan
 
+# the type check first (seconds; [tool.mypy] in pyproject.toml), then the suite
 test: env
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: env

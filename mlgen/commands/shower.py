@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
             on_event = stack.enter_context(HepMCWriter(args.hepmc))
         report = _shower(args, on_event)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
-    if args.hepmc and not args.json:
+    if on_event is not None and not args.json:
         print(f"HepMC3: {on_event.n_written} events -> {args.hepmc}")
     return 0 if report.n_errors == 0 else 1
 
