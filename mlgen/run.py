@@ -113,8 +113,11 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepared:
-    """Build the card's process, train the sampler, integrate, and fill the run information."""
+def prepare(card: Card, *, log: Callable[[str], None] | None = print, header: str | None = None) -> Prepared:
+    """Build the card's process, train the sampler, integrate, and fill the run information.
+
+    ``header`` replaces the LHE header's default blocks (the card and an ``<slha>`` of the run's
+    masses and widths): a MadEvent banner for a MadGraph5 process directory."""
     say = log or (lambda _msg: None)
     device = resolve_device(card.run.device)
     timings: dict[str, float] = {}
@@ -140,7 +143,9 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print) -> Prepare
         processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
         generator=("mlgen", mlgen.__version__),
         weights=_weight_infos() if card.scales.variations else (),
-        header=f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
+        header=header
+        if header is not None
+        else f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
     return Prepared(card, source, result, sampler, run_info, device, events_seed, timings)
@@ -183,21 +188,26 @@ def event_stream(
 
 
 def run_card(
-    card: Card, *, progress: bool = True, log: Callable[[str], None] | None = print
+    card: Card,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    events_name: str = "events.lhe.gz",
+    header: str | None = None,
 ) -> dict[str, Any]:
     """Run a card end to end and return what ``result.json`` holds.
 
     Steps: build the process; train the sampler and integrate (VEGAS today);
     generate unweighted events against a maximum fixed from a pilot sample;
-    write ``events.lhe.gz`` (LHEF 3, with the nine scale-variation weights),
-    ``result.json`` and PNG plots into the output directory.
+    write ``events_name`` (LHEF 3, with the nine scale-variation weights; ``header``
+    as in :func:`prepare`), ``result.json`` and PNG plots into the output directory.
     """
     from mlgen.lhe import LHEWriter
 
     say = log or (lambda _msg: None)
     out_dir = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    prepared = prepare(card, log=log)
+    prepared = prepare(card, log=log, header=header)
     process, result, run_info, device = prepared.process, prepared.result, prepared.run_info, prepared.device
     timings = prepared.timings
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -212,7 +222,7 @@ def run_card(
     timings["generation_s"] = time.perf_counter() - t0
     assert report is not None
     events = EventBatch.concat(batches) if batches else None
-    lhe_path = out_dir / "events.lhe.gz"
+    lhe_path = out_dir / events_name
     if events is not None and len(events):
         if card.events.unweight != "none":
             scale_to_pb = normalise_unweighted(events.weight, sigma) / events.weight

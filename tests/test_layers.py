@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"generative"},
     {"positive"},
     {"hooks"},
-    {"run"},
+    {"run", "mg5_run"},
     {"commands", "cli", "__main__", "__init__"},
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

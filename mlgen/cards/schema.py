@@ -38,9 +38,11 @@ from mlgen.physics.sm import GMU
 BEAM_PARTICLES = {"p": 2212, "pbar": -2212, "e-": 11, "e+": -11}
 
 #: Dynamical scale choices (see :mod:`mlgen.process.scales`).
-SCALE_CHOICES = ("fixed", "m_ll", "m_final", "ht_half", "ht", "sqrt_shat", "m_t", "mt_half")
+SCALE_CHOICES = ("fixed", "m_ll", "m_final", "ht_half", "ht", "sqrt_shat", "m_t", "mt_half", "mt_sum", "et")
 
-Observable = Literal["pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht", "y_pair"]
+Observable = Literal[
+    "pt", "eta", "abs_eta", "y", "abs_y", "m", "delta_r", "ht", "y_pair", "m_pair", "pt_leading"
+]
 Objects = Literal[
     "leptons", "charged_leptons", "neutrinos", "jets", "quarks", "gluons", "b", "photons", "top", "all"
 ]
@@ -121,15 +123,22 @@ class BeamsCard:
 
 @dataclass(frozen=True)
 class PDFCard:
-    """PDF set (LHAPDF name or path) and member; ``backend = "lhapdf"`` uses the lhapdf module."""
+    """PDF set (LHAPDF name or path) and member; ``backend = "lhapdf"`` uses the lhapdf module.
+
+    ``alphas_loops`` sets the loop order of alpha_s's running for a set without an ``.info``
+    (the pythia8mc wheel's): by default the set's order (LO 1); MadEvent runs its built-in
+    NNPDF 2.3 sets at 2 loops."""
 
     set: str = "NNPDF23_lo_as_0130_qed"
     member: int = 0
     backend: Literal["mlgen", "lhapdf"] = "mlgen"
+    alphas_loops: int | None = None
 
     def validate(self) -> None:
         if self.member < 0:
             raise ValueError(f"member: expected an integer >= 0, got {self.member}")
+        if self.alphas_loops is not None and self.alphas_loops not in (1, 2, 3):
+            raise ValueError(f"alphas_loops: expected 1, 2 or 3, got {self.alphas_loops}")
 
 
 @dataclass(frozen=True)
@@ -167,8 +176,10 @@ class CutCard:
     """One cut: ``min <= observable(objects) <= max``.
 
     ``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y`` apply to every object of the
-    class; ``m`` and ``ht`` to the sum over the class; ``delta_r`` and ``y_pair``
-    (``m_ij^2 / s_hat``, the JADE-type resolution of a pair) to every pair.
+    class; ``m`` and ``ht`` to the sum over the class; ``pt_leading`` to the largest
+    ``pt`` of the class (MadGraph's ``xptj``); ``delta_r``, ``m_pair`` (MadGraph's
+    ``mmjj``) and ``y_pair`` (``m_ij^2 / s_hat``, the JADE-type resolution of a pair)
+    to every pair.
     """
 
     observable: Observable
@@ -181,7 +192,7 @@ class CutCard:
             raise ValueError("min: a cut needs min, max or both")
         if self.min is not None and self.max is not None and self.min >= self.max:
             raise ValueError(f"max: expected max > min, got min={self.min}, max={self.max}")
-        if self.observable in ("pt", "m", "delta_r", "ht", "abs_eta", "abs_y", "y_pair"):
+        if self.observable not in ("eta", "y"):
             for key in ("min", "max"):
                 value = getattr(self, key)
                 if value is not None and value < 0:

@@ -1,4 +1,5 @@
-"""``mlgen run CARD``: integrate a process card, unweight, write LHE, result.json and plots."""
+"""``mlgen run CARD|PROC_DIR``: integrate a process card (or a MadGraph5 process directory), unweight,
+write LHE, result.json and plots."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import argparse
 import json
 import sys
 
-HELP = "integrate a process card, unweight, write LHE, result.json and plots"
+HELP = "integrate a process card or a MadGraph5 process directory, unweight, write LHE, result.json and plots"
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
-    run.add_argument("card", help="TOML run card")
+    run.add_argument(
+        "card",
+        help="TOML run card, or a MadGraph5 .mad process directory (or its .tar.gz): its Cards/run_card.dat "
+        "is run, events go to Events/run_NN/unweighted_events.lhe.gz",
+    )
     run.add_argument("--events", "-n", type=int, help="number of unweighted events (overrides events.n)")
     run.add_argument("--seed", type=int, help="random seed (overrides run.seed)")
     run.add_argument(
@@ -19,7 +24,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override any card key, e.g. --set integrator.n_iter=3 (repeatable)",
+        help="override any card key, e.g. --set integrator.n_iter=3 (repeatable); for a process directory "
+        "a name without a dot sets a run_card.dat setting, e.g. --set dynamical_scale_choice=3",
+    )
+    run.add_argument(
+        "--workdir",
+        help="where a process-directory archive (.tar.gz) is unpacked (default: the current directory)",
     )
     run.add_argument("--output-dir", "-o", help="output directory (overrides run.output_dir)")
     run.add_argument("--json", action="store_true", help="print result.json to stdout")
@@ -38,12 +48,20 @@ def main(args: argparse.Namespace) -> int:
     if args.output_dir is not None:
         overrides.append(f"run.output_dir={json.dumps(args.output_dir)}")
     from mlgen.hooks import HookError
+    from mlgen.mg5_run import is_process_dir, run_process_dir
 
-    card = load_card(args.card, overrides)
+    progress, log = not args.no_progress and not args.json, None if args.json else print
     try:
-        result = run_card(
-            card, progress=not args.no_progress and not args.json, log=None if args.json else print
-        )
+        if is_process_dir(args.card):
+            if args.output_dir is not None:
+                print(
+                    "mlgen run: a process directory writes into its Events/run_NN; drop --output-dir",
+                    file=sys.stderr,
+                )
+                return 2
+            result = run_process_dir(args.card, overrides, workdir=args.workdir, progress=progress, log=log)
+        else:
+            result = run_card(load_card(args.card, overrides), progress=progress, log=log)
     except HookError as err:
         print(f"mlgen run: {err} (the events and result.json written before it are kept)", file=sys.stderr)
         return 1

@@ -21,9 +21,9 @@ class Cut:
     """``lo <= observable <= hi`` on the objects at ``indices`` (into the momenta).
 
     Per-object observables (``pt``, ``eta``, ``abs_eta``, ``y``, ``abs_y``) must
-    hold for every object; ``m`` and ``ht`` apply to the sum over the objects;
-    ``delta_r`` and ``y_pair`` (``m_ij^2 / s_hat``, ``s_hat`` of the whole final
-    state) to every pair.
+    hold for every object; ``m`` and ``ht`` apply to the sum over the objects,
+    ``pt_leading`` to the largest ``pt`` among them; ``delta_r``, ``m_pair`` and
+    ``y_pair`` (``m_ij^2 / s_hat``, ``s_hat`` of the whole final state) to every pair.
     """
 
     observable: str
@@ -49,12 +49,16 @@ class Cut:
             return v.mass(objs.sum(1))[:, None]
         if self.observable == "ht":
             return v.pt(objs).sum(1, keepdim=True)
-        if self.observable in ("delta_r", "y_pair"):
+        if self.observable == "pt_leading":
+            return v.pt(objs).amax(1, keepdim=True)
+        if self.observable in ("delta_r", "y_pair", "m_pair"):
             pairs = list(itertools.combinations(range(len(self.indices)), 2))
             a = objs[:, [i for i, _ in pairs]]
             b = objs[:, [j for _, j in pairs]]
             if self.observable == "delta_r":
                 return v.delta_r(a, b)
+            if self.observable == "m_pair":
+                return v.mass(a + b)
             s_hat = v.mass2(p[:, 2:].sum(1))
             return v.mass2(a + b) / s_hat[:, None]
         raise ValueError(f"unknown observable {self.observable!r}")
@@ -88,7 +92,7 @@ class Cuts:
                 raise ValueError(f"cuts[{i}].objects: {err}") from None
             if not indices:
                 raise ValueError(f"cuts[{i}].objects: the process has no {objects!r} in its final state")
-            if observable in ("delta_r", "y_pair") and len(indices) < 2:
+            if observable in ("delta_r", "y_pair", "m_pair") and len(indices) < 2:
                 raise ValueError(f"cuts[{i}].objects: {observable} needs at least two {objects!r}")
             lo, hi = card.min, card.max  # type: ignore[attr-defined]
             cuts.append(Cut(observable, indices, lo, hi, f"{lo} <= {observable}({objects}) <= {hi}"))
@@ -119,9 +123,10 @@ class Cuts:
 
         ``i < j`` count the final state from 0; every event passing the cuts has
         ``m_ij^2 >= s_lo`` (GeV^2) and ``m_ij^2 >= y_lo s_hat``. ``y_lo`` comes from ``y_pair``;
-        ``s_lo`` from an ``m`` cut on exactly the pair, and from ``pt`` cuts on both with a
-        ``delta_r`` cut on the pair: ``m_ij^2 >= 2 pT_i pT_j (cosh dy - cos dphi) >=
-        2 pT_i pT_j (1 - cos dR)`` for any masses (MadEvent's ``smin`` from ``ptj``/``drjj``).
+        ``s_lo`` from an ``m`` cut on exactly the pair or an ``m_pair`` cut on both, and from
+        ``pt`` cuts on both with a ``delta_r`` cut on the pair:
+        ``m_ij^2 >= 2 pT_i pT_j (cosh dy - cos dphi) >= 2 pT_i pT_j (1 - cos dR)`` for any
+        masses (MadEvent's ``smin`` from ``ptj``/``drjj``).
         Pairs without a bound are left out. The phase-space maps sample above these floors
         (:func:`~mlgen.phasespace.topologies.from_propagators`).
         """
@@ -138,6 +143,8 @@ class Cuts:
                 if cut.observable == "y_pair" and both:
                     y_lo = max(y_lo, lo)
                 elif cut.observable == "m" and sorted(cut.indices) == [i + 2, j + 2]:
+                    s_lo = max(s_lo, lo**2)
+                elif cut.observable == "m_pair" and both:
                     s_lo = max(s_lo, lo**2)
                 elif cut.observable == "delta_r" and both:
                     s_lo = max(s_lo, 2 * pt_min[i] * pt_min[j] * (1 - math.cos(lo)))

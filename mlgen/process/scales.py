@@ -28,8 +28,9 @@ def scale(
             neutrinos included), ``m_final`` / ``sqrt_shat`` (mass of the whole
             final state, i.e. sqrt(s-hat)), ``ht`` (scalar sum of final-state pT),
             ``ht_half`` (half of it), ``mt_half`` (half the sum of transverse
-            masses sqrt(m^2 + pT^2), MadGraph's default dynamical scale), ``m_t``
-            (the top mass, fixed).
+            masses sqrt(m^2 + pT^2), MadGraph's ``dynamical_scale_choice = 3``),
+            ``mt_sum`` (the whole sum, MadGraph's ``2``), ``et`` (sum of transverse
+            energies E pT / |p|, MadGraph's ``1``), ``m_t`` (the top mass, fixed).
         p: ``(B, n, 4)`` momenta, incoming first (two of them).
         lepton_indices: indices of the leptons, for ``m_ll``.
         fixed: the value for ``fixed``, GeV.
@@ -53,7 +54,10 @@ def scale(
         return v.pt(final).sum(1)
     if choice == "ht_half":
         return 0.5 * v.pt(final).sum(1)
-    if choice == "mt_half":
+    if choice in ("mt_half", "mt_sum"):
         mt = torch.sqrt(v.pt2(final) + v.mass2(final).clamp(min=0))
-        return 0.5 * mt.sum(1)
+        return (0.5 if choice == "mt_half" else 1.0) * mt.sum(1)
+    if choice == "et":
+        momentum = torch.linalg.vector_norm(final[..., 1:], dim=-1)
+        return (final[..., 0] * v.pt(final) / momentum.clamp(min=1e-300)).sum(1)
     raise ValueError(f"unknown scale choice {choice!r}")
