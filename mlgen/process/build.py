@@ -12,13 +12,17 @@ import torch
 from mlgen.cards.schema import BEAM_PARTICLES, Card
 from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
+from mlgen.matrix.mg5.matrix_element import MadGraphCPP
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.phasespace.onebody import NarrowResonance
+from mlgen.phasespace.tchannel import TChain
 from mlgen.phasespace.topologies import bw_window, channel_groups
 from mlgen.phasespace.tree import Node
 from mlgen.physics.propagators import Propagator
 from mlgen.process.cuts import Cut, Cuts
+from mlgen.process.diagrams import diagram_channels
 from mlgen.process.objects import object_indices
+from mlgen.process.priors import ChannelPrior, DiagramPrior
 from mlgen.process.process import Process, ScaleSetup
 
 
@@ -109,13 +113,24 @@ def build_process(
                 f'objects = "all" and a min)'
             ) from None
     channels: list[tuple[tuple[Propagator, ...], PhaseSpace]] = []
+    channel_prior: ChannelPrior | None = None
+    topologies: list[tuple[tuple[Propagator, ...], Node | TChain]]
+    if isinstance(me, MadGraphCPP) and me.configs:
+        # MadEvent's own channels, weighted as MadEvent weights them
+        topologies = diagram_channels(me.configs, me.card_values, n_final, bwcutoff)
+        channel_prior = DiagramPrior(me, len(topologies))
+    else:
+        # one map per channel of the propagator structure
+        topologies = [
+            (group, from_propagators(n_final, group, bwcutoff, floors))
+            for group in channel_groups(me.propagators)
+        ]
     if isinstance(phase_space, PhaseSpace):
-        # one map per channel of the propagator structure, for the multi-channel sampler
-        for group in channel_groups(me.propagators):
+        for group, channel_topology in topologies:
             space = PhaseSpace(
                 card.beams.sqrt_s,
                 final_masses,
-                from_propagators(n_final, group, bwcutoff, floors),
+                channel_topology,
                 hadronic=hadronic,
                 m_min=m_lo,
                 m_max=m_hi,
@@ -155,4 +170,5 @@ def build_process(
         lepton_indices=leptons,
         name=card.process.name,
         channels=tuple(channels),
+        channel_prior=channel_prior,
     )

@@ -10,10 +10,10 @@ with the map ``x = Phi_c(u)`` that flattens its own propagators:
 the first coordinate ``t`` picks the channel ``c = floor(C t)`` and the integrand
 is ``C alpha_c f |J_c|`` there, so samplers, the integration loop, unweighting
 and the event record use it like any process. The prior weights are those of
-single-diagram enhancement: ``alpha_c`` proportional to the product of the
-channel's squared propagators ``|1 / (s - M^2 + i M Gamma)|^2`` (for a massless
-one ``1/s^2``); a learned correction multiplies them (see
-:class:`mlgen.integrate.channel_weights.ChannelWeights`).
+single-diagram enhancement, from the process's ``channel_prior``
+(:mod:`mlgen.process.priors`: the matrix element's own diagram weights for a MadGraph5
+process, else the channel's squared propagators); a learned correction multiplies them
+(see :class:`mlgen.integrate.channel_weights.ChannelWeights`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from torch import Tensor
 
 from mlgen.integrate.channels import ChannelPoint
 from mlgen.physics.vectors import mass2
+from mlgen.process.priors import ChannelPrior, PropagatorPrior
 from mlgen.process.process import Evaluation, Process
 
 
@@ -75,6 +76,7 @@ class MultiChannelProcess:
         # the distinct daughter sets whose invariant masses the weights look at
         self.daughter_sets = sorted({p.daughters for props in self.propagators for p in props})
         self.n_channels = len(self.propagators)
+        self.prior: ChannelPrior = process.channel_prior or PropagatorPrior(self.propagators)
         self.channel_dim = dims.pop()
         self.log_alpha = log_alpha
         self.name = process.name
@@ -97,19 +99,7 @@ class MultiChannelProcess:
         p = ev.momenta
         s_total = self.process.sqrt_s**2
         invariants = {d: mass2(p[:, list(d)].sum(1)).clamp(min=1e-300) for d in self.daughter_sets}
-        log_terms = []
-        for props in self.propagators:
-            term = torch.zeros(p.shape[0], dtype=p.dtype, device=p.device)
-            for prop in props:
-                s = invariants[prop.daughters]
-                denominator = (s - prop.mass**2) ** 2 + (prop.mass * prop.width) ** 2
-                term = term - torch.log(denominator.clamp(min=1e-300))
-            log_terms.append(term)
-        log_prior = torch.log_softmax(torch.stack(log_terms, -1), -1)
-        # a degenerate point (a massless propagator exactly on shell, outside any cut) gets the flat prior
-        log_prior = torch.where(
-            torch.isfinite(log_prior), log_prior, torch.full_like(log_prior, -math.log(len(log_terms)))
-        )
+        log_prior = self.prior.log_prior(ev.momenta, ev.alpha_s, ev.passed)
         feats = [torch.log(invariants[d] / s_total) / math.log(s_total) for d in self.daughter_sets]
         x1 = ev.x1.clamp(min=1e-300)
         x2 = ev.x2.clamp(min=1e-300)

@@ -26,6 +26,7 @@ from mlgen.matrix.base import MatrixElement
 from mlgen.physics.sm import GMU
 from mlgen.process.cuts import Cuts
 from mlgen.process.luminosity import Luminosity
+from mlgen.process.priors import ChannelPrior
 from mlgen.process.scales import scale
 
 #: hbar^2 c^2 in GeV^2 pb: converts GeV^-2 to pb.
@@ -94,6 +95,8 @@ class Process:
         name: a label.
         channels: ``(propagators, phase_space)`` per channel of the multi-channel
             sampler (:mod:`mlgen.process.channels`); may be empty.
+        channel_prior: the prior channel weights (:mod:`mlgen.process.priors`); ``None``: those of
+            the channels' propagators.
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class Process:
         lepton_indices: tuple[int, ...] = (),
         name: str = "",
         channels: tuple[tuple[tuple[Any, ...], Any], ...] = (),
+        channel_prior: ChannelPrior | None = None,
     ) -> None:
         self.matrix_element = matrix_element
         self.beams = beams
@@ -123,6 +127,7 @@ class Process:
         self.lepton_indices = lepton_indices
         self.name = name or matrix_element.name
         self.channels = channels
+        self.channel_prior = channel_prior
         incoming = [(sub.pdg[0], sub.pdg[1]) for sub in matrix_element.subprocesses]
         self.luminosity = Luminosity(beams, incoming, pdf)
         if pdf is not None:

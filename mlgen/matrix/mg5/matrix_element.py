@@ -31,6 +31,7 @@ from torch import Tensor
 from mlgen.matrix.base import Resonance, Subprocess
 from mlgen.matrix.mg5.bridge import Bridge, BridgeOutput
 from mlgen.matrix.mg5.build import build_process_library
+from mlgen.matrix.mg5.configs import ChannelConfig, card_parameters, read_configs
 from mlgen.matrix.mg5.directory import read_process_info
 from mlgen.matrix.user import check_values
 from mlgen.physics.propagators import Propagator
@@ -90,6 +91,13 @@ class MadGraphCPP:
         self.resonances: tuple[Resonance, ...] = ()
         self.propagators: tuple[Propagator, ...] = ()
         self.generator = torch.Generator().manual_seed(seed)
+        #: MadEvent's channels (``configs.inc``, ``.mad`` only) and the card's named parameters
+        self.configs: tuple[ChannelConfig, ...] = (
+            read_configs(self.build.subprocess_dir)
+            if (self.build.subprocess_dir / "configs.inc").is_file()
+            else ()
+        )
+        self.card_values = card_parameters(self.info.param_card)
         coloured = any(abs(p) <= 6 or p == 21 for p in self.info.pdg)
         self._needs_colour = coloured and not self.info.colour_flows
 
@@ -115,6 +123,21 @@ class MadGraphCPP:
         out = self.bridge.evaluate(p, self._alpha_s(p, alpha_s), rnd[0], rnd[1], channel)
         check_values(out.me2, self.name)
         return out
+
+    def channel_weights(self, p: Tensor, alpha_s: Tensor | None = None) -> Tensor:
+        """``(B, C)`` single-diagram-enhancement weights of MadEvent's ``C`` channels (:attr:`configs`,
+        in config order) at ``(B, n, 4)`` momenta: ``|A_c|^2 / sum_k |A_k|^2`` summed over helicities,
+        what MadEvent multiplies channel ``c``'s integrand by. They sum to 1 wherever ``|M|^2 > 0``.
+        Costs two evaluations of the code per channel and point (the bridge returns one channel's
+        weight per call, as the ratio of the enhanced and the plain ``|M|^2``)."""
+        if not self.configs:
+            raise ValueError(f"{self.name}: no configs.inc; channel weights need the .mad directory")
+        batch, n_channels = p.shape[0], len(self.configs)
+        ids = torch.tensor([c.diagram for c in self.configs], dtype=torch.long).repeat_interleave(batch)
+        a_s = self._alpha_s(p, alpha_s).repeat(n_channels)
+        half = torch.full((batch * n_channels,), 0.5, dtype=torch.float64)
+        out = self.bridge.evaluate(p.repeat(n_channels, 1, 1), a_s, half, half, ids)
+        return out.sde_weight.reshape(n_channels, batch).T.contiguous()
 
     def colour_weights(self, p: Tensor) -> Tensor | None:
         """``(B, 1, F)``: one-hot of MG5's colour flow for a channel drawn per event in proportion to
