@@ -1,0 +1,161 @@
+"""MadEvent's channels (``configs.inc`` of the ``.mad`` directories) as mlgen's multi-channel phase
+space, weighted by the MG5 code's single-diagram-enhancement weights."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from mlgen.matrix.mg5 import MadGraphCPP
+from mlgen.process.channels import MultiChannelProcess
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "madgraph"
+if not DATA.is_dir():
+    pytest.skip(f"no MadGraph5 process directories at {DATA}", allow_module_level=True)
+if shutil.which("g++") is None or shutil.which("make") is None:
+    pytest.skip("g++ and make are needed to build the MG5 process libraries", allow_module_level=True)
+pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "phasespace"))
+from ps_checks import assert_conserved, assert_on_shell, per_event_log_det, uniform  # noqa: E402
+
+SQRT_S = 13000.0
+
+
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mlgen-cache")
+
+
+def card(archive: str, cache: Path, extra: str = "") -> str:
+    """13 TeV, NNPDF23_lo_as_0130_qed, fixed scale m_t; for t t~ g the gluon cut of MG5's default run
+    card (pt > 20 GeV, |eta| < 5: without it g g -> t t~ g is IR divergent)."""
+    return (
+        f'[process]\nmatrix_element = "madgraph"\noptions = {{ path = "{DATA / archive}", '
+        f'cache = "{cache}" }}\n[model]\nscheme = "mg5_sm"\n[beams]\nsqrt_s = {SQRT_S}\n'
+        '[pdf]\nset = "NNPDF23_lo_as_0130_qed"\n'
+        '[scales]\nmu_r = "fixed"\nmu_f = "fixed"\nvalue = 173.0\nvariations = false\n' + extra
+    )
+
+
+GLUON_CUTS = (
+    '[[cuts]]\nobservable = "pt"\nobjects = "gluons"\nmin = 20.0\n'
+    '[[cuts]]\nobservable = "abs_eta"\nobjects = "gluons"\nmax = 5.0\n'
+)
+
+
+def build(archive: str, cache: Path, extra: str = ""):  # noqa: ANN201
+    from mlgen.cards import parse_card
+    from mlgen.process.build import build_process
+
+    return build_process(parse_card(card(archive, cache, extra)))
+
+
+@pytest.fixture(scope="session")
+def gg_tt(cache: Path):  # noqa: ANN201
+    return build("gg_tt.mad.tar.gz", cache)
+
+
+@pytest.fixture(scope="session")
+def gg_ttg(cache: Path):  # noqa: ANN201
+    return build("gg_ttg.mad.tar.gz", cache, GLUON_CUTS)
+
+
+def symfact_count(archive: str) -> int:
+    """MadEvent's channel count from ``symfact_orig.dat`` (one line per config, written by MG5 beside
+    ``configs.inc`` for MadEvent's channel symmetries): a file the parser never reads."""
+    with tarfile.open(DATA / archive) as tar:
+        name = next(n for n in tar.getnames() if re.search(r"SubProcesses/P1_[^/]*/symfact_orig.dat$", n))
+        handle = tar.extractfile(name)
+        assert handle is not None
+        return sum(1 for line in handle.read().decode().splitlines() if line.strip())
+
+
+@pytest.mark.parametrize(
+    ("fixture", "archive", "expected"),
+    [("gg_tt", "gg_tt.mad.tar.gz", 3), ("gg_ttg", "gg_ttg.mad.tar.gz", 15)],
+)
+def test_as_many_channels_as_madevent(
+    fixture: str, archive: str, expected: int, request: pytest.FixtureRequest
+) -> None:
+    process = request.getfixturevalue(fixture)
+    me = process.matrix_element
+    assert isinstance(me, MadGraphCPP)
+    assert len(process.channels) == len(me.configs) == symfact_count(archive) == expected
+    # the channel ids are the diagrams that coloramps.h gives an SDE config (read by directory.py)
+    assert tuple(c.diagram for c in me.configs) == me.info.channels
+    assert MultiChannelProcess(process).n_channels == expected
+
+
+def test_gg_ttg_channel_topologies(gg_ttg) -> None:  # noqa: ANN001
+    from mlgen.phasespace import Node, TChain
+
+    kinds = [type(space.final).__name__ for _, space in gg_ttg.channels]
+    assert kinds[:3] == ["DecayTree"] * 3 and kinds[3:] == ["TChannelMap"] * 12
+    # diagram 4: beam B emits the t~, then the gluon, along two top propagators; the t joins beam A
+    topology = gg_ttg.channels[3][1].final.chain
+    assert isinstance(topology, TChain) and topology.start == 1 and topology.blocks == (1, 2, 0)
+    assert [p.mass for p in topology.propagators] == [173.0, 173.0]
+    # diagram 2: s-channel gluon of (t g) t~ with a Breit-Wigner top (the card's width)
+    root = gg_ttg.channels[1][1].final.root
+    top = next(c for c in root.children if isinstance(c, Node))
+    assert (top.mass, top.width, top.pdg) == (173.0, 1.4915, 6)
+
+
+def _log_density(space, u: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    """``dx1 dx2 dPhi_n`` in the free coordinates ``(p_1 .. p_(n-1), p_n^z)``, with the Jacobian of the
+    momenta by autograd (as tests/phasespace/test_space.py)."""
+
+    def coords(row: torch.Tensor) -> torch.Tensor:
+        p = space.forward(row[None])[0].momenta[0, 2:]
+        return torch.cat([p[:-1, 1:].reshape(-1), p[-1, 3:]])
+
+    p = space.forward(u)[0].momenta[:, 2:]
+    factor = math.log(2.0 / SQRT_S**2) + 4 * math.log(2 * math.pi)
+    factor = factor - torch.log((2 * math.pi) ** 3 * 2 * p[..., 0]).sum(-1)
+    return per_event_log_det(coords, u) + factor
+
+
+@pytest.mark.parametrize("fixture", ["gg_tt", "gg_ttg"])
+def test_every_channel_map_is_a_bijection_with_the_right_jacobian(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    process = request.getfixturevalue(fixture)
+    for c, (_, space) in enumerate(process.channels):
+        u = uniform(2000, space.dim, seed=80 + c)
+        point, log_w = space.forward(u)
+        p = point.momenta
+        assert bool(torch.isfinite(log_w).all()), c
+        assert_conserved(p[:, :2].sum(1), p[:, 2:])
+        assert_on_shell(p[:, 2:], space.masses, rtol=1e-9)
+        u2, log_w2 = space.inverse(point)
+        torch.testing.assert_close(u2, u, rtol=0, atol=1e-8, msg=f"channel {c}")
+        # a Breit-Wigner top near its threshold costs the inverse some digits (see PhaseSpace)
+        torch.testing.assert_close(log_w2, -log_w, rtol=0, atol=1e-6, msg=f"channel {c}")
+        v = uniform(3, space.dim, seed=90 + c)
+        torch.testing.assert_close(space.forward(v)[1], _log_density(space, v), rtol=1e-8, atol=1e-8)
+
+
+def test_prior_weights_are_the_codes_enhancement_weights_and_sum_to_one(gg_ttg) -> None:  # noqa: ANN001
+    mc = MultiChannelProcess(gg_ttg)
+    me = gg_ttg.matrix_element
+    u = uniform(500, gg_ttg.channels[9][1].dim, seed=3)
+    point = mc.channel_point(9, u)
+    ev = point.evaluation
+    alpha = torch.exp(point.log_prior)
+    assert torch.allclose(alpha.sum(1), torch.ones(500, dtype=torch.float64), atol=1e-12)
+    inside = ev.passed
+    assert 100 < int(inside.sum()) < 500
+    # one channel at a time through the code's own channel id
+    g = torch.Generator().manual_seed(4)
+    for c, config in enumerate(me.configs):
+        ids = torch.full((int(inside.sum()),), config.diagram)
+        sde = me.evaluate(ev.momenta[inside], ev.alpha_s[inside], g, ids).sde_weight
+        assert torch.allclose(alpha[inside, c], sde, rtol=1e-12, atol=1e-300)
+    assert torch.allclose(alpha[~inside], torch.full_like(alpha[~inside], 1 / 15))
