@@ -8,7 +8,9 @@
   propagators of the diagrams (for mlgen's phase-space channels, masses and
   widths from the ``MASS`` and ``DECAY`` blocks), beams, PDFs and a
   multi-channel flow integrator;
-* ``bin/mlgen_launch``: builds the Python module if it is missing and runs
+* ``bin/mlgen_launch``: in a CUDACPP directory with ``Cards/run_card.dat`` (MadEvent output
+  with C++ matrix elements) runs ``mlgen run .``, the run card's route
+  (:mod:`mlgen.mg5_run`); otherwise builds the Python module if it is missing and runs
   ``mlgen run Cards/mlgen_card.toml`` (arguments are passed on).
 
 ``s_channel_propagators`` reads the propagators off MadGraph5 diagrams through
@@ -120,8 +122,13 @@ def write_mlgen_files(
     launch.parent.mkdir(exist_ok=True)
     launch.write_text(
         "#!/bin/sh\n"
-        "# Build the standalone Python module when it is missing, then run mlgen on this directory.\n"
+        "# A CUDACPP directory with a run card (MadEvent output with C++ matrix elements) runs as\n"
+        "# MadEvent would: mlgen run . (Cards/run_card.dat, events in Events/run_NN). Otherwise build\n"
+        "# the standalone Python module when it is missing and run Cards/mlgen_card.toml.\n"
         'cd "$(dirname "$0")/.." || exit 1\n'
+        "if [ -f Cards/run_card.dat ] && ls SubProcesses/P*/CPPProcess.cc >/dev/null 2>&1; then\n"
+        '  exec mlgen run . "$@"\n'
+        "fi\n"
         "ls SubProcesses/all_matrix2py*.so SubProcesses/allmatrix2py*.so >/dev/null 2>&1 || "
         "(cd SubProcesses && make allmatrix2py.so) || exit 1\n"
         'exec mlgen run Cards/mlgen_card.toml "$@"\n'
