@@ -18,10 +18,10 @@ default; the splines and log-Jacobians are evaluated in the dtype of the input
 
 from __future__ import annotations
 
-__all__ = ["Flow", "binary_masks", "initialise", "zero_last_mlp"]
+__all__ = ["Flow", "binary_masks", "zero_last_mlp"]
 
 import math
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -55,34 +55,7 @@ def zero_last_mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequent
     last = nn.Linear(width, n_out)
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
-    last.starts_at_zero = True  # type: ignore[assignment]  # read by initialise; nn.Module's __setattr__ stubs
     return nn.Sequential(*mods, last)
-
-
-Module = TypeVar("Module", bound=nn.Module)
-
-
-def initialise(module: Module, generator: torch.Generator) -> Module:
-    """Draw the initial parameters of every linear layer in ``module`` from ``generator``.
-
-    The same distribution as torch's default (Kaiming-uniform weights, biases uniform in
-    ``+-1/sqrt(fan_in)``), but from an explicit stream instead of the global one, so that a
-    seed fixes the networks without touching global state. Layers made to start at zero
-    (:func:`zero_last_mlp`) stay at zero. Returns ``module``.
-    """
-    with torch.no_grad():
-        for layer in module.modules():
-            if not isinstance(layer, nn.Linear) or getattr(layer, "starts_at_zero", False):
-                continue
-            weight = torch.empty(layer.weight.shape, dtype=torch.float64)
-            nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-            layer.weight.copy_(weight)
-            if layer.bias is not None:
-                bound = 1 / math.sqrt(layer.in_features) if layer.in_features else 0.0
-                bias = torch.empty(layer.bias.shape, dtype=torch.float64)
-                nn.init.uniform_(bias, -bound, bound, generator=generator)
-                layer.bias.copy_(bias)
-    return module
 
 
 class _Coupling(nn.Module):

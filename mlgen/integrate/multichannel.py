@@ -39,7 +39,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mlgen.flows.coupling import Flow, initialise
+from mlgen.flows.coupling import Flow
+from mlgen.initialise import fresh_module
 from mlgen.integrate.base import Integrand
 from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.integrate.channels import ChannelMaps
@@ -273,10 +274,8 @@ def multichannel_integrate(
     device = torch.device(device)
     n_ch = channels.n_channels
     seeds = as_seed_sequence(seed)
-    grid_seeds, init_seed, train_seed = seeds.spawn(3)
-    weights = ChannelWeights(channels.n_features, n_ch)
-    initialise(weights, torch_generator(init_seed))
-    weights.to(device)
+    grid_seeds, weights_seed, flow_seeds, train_seed = seeds.spawn(4)
+    weights = fresh_module(lambda: ChannelWeights(channels.n_features, n_ch), weights_seed).to(device)
     grids, probes = [], []
     for c, grid_seed in enumerate(grid_seeds.spawn(n_ch)):
 
@@ -301,11 +300,9 @@ def multichannel_integrate(
         sum(p.n_eval for p in probes),
         sampler="VEGAS probe, sum of channels",
     )
-    init_flows = torch_generator(init_seed.spawn(1)[0])
     samplers = []
-    for grid in grids:
-        flow = Flow(channels.channel_dim, **settings.flow)
-        initialise(flow, init_flows)
+    for grid, flow_seed in zip(grids, flow_seeds.spawn(n_ch), strict=True):
+        flow = fresh_module(lambda: Flow(channels.channel_dim, **settings.flow), flow_seed)
         samplers.append(
             FlowSampler(
                 flow.to(device), grid, settings.defensive, settings.uniform, composed=settings.warm_start

@@ -21,7 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mlgen.flows.coupling import Flow, initialise
+from mlgen.flows.coupling import Flow
+from mlgen.initialise import fresh_module
 from mlgen.integrate.base import Budget, Integrand
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.defensive import tune_shares
@@ -109,7 +110,7 @@ def flow_integrate(
         keep_adaptation=(settings.vegas_adapt_iter + 1) // 2,
     )
     init_seed, train_seed = seeds.spawn(2)
-    flow = initialise(Flow(dim, **settings.flow), torch_generator(init_seed)).to(device)
+    flow = fresh_module(lambda: Flow(dim, **settings.flow), init_seed).to(device)
     sampler = FlowSampler(flow, grid, settings.defensive, settings.uniform, composed=settings.warm_start)
 
     def g(v: Tensor) -> Tensor:
