@@ -39,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 class HookError(RuntimeError):
     """A hook failed; the message names it (position and step)."""
@@ -54,6 +56,8 @@ class HookContext:
         result: ``result.json`` as written so far (read-only by convention).
         output_dir: the run's output directory (write step outputs there).
         options: the hook's ``options`` table.
+        seed: the step's random stream, a child of the run's seed tree (:mod:`mlgen.seeds`); a step
+            whose options give a ``seed`` uses that instead.
     """
 
     events_file: Path | None
@@ -61,6 +65,7 @@ class HookContext:
     result: dict[str, Any]
     output_dir: Path
     options: dict[str, Any] = field(default_factory=dict)
+    seed: np.random.SeedSequence = field(default_factory=lambda: np.random.SeedSequence(0))
 
 
 def _shower(ctx: HookContext) -> dict[str, Any]:
@@ -122,6 +127,7 @@ def _compare(ctx: HookContext) -> dict[str, Any]:
         read(truth) if truth else None,
         out_dir=out,
         labels=("this run", "reference"),
+        seed=ctx.seed,
     )
     return {k: v for k, v in report.to_json().items() if k != "plots"} | {"plots_dir": str(out)}
 
@@ -138,6 +144,8 @@ def _positive(ctx: HookContext) -> dict[str, Any]:
         raise ValueError(f"expected options output, {', '.join(sorted(known))}; got {sorted(ctx.options)}")
     if ctx.events_file is None:
         raise ValueError("no events file to make positive")
+    # an integer seed for the config, drawn from the step's stream of the run's tree
+    opts.setdefault("seed", int(ctx.seed.generate_state(1)[0]))
     method = opts.get("method")
     if method in RENAMED:  # a card of the last release: accepted, and said so on stderr
         print(f"hook positive: method {method!r} is deprecated; use {RENAMED[method]!r}", file=sys.stderr)
@@ -199,8 +207,10 @@ def run_hooks(
             functions.append(resolve_step(step, base_dir))
         except ValueError as err:
             raise HookError(f"hook {i} ({step}): {err}") from None
+    step_seeds = context.seed.spawn(len(hooks))
     for i, ((step, options), fn) in enumerate(zip(hooks, functions), 1):
         context.options = dict(options)
+        context.seed = step_seeds[i - 1]
         t0 = time.perf_counter()
         try:
             output = fn(context)

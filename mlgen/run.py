@@ -110,6 +110,7 @@ class Prepared:
     run_info: RunInfo
     device: torch.device
     events_seed: np.random.SeedSequence
+    hooks_seed: np.random.SeedSequence
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -126,7 +127,7 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print, header: st
     timings["setup_s"] = time.perf_counter() - t0
     # the run's own streams first, then the integration's from the root: every stream fixed by the seed
     root = as_seed_sequence(card.run.seed)
-    (events_seed,) = root.spawn(1)
+    events_seed, hooks_seed = root.spawn(2)
     t0 = time.perf_counter()
     result, sampler, source = _integrate(process, card, device, root)
     timings["integration_s"] = time.perf_counter() - t0
@@ -148,7 +149,7 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print, header: st
         else f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
-    return Prepared(card, source, result, sampler, run_info, device, events_seed, timings)
+    return Prepared(card, source, result, sampler, run_info, device, events_seed, hooks_seed, timings)
 
 
 def slha_text(me: Any) -> str:
@@ -284,6 +285,7 @@ def run_card(
             events=None if events is None else events.to("cpu"),
             result=out,
             output_dir=out_dir,
+            seed=prepared.hooks_seed,
         )
         run_hooks(
             [(h.step, h.options) for h in card.hooks],
