@@ -5,7 +5,7 @@
                                  [--json OUT]
 
 Per case, one VEGAS grid (the card's) gives n_train training events and truth_factor times as many
-independent truth events, timed: that is the rate of mlgen's own sampler. ``mlgen.gan.amplify`` trains
+independent truth events, timed: that is the rate of mlgen's own sampler. ``mlgen.generative.amplify`` trains
 on the training events and writes factor times as many, to an LHE file (timed). Figures: the
 classifier AUC of generated against truth next to its truth-against-truth null, the amplification
 factor G = n_equiv / n_train (quantile MSE, arXiv:2008.06545) in the bulk and the tails of every
@@ -27,14 +27,13 @@ from pathlib import Path
 import torch
 
 from mlgen.cards import load_card
-from mlgen.classifier import ClassifierConfig
+from mlgen.commands.reports import describe_refine
 from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.gan.amplify import AmplifyConfig, amplify
-from mlgen.gan.compare import compare_samples
-from mlgen.gan.metrics import breit_wigner_fit
-from mlgen.gan.refine import RefineConfig, describe
+from mlgen.generative import AmplifyConfig, RefineConfig, amplify, compare_samples
+from mlgen.generative.quality import breit_wigner_fit
 from mlgen.lhe import LHEWriter
 from mlgen.observables import observables
+from mlgen.resample.classifier import ClassifierConfig
 from mlgen.run import event_stream, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,15 +83,16 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
     config = AmplifyConfig(epochs=args.epochs, knots=args.knots, mass_knots=args.mass_knots, seed=args.seed)
     start = time.perf_counter()
     refine = RefineConfig(classifier=ClassifierConfig(seed=args.seed)) if args.refine else None
-    out, report = amplify(train, info, n_out, config=config, refine=refine)
+    out, amplified = amplify(train, info, n_out, config=config, refine=refine)
     total = time.perf_counter() - start
-    train_s = sum(g["train_seconds"] for g in report["groups"])
+    report = amplified.to_json()  # the keys of `mlgen amplify --report`
+    train_s = amplified.train_seconds
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         with LHEWriter(Path(tmp) / "amplified.lhe.gz", dataclasses.replace(info, weight_strategy=3)) as w:
             w.write(out)
         write_s = time.perf_counter() - start
-    cmp = compare_samples(out, train, truth, n_train=args.n_train, seed=args.seed)
+    cmp = compare_samples(out, train, truth, n_train=args.n_train, seed=args.seed).to_json()
     for f in cmp["amplification"]:
         f["sampler_seconds_for_n_equiv"] = f["n_equiv"] / rate
     result = {
@@ -124,8 +124,8 @@ def run_case(name: str, args: argparse.Namespace) -> dict:
         f"training {train_s:.0f} s, generation {result['generated_events_per_s']:.3g} ev/s (LHE written)"
     )
     print(f"AUC {result['auc']:.3f} (null {result['auc_null']:.3f}); rejected {result['rejected']}")
-    if "refine" in report:
-        print(describe(report["refine"], n_out))
+    if amplified.refine is not None:
+        print(describe_refine(amplified.refine, n_out))
     for f in cmp["amplification"]:
         print(
             f"  G {f['observable']:28s} {f['region']:5s} {f['g']:6.2f} +- {f['g_err']:5.2f}"

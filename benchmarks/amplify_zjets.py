@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 from mlgen.cli import main as cli
-from mlgen.gan.amplify import AmplifyConfig
-from mlgen.gan.compare import compare_samples
+from mlgen.generative import AmplifyConfig, compare_samples
 from mlgen.lhe import read_lhe
 from mlgen.shower import shower_lhe
 
@@ -54,7 +53,7 @@ def main() -> None:
         shower = shower_lhe(path, args.shower_events)
         shower_seconds = time.perf_counter() - t1
     print(shower.summary(), f"({shower_seconds:.0f} s)", flush=True)
-    comparison = compare_samples(out, events, out_dir=args.plots, labels=("amplified", "MadGraph5"))
+    comparison = compare_samples(out, events, out_dir=args.plots, labels=("amplified", "MadGraph5")).to_json()
     for name, row in comparison["observables"].items():
         mark = "  <-" if name in KEY else ""
         print(

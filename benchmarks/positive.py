@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -32,15 +33,15 @@ import torch
 from mlgen.cards import load_card
 from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.gan.metrics import classifier_auc
 from mlgen.generate import generate_weighted
+from mlgen.generative.quality import classifier_auc
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.observables import observables
-from mlgen.positive import NeuralConfig, PositiveConfig, make_positive
-from mlgen.positive.embedding import TAU
+from mlgen.positive import METHODS, RENAMED, NeuralConfig, PositiveConfig, make_positive
 from mlgen.positive.summary import distortion
 from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
+from mlgen.resample.embedding import TAU
 from mlgen.run import prepare, slha_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def signed_sample(n: int, seed: int, sampling: str = "vegas") -> tuple[RunInfo, 
         beam_energies=(6500.0, 6500.0),
         weight_strategy=-4,
         processes=(ProcessLine(sigma, float(batch.weight.std()) / len(batch) ** 0.5, 1.0, 1),),
-        # the masses and widths, as mlgen run writes them (the gan method's line shapes read them)
+        # the masses and widths, as mlgen run writes them (the flow method's line shapes read them)
         header=f"<slha>\n{slha_text(build_process(load_card(CARD)).matrix_element)}</slha>",
     )
     return info, batch
@@ -84,7 +85,13 @@ def signed_sample(n: int, seed: int, sampling: str = "vegas") -> tuple[RunInfo, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--methods", nargs="+", default=["cell", "neural"])
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["cell", "neural"],
+        choices=[*METHODS, *RENAMED],
+        help="flow was called gan before (gan is taken as flow)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--auc", action="store_true", help="classifier AUC of the treated sample against the direct one"
@@ -92,14 +99,17 @@ def main() -> None:
     parser.add_argument(
         "--sampling", choices=("vegas", "flat"), default="vegas", help="how each piece is sampled"
     )
-    parser.add_argument("--folds", type=int, default=2, help="neural, gan: the sign classifier's parts")
-    parser.add_argument("--members", type=int, default=1, help="neural, gan: sign classifiers per part")
+    parser.add_argument("--folds", type=int, default=2, help="neural, flow: the sign classifier's parts")
+    parser.add_argument("--members", type=int, default=1, help="neural, flow: sign classifiers per part")
     parser.add_argument(
         "--tau", type=float, nargs="+", default=[TAU], help="pT weights of the distance to try"
     )
-    parser.add_argument("--refine", action="store_true", help="gan: refine by a classifier's density ratio")
+    parser.add_argument("--refine", action="store_true", help="flow: refine by a classifier's density ratio")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    for old in set(args.methods) & set(RENAMED):
+        print(f"--methods {old} is now called {RENAMED[old]}: running {RENAMED[old]}", file=sys.stderr)
+    args.methods = [RENAMED.get(m, m) for m in args.methods]
     machine = {
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
@@ -113,7 +123,7 @@ def main() -> None:
         generation = time.perf_counter() - t0
         reference = piece("full", n, args.seed + 10, args.sampling)
         # what a fresh sample of the truth, of the same size, scores against the signed one: the null
-        # for methods that write new events (gan), which cannot follow the input's own fluctuations
+        # for methods that write new events (flow), which cannot follow the input's own fluctuations
         null = {k: v["chi2_ndf"] for k, v in distortion(batch, reference, same_events=False).items()}
         print(
             f"N = {len(batch):>8d} null (direct full |M|^2 sample): chi2/ndf "
@@ -129,8 +139,9 @@ def main() -> None:
                 device="cuda" if torch.cuda.is_available() else "cpu",
             )
             t0 = time.perf_counter()
-            out, _, report = make_positive(batch, info, config)
+            out, _, positive = make_positive(batch, info, config)
             seconds = time.perf_counter() - t0
+            report = positive.to_json()  # the keys of OUT.positive.json
             before, after = report["before"], report["after"]
             worst = max(report["distortion"].items(), key=lambda kv: kv[1]["chi2_ndf"])
             auc = auc_null = None
@@ -170,7 +181,8 @@ def main() -> None:
                 "distortion": report["distortion"],
                 "null_chi2_ndf": null,
                 "details": report.get("cells") or report.get("neural"),
-                "gan": report.get("gan"),
+                "flow": report.get("flow"),
+                "gan": report.get("gan"),  # the same figures under the flow method's former name
                 "auc_vs_direct": auc,
                 "auc_null": auc_null,
             }

@@ -1,18 +1,19 @@
 """Subtraction on Drell-Yan: (gamma + Z) - gamma against a direct |M_Z|^2 + interference sample.
 
-    python benchmarks/subtract.py [--events 50000] [--method classifier|generator] [--factor K]
+    python benchmarks/subtract.py [--events 50000] [--method classifier|flow] [--factor K]
                                   [--direct-events N] [--keep-negative] [--exact-ratio]
                                   [--refine] [--folds K] [--members M] [--seed S] [--json OUT]
 
 ``cards/drell_yan_offpeak.toml`` (120 < m_ee < 500 GeV, where the photon is a third of the rate): B is
 the full |M|^2 and S the photon alone, each unweighted from its own VEGAS grid; B - S is written by
-``mlgen.gan.subtract`` (``--factor K``: K times as many events as B, generator route only); the
+``mlgen.generative.subtract`` (``--factor K``: K times as many events as B, flow route only); the
 direct sample is |M_Z|^2 and the gamma-Z interference, weighted, merged (signed weights). Per
 observable: chi2/ndf of B - S against the direct sample (both errors), and the same for the binned
 subtraction of B and S at the same statistics; the time; the direct sample's negative part (where B -
 S < 0, to set against what the warning reports); with ``--exact-ratio``, the classifier's ratio
 against the exact dsigma_S/dsigma_B from the matrix elements, and the negative part that the exact
-ratio leaves through the same cells (what the warning should say). Not a test.
+ratio leaves through the same cells (what the warning should say). ``--method generator`` is the
+flow route's former name (taken as ``flow``). Not a test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -27,16 +29,16 @@ import numpy as np
 import torch
 
 from mlgen.cards import load_card
-from mlgen.classifier import ClassifierConfig
 from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.gan.amplify import AmplifyConfig
-from mlgen.gan.refine import RefineConfig
-from mlgen.gan.subtract import subtract
 from mlgen.generate import generate_weighted
+from mlgen.generative import AmplifyConfig, RefineConfig
+from mlgen.generative.subtract import METHODS, subtract
 from mlgen.observables import observables
 from mlgen.process.record import EventBuilder
+from mlgen.resample.classifier import ClassifierConfig
 from mlgen.run import event_stream, prepare
+from mlgen.seeds import as_seed_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "drell_yan_offpeak.toml"
@@ -96,23 +98,27 @@ def ratio_check(base, sub, config, od, wd, n_direct) -> dict:
     events can carry: what the warning should report. The written shape (kept weights, normalised to
     sigma_B - sigma_S, without hit-or-miss noise) with the exact ratio is what a perfect classifier would
     give; its chi2/ndf on the binned errors is the floor set by dropping the negative part.
-    The classifier is trained again here, with the same settings and seed (the same ratio as in
+    The classifier is trained again here, with the same settings and seeds (the same ratio as in
     ``subtract``, whose report keeps no per-event ratio).
     """
-    from mlgen.classifier import cross_fit
-    from mlgen.gan.subtract import _local_scale
-    from mlgen.positive.cell import cell_resample
-    from mlgen.positive.embedding import embed_events, network_features
+    from mlgen.generative.difference import _local_scale
+    from mlgen.resample.cell import cell_resample
+    from mlgen.resample.classifier import cross_fit
+    from mlgen.resample.embedding import embed_events, network_features
 
+    # subtract's streams: its classifier's child of config.seed, whose first two children are the
+    # networks' and the cells' scale's (mlgen.generative.difference.classifier_difference)
+    classifier_seed, scale_seed, _ = as_seed_sequence(config.seed).spawn(3)[0].spawn(3)
     (_, b), (_, s) = base, sub
     w_b, w_s = b.weight.numpy(), s.weight.numpy()
     both = EventBatch.concat([b, s])
     label = np.r_[np.zeros(len(b), bool), np.ones(len(s), bool)]
-    d = cross_fit(network_features(both), label, np.r_[w_b / len(b), w_s / len(s)], config, "cpu")[0]
+    weights = np.r_[w_b / len(b), w_s / len(s)]
+    d = cross_fit(network_features(both), label, weights, config, "cpu", classifier_seed)[0]
     d_b = np.clip(d[: len(b)], 0.0, 1.0 - 1e-12)
     ratios = {"exact": exact_ratio(b), "classifier": d_b / (1 - d_b)}
     points = embed_events(both)[: len(b)]
-    size = _local_scale(points, config.seed)
+    size = _local_scale(points, scale_seed)
     sigma = float(w_b.mean() - w_s.mean())
     ob, os_ = observables(b), observables(s)
     out: dict = {}
@@ -170,18 +176,21 @@ def negative_part(obs: dict[str, np.ndarray], weight: np.ndarray, n: int) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--method", choices=("classifier", "generator"), default="classifier")
+    parser.add_argument(
+        "--method",
+        choices=(*METHODS, "generator"),
+        default="classifier",
+        help="generator: the old name of flow",
+    )
     parser.add_argument("--factor", type=float, default=1.0, help="events written per event of B")
-    parser.add_argument("--epochs", type=int, default=60, help="generator: mixture epochs")
-    parser.add_argument("--warm-epochs", type=int, default=30, help="generator: epochs from the classifier")
-    parser.add_argument("--hidden", type=int, default=AmplifyConfig.hidden, help="generator: MLP width")
-    parser.add_argument("--bins", type=int, default=AmplifyConfig.bins, help="generator: spline bins")
+    parser.add_argument("--epochs", type=int, default=60, help="flow: mixture epochs")
+    parser.add_argument("--warm-epochs", type=int, default=30, help="flow: epochs from the classifier")
+    parser.add_argument("--hidden", type=int, default=AmplifyConfig.hidden, help="flow: MLP width")
+    parser.add_argument("--bins", type=int, default=AmplifyConfig.bins, help="flow: spline bins")
     parser.add_argument(
         "--direct-events", type=int, help="events of each direct piece (default 2 x --events)"
     )
-    parser.add_argument(
-        "--refine", action="store_true", help="generator: refine towards the classifier's B - S"
-    )
+    parser.add_argument("--refine", action="store_true", help="flow: refine towards the classifier's B - S")
     parser.add_argument(
         "--overweight", type=float, default=RefineConfig.overweight, help="refine: the share above rho_max"
     )
@@ -196,6 +205,9 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.method == "generator":
+        print("--method generator is now called flow: running flow", file=sys.stderr)
+        args.method = "flow"
     n = args.events
     base, sub = unweighted("full", n, 1), unweighted("photon", n, 2)
     n_direct = args.direct_events or 2 * n
@@ -205,11 +217,11 @@ def main() -> None:
     config = ClassifierConfig(
         batch=512, lr=1e-3, patience=15, folds=args.folds, members=args.members, seed=args.seed
     )
-    out, _, report = subtract(
+    out, _, subtracted = subtract(
         base,
         sub,
         method=args.method,
-        n_out=int(args.factor * n) if args.method == "generator" else None,
+        n_out=int(args.factor * n) if args.method == "flow" else None,
         config=config,
         generator=AmplifyConfig(epochs=args.epochs, hidden=args.hidden, bins=args.bins),
         warm_epochs=args.warm_epochs,
@@ -217,6 +229,7 @@ def main() -> None:
         refine=RefineConfig(classifier=config, overweight=args.overweight) if args.refine else None,
     )
     seconds = time.perf_counter() - t0
+    report = subtracted.to_json()  # the keys of OUT.subtract.json
     sigma_direct = float(direct.weight.mean())
     sigma_direct_err = float(direct.weight.std()) / math.sqrt(len(direct))
     rows = {}
