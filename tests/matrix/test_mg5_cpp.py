@@ -8,6 +8,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,6 +95,15 @@ def test_ee_mumu_agrees_with_the_builtin(cache: Path) -> None:
     mg5 = me(p)[:, 0]
     ref = EEMuMu(parameters=me.parameters)(p[:, [1, 0, 3, 2]])[:, 0]  # mlgen's order is e- e+ mu- mu+
     assert torch.all(torch.abs(mg5 / ref - 1) < 1e-10), float(torch.max(torch.abs(mg5 / ref - 1)))
+
+
+def test_loading_a_process_leaves_the_floating_point_mode_alone(cache: Path) -> None:
+    """MG5 compiles with -ffast-math; linked with it, the library's crtfastmath.o would switch the whole
+    process to flush-to-zero on loading (denormals read as 0 everywhere, and scipy's cKDTree crashed)."""
+    me = MadGraphCPP(DATA / "ee_mumu.sa.tar.gz", cache=cache)
+    me(points([0.0, 0.0], [91.188], 16))
+    tiny = np.array([1e-310]) * 1.0
+    assert tiny[0] == 1e-310 and float(torch.tensor([1e-310], dtype=torch.float64) * 1.0) == 1e-310
 
 
 def test_gg_tt_agrees_with_the_builtin_without_top_width(cache: Path, card_without_top_width: Path) -> None:

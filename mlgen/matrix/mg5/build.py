@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SHIM = Path(__file__).with_name("bridge_shim.cc")
+_FAST_MATH = ("-ffast-math", "-Ofast", "-funsafe-math-optimizations")
+_LINK = "no-crtfastmath"  # part of the cache key: libraries linked before this change are rebuilt
 LIBRARY = "libmlgen_mg5.so"
 BACKENDS = ("cppnone", "cppsse4", "cppavx2", "cpp512y", "cpp512z", "cuda")
 _SCHEME = "objects+Bsymbolic"  # how the library is put together: part of the cache key
@@ -98,7 +100,7 @@ def _source_files(root: Path) -> list[Path]:
 
 def _source_key(path: Path, backend: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{backend}\0FPTYPE=d\0{_SCHEME}\0".encode())
+    digest.update(f"{backend}\0FPTYPE=d\0{_SCHEME}\0{_LINK}\0".encode())
     digest.update(SHIM.read_bytes())
     if path.is_file():
         digest.update(path.read_bytes())
@@ -179,8 +181,18 @@ def _link_shim(sub: Path, make_output: str, backend: str, log: Path) -> None:
         elif token not in ("-c", "CPPProcess.cc"):
             flags.append(token)
     bind = ["-Xlinker", "-Bsymbolic"] if backend == "cuda" else ["-Wl,-Bsymbolic", "-fPIC"]
-    cmd = [tokens[0], *flags, "-shared", str(SHIM), *_objects(sub, make_output), *bind]
-    _run([*cmd, "-o", f"../../../{LIBRARY}"], sub, log, "compiling mlgen's bridge_shim.cc")
+    _run(
+        [tokens[0], *flags, "-c", str(SHIM), "-o", "mlgen_shim.o"],
+        sub,
+        log,
+        "compiling mlgen's bridge_shim.cc",
+    )
+    # linked without MG5's -ffast-math: with it the driver adds crtfastmath.o, whose constructor turns
+    # on flush-to-zero for the whole Python process when the library is loaded (denormals become 0
+    # in numpy and torch, and scipy's cKDTree crashed after it)
+    link_flags = [f for f in flags if f not in _FAST_MATH]
+    cmd = [tokens[0], *link_flags, "-shared", "mlgen_shim.o", *_objects(sub, make_output), *bind]
+    _run([*cmd, "-o", f"../../../{LIBRARY}"], sub, log, "linking mlgen's process library")
 
 
 def build_process_library(
