@@ -208,9 +208,9 @@ class FlowCard:
     the VEGAS probe of the coverage check (``probe_iter`` iterations).
     ``warm_start = true`` puts the flow (each channel's flow) on top of the
     adapted VEGAS grid; by default it learns on the plain cube, which measured
-    better in the unweighting efficiency on every benchmark case
-    (``benchmarks/README.md``). ``defensive`` (VEGAS grid)
-    and ``uniform`` are the shares of points that skip the flow while it trains;
+    better in the unweighting efficiency on every benchmark case (the table in
+    ``benchmarks/README.md``; the cube-against-grid runs are in its git history).
+    ``defensive`` (VEGAS grid) and ``uniform`` are the shares of points that skip the flow while it trains;
     with ``tune_shares`` they are chosen again after training, for
     the least variance that keeps the unweighting efficiency, with the uniform
     share at least ``min_uniform``. ``n_bins`` spline bins per dimension, ``hidden`` and
