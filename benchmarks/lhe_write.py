@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 from mlgen.cards import load_card
-from mlgen.device import make_generator
 from mlgen.events import ProcessLine, RunInfo, WeightInfo
 from mlgen.generate import generate_weighted
 from mlgen.integrate.uniform import UniformSampler
@@ -26,6 +25,7 @@ from mlgen.lhe import write_lhe
 from mlgen.process.build import build_process
 from mlgen.process.process import SCALE_FACTORS
 from mlgen.process.record import EventBuilder
+from mlgen.seeds import torch_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     process = build_process(load_card(ROOT / "cards" / "drell_yan.toml"))
-    g = make_generator(1)
+    g = torch_generator(1)
     batch, w = generate_weighted(
         process, UniformSampler(process.dim), args.events, g, EventBuilder(process.matrix_element)
     )

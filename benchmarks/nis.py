@@ -37,12 +37,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlgen.device import make_generator, resolve_device  # noqa: E402
+from mlgen.device import resolve_device  # noqa: E402
 from mlgen.integrate.integrands import bw_ridge, camel, gauss  # noqa: E402
 from mlgen.integrate.nis import FlowSettings, flow_integrate  # noqa: E402
 from mlgen.integrate.result import MAX_ERROR_UNCERTAINTY  # noqa: E402
 from mlgen.integrate.train import TrainConfig  # noqa: E402
 from mlgen.metrics import error_uncertainty, reduced_max  # noqa: E402
+from mlgen.seeds import torch_generator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYTIC = {  # name: (dimension, (f, exact))
@@ -157,7 +158,7 @@ def run_mlgen_flow(
 
 
 def evaluate_sampler(f: Callable, sampler, n_eval: int, seed: int, exact: float, device) -> dict:
-    g = make_generator(seed + 1000, device)
+    g = torch_generator(seed + 1000, device)
     t0 = time.perf_counter()
     ws = []
     for start in range(0, n_eval, 100_000):

@@ -31,7 +31,6 @@ from pathlib import Path
 import torch
 
 from mlgen.cards import load_card
-from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generate import generate_weighted
 from mlgen.generative.quality import classifier_auc
@@ -43,6 +42,7 @@ from mlgen.process.build import build_process
 from mlgen.process.record import EventBuilder
 from mlgen.resample.embedding import TAU
 from mlgen.run import prepare, slha_text
+from mlgen.seeds import torch_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "drell_yan_offpeak.toml"
@@ -58,7 +58,7 @@ def piece(mode: str, n: int, seed: int, sampling: str) -> EventBatch:
         process = build_process(card)
         sampler = UniformSampler(process.dim)
     batch, _ = generate_weighted(
-        process, sampler, n, make_generator(seed + 100), EventBuilder(process.matrix_element)
+        process, sampler, n, torch_generator(seed + 100), EventBuilder(process.matrix_element)
     )
     return batch
 

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 
 from mlgen.cards import load_card
-from mlgen.device import make_generator
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generate import generate_weighted
 from mlgen.generative import AmplifyConfig, RefineConfig
@@ -38,7 +37,7 @@ from mlgen.observables import observables
 from mlgen.process.record import EventBuilder
 from mlgen.resample.classifier import ClassifierConfig
 from mlgen.run import event_stream, prepare
-from mlgen.seeds import as_seed_sequence
+from mlgen.seeds import as_seed_sequence, torch_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "drell_yan_offpeak.toml"
@@ -67,7 +66,7 @@ def weighted(mode: str, n: int, seed: int) -> EventBatch:
     prepared = prepare(card(mode, seed), log=None)
     process = prepared.process
     batch, _ = generate_weighted(
-        process, prepared.sampler, n, make_generator(seed + 7), EventBuilder(process.matrix_element)
+        process, prepared.sampler, n, torch_generator(seed + 7), EventBuilder(process.matrix_element)
     )
     return batch
 

@@ -1,8 +1,8 @@
-"""Device and randomness helpers: no global device, no global RNG."""
+"""The device a run uses: no global device (random streams: :mod:`mlgen.seeds`)."""
 
 from __future__ import annotations
 
-__all__ = ["resolve_device", "make_generator"]
+__all__ = ["resolve_device"]
 
 import torch
 
@@ -24,10 +24,3 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {spec!r} requested but CUDA is not available on this machine")
     return device
-
-
-def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
-    generator = torch.Generator(device=torch.device(device))
-    generator.manual_seed(int(seed))
-    return generator

@@ -9,12 +9,12 @@ import torch
 from scipy import stats
 
 from mlgen.cards import load_card
-from mlgen.device import make_generator
 from mlgen.events import EventBatch
 from mlgen.generate import generate_unweighted
 from mlgen.integrate.loop import vegas_integrate
 from mlgen.physics import vectors as v
 from mlgen.process.build import build_process
+from mlgen.seeds import torch_generator
 
 pytest.importorskip("pythia8mc")  # PDF grids
 
@@ -38,7 +38,7 @@ def test_unweighted_events_follow_the_weighted_distribution(dy, mode: str) -> No
         process,
         sampler,
         n,
-        generator=make_generator(9),
+        generator=torch_generator(9),
         mode=mode,
         overweight_fraction=0.01,
         batch_size=50_000,
@@ -47,7 +47,7 @@ def test_unweighted_events_follow_the_weighted_distribution(dy, mode: str) -> No
     events = EventBatch.concat(batches)
     assert len(events) == n and report.n_unweighted == n
     # the weighted reference: fresh points from the same sampler
-    u, log_q = sampler.sample(400_000, make_generator(10))
+    u, log_q = sampler.sample(400_000, torch_generator(10))
     ev = process.evaluate(u, variations=False)
     w = (ev.weight / torch.exp(log_q)).numpy()
     m_ref = v.mass(ev.momenta[:, 2] + ev.momenta[:, 3]).numpy()

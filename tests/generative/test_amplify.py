@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from mlgen.cli import main
-from mlgen.device import make_generator
 from mlgen.events import EventBatch
 from mlgen.generative.amplify import amplify
 from mlgen.generative.config import AmplifyConfig
@@ -25,6 +24,7 @@ from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.physics import vectors
 from mlgen.process.record import EventBuilder
 from mlgen.resample.classifier import ClassifierConfig
+from mlgen.seeds import torch_generator
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
 ZJETS = DATA / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"
@@ -75,7 +75,7 @@ def _ttbar_records(n: int) -> EventBatch:
         point.momenta,
         me2,
         one,
-        make_generator(5),
+        torch_generator(5),
         scale=172.5 * one,
         alpha_s=0.118 * one,
         alpha_qed=one / 132,
@@ -263,7 +263,7 @@ def test_masses_with_a_fitted_line_are_drawn_from_it_and_condition_the_flow() ->
     fitted = [group.columns.index(name) for name, line in lines.items() if line["degree"] is not None]
     assert len(fitted) == 4 and model.held == model.features.unit_columns(fitted)
     assert (model.generator.dim, model.generator.n_context) == (model.features.dim - 4, 4)
-    u = model.features.to_unit(model.sample_features(20000, make_generator(1)))[:, model.held]
+    u = model.features.to_unit(model.sample_features(20000, torch_generator(1)))[:, model.held]
     counts = torch.stack([torch.histc(u[:, j], 10, 0, 1) for j in range(4)])
     assert bool(((counts - 2000).abs() < 5 * math.sqrt(2000)).all()), counts
     unheld = train_group(
@@ -435,7 +435,7 @@ def test_jets_are_lab_features_and_their_cut_stays_sharp() -> None:
     model = train_group(
         batch, one_jet, info.sqrt_s, AmplifyConfig(epochs=3, batch=256), 1.0, torch.device("cpu")
     )
-    generated = model.sample_features(20_000, make_generator(4))
+    generated = model.sample_features(20_000, torch_generator(4))
     pt = torch.exp(generated[:, 0])
     assert float(pt.min()) >= float(pt_in.min()) * (1 - 1e-9)
     # so is the Z mass's: MadGraph's m_ll > 30 GeV, and its highest value

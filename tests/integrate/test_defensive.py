@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mlgen.device import make_generator
 from mlgen.flows.coupling import Flow
 from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.integrands import gauss
 from mlgen.integrate.loop import integrate
 from mlgen.integrate.train import TrainConfig, train_flow
+from mlgen.seeds import torch_generator
 
 
 def _pilot(sampler: FlowSampler, f, n: int, seed: int) -> tuple[torch.Tensor, ...]:
-    v, log_q = sampler.sample_latent(n, make_generator(seed))
+    v, log_q = sampler.sample_latent(n, torch_generator(seed))
     return v, f(v), log_q
 
 
@@ -35,7 +35,7 @@ def trained() -> tuple:
     f, exact = gauss(2, 0.1)
     torch.manual_seed(1)
     sampler = FlowSampler(Flow(2, n_bins=8, hidden=32, layers=2), None, defensive=0.2)
-    report = train_flow(sampler, f, TrainConfig(n_calls=100_000, batch=1_000), make_generator(2))
+    report = train_flow(sampler, f, TrainConfig(n_calls=100_000, batch=1_000), torch_generator(2))
     return f, exact, sampler, report.pilot
 
 
@@ -47,9 +47,9 @@ def test_tuned_shares_lower_the_measured_spread_of_a_trained_flow(trained) -> No
     """
     f, exact, sampler, pilot = trained
     sampler.set_shares(0.2, 0.0)
-    before = integrate(f, sampler, n_iter=2, n_per_iter=25_000, generator=make_generator(3))
+    before = integrate(f, sampler, n_iter=2, n_per_iter=25_000, generator=torch_generator(3))
     choice = tune_shares(sampler, *pilot, min_uniform=0.005)
-    after = integrate(f, sampler, n_iter=2, n_per_iter=25_000, generator=make_generator(3))
+    after = integrate(f, sampler, n_iter=2, n_per_iter=25_000, generator=torch_generator(3))
     assert choice.n_points == 20 * 1_000 and 0.005 <= choice.uniform <= 0.05
     assert after.weight_stats["spread"] < 0.5 * before.weight_stats["spread"]
     # ... without losing unweighting efficiency (the flow was fitted alone, so it covers the tails)
@@ -70,13 +70,13 @@ def test_the_uniform_share_never_goes_below_its_floor(trained) -> None:
     assert free < 0.05  # fewer uniform points than the floor below would allow ...
     sampler.set_shares(0.2, 0.0)
     assert tune_shares(sampler, *pilot, min_uniform=0.05).uniform == 0.05  # ... but the floor holds
-    _, log_q = sampler.sample(2_000, make_generator(3))
+    _, log_q = sampler.sample(2_000, torch_generator(3))
     assert bool((log_q >= torch.log(torch.tensor(0.05, dtype=torch.float64)) - 1e-12).all())
 
 
 def test_bad_pilot_and_floor_are_refused() -> None:
     sampler = FlowSampler(Flow(2), None, 0.1)
-    v, log_q = sampler.sample_latent(100, make_generator(1))
+    v, log_q = sampler.sample_latent(100, torch_generator(1))
     with pytest.raises(ValueError, match="min_uniform: expected a share in"):
         tune_shares(sampler, v, torch.ones(100), log_q, min_uniform=1.5)
     with pytest.raises(ValueError, match="carry no integrand"):

@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from mlgen.device import make_generator
 from mlgen.flows.coupling import Flow, binary_masks
 from mlgen.flows.splines import n_spline_params, rq_spline
 from mlgen.integrate.coverage import coverage_check
@@ -17,6 +16,7 @@ from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.nis import FlowSettings, flow_integrate
 from mlgen.integrate.persist import load_sampler, save_sampler
 from mlgen.integrate.train import TrainConfig, train_flow
+from mlgen.seeds import torch_generator
 
 
 def _randomise(flow: Flow, std: float = 0.1, seed: int = 0) -> Flow:
@@ -86,7 +86,7 @@ def test_sampler_density_integrates_to_one_and_matches_its_samples(composed: boo
         uniform=0.05,
         composed=composed,
     )
-    g = make_generator(5)
+    g = torch_generator(5)
     u = torch.rand(400_000, 2, generator=g, dtype=torch.float64)
     q = torch.exp(sampler.log_prob(u))
     est, err = float(q.mean()), float(q.std()) / math.sqrt(len(q))
@@ -137,7 +137,7 @@ def test_flow_integrates_within_4_sigma_and_beats_vegas(
             FlowSampler(Flow(dim), sampler.grid, 0.1),
             n_iter=4,
             n_per_iter=25_000,
-            generator=make_generator(3),
+            generator=torch_generator(3),
         )
         assert result.weight_stats["spread"] < 0.8 * vegas_only.weight_stats["spread"]
     else:  # on the cube, with the VEGAS grid as a defensive mixture component
@@ -208,7 +208,7 @@ def test_coverage_check_flags_a_sampler_that_misses_a_peak() -> None:
     _, one_peak = vegas_integrate(f_one, dim, n_adapt_iter=5, n_per_iter=10_000, n_iter=1, seed=1)
     sampler = FlowSampler(Flow(dim), one_peak, defensive=0.0)
     f, exact = camel(dim, alpha)
-    missed = integrate(f, sampler, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    missed = integrate(f, sampler, n_iter=3, n_per_iter=20_000, generator=torch_generator(2))
     assert (
         abs(missed.mean - 0.5 * exact) < 4 * missed.sdev
     )  # the peak really is missed, with a small error bar ...
@@ -219,9 +219,9 @@ def test_coverage_check_flags_a_sampler_that_misses_a_peak() -> None:
     assert "COVERAGE CHECK FAILED" in check.message
     # a share on the VEGAS grid cannot help when the grid itself missed the peak; a uniform share can
     on_grid = FlowSampler(Flow(dim), one_peak, defensive=0.1)
-    assert integrate(f, on_grid, n_iter=3, n_per_iter=20_000, generator=make_generator(2)).mean < 0.6 * exact
+    assert integrate(f, on_grid, n_iter=3, n_per_iter=20_000, generator=torch_generator(2)).mean < 0.6 * exact
     defended = FlowSampler(Flow(dim), one_peak, defensive=0.1, uniform=0.1)
-    fixed = integrate(f, defended, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    fixed = integrate(f, defended, n_iter=3, n_per_iter=20_000, generator=torch_generator(2))
     assert abs(fixed.mean - exact) < 4 * fixed.sdev and fixed.sdev < 0.15
 
 
@@ -233,13 +233,13 @@ def test_heavy_tail_flags_a_peak_found_by_a_few_points_only() -> None:
     _, one_peak = vegas_integrate(f_one, dim, n_adapt_iter=5, n_per_iter=10_000, n_iter=1, seed=1)
     f, exact = camel(dim, alpha)
     starved = FlowSampler(Flow(dim), one_peak, defensive=0.1, uniform=0.002)
-    wrong = integrate(f, starved, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    wrong = integrate(f, starved, n_iter=3, n_per_iter=20_000, generator=torch_generator(2))
     assert (exact - wrong.mean) > 10 * wrong.sdev, wrong.summary()
     assert wrong.weight_stats["error_uncertainty"] > 0.6
     assert "HEAVY-TAILED" in wrong.flags["heavy_tail"] and "HEAVY-TAILED" in wrong.flags["warning"]
     # with a 10% uniform share the peak is sampled often enough: right, and not flagged
     fed = FlowSampler(Flow(dim), one_peak, defensive=0.1, uniform=0.1)
-    right = integrate(f, fed, n_iter=3, n_per_iter=20_000, generator=make_generator(2))
+    right = integrate(f, fed, n_iter=3, n_per_iter=20_000, generator=torch_generator(2))
     assert abs(right.mean - exact) < 4 * right.sdev and right.sdev < 0.06
     assert right.weight_stats["error_uncertainty"] < 0.2 and "heavy_tail" not in right.flags
     # a grid adapted to both peaks: the error is known to about 1% (measured 0.010)
@@ -250,7 +250,8 @@ def test_heavy_tail_flags_a_peak_found_by_a_few_points_only() -> None:
 def test_coverage_check_with_a_weak_probe_does_not_confirm() -> None:
     f, exact = camel(2, 0.2)
     good, _ = vegas_integrate(f, 2, n_adapt_iter=3, n_per_iter=10_000, n_iter=2, seed=1)
-    weak = integrate(f, FlowSampler(Flow(2), None, 0.0), n_iter=1, n_per_iter=50, generator=make_generator(2))
+    weak_sampler = FlowSampler(Flow(2), None, 0.0)
+    weak = integrate(f, weak_sampler, n_iter=1, n_per_iter=50, generator=torch_generator(2))
     check = coverage_check(good, weak)
     assert not check.informative and not check.confirmed
     assert "weak" in check.message
@@ -268,7 +269,7 @@ def test_bad_batches_are_skipped_and_counted() -> None:
 
     sampler = FlowSampler(Flow(2, n_bins=6, hidden=16, layers=2), None, 0.1)
     report = train_flow(
-        sampler, sometimes_nan, TrainConfig(n_calls=18_000, batch=1_000, replay=0), make_generator(4)
+        sampler, sometimes_nan, TrainConfig(n_calls=18_000, batch=1_000, replay=0), torch_generator(4)
     )
     assert report.n_calls == 18_000 and report.n_skipped == 6
     assert all(torch.isfinite(p).all() for p in sampler.flow.parameters())
@@ -286,10 +287,10 @@ def test_saved_sampler_reloads_on_another_device_string_with_identical_samples(
     path = tmp_path / "sampler.pt"
     save_sampler(sampler, path)
     assert not (tmp_path / "sampler.pt.part").exists()
-    u0, lq0 = sampler.sample(500, make_generator(9))
+    u0, lq0 = sampler.sample(500, torch_generator(9))
     for device in [*devices, "cpu:0"]:
         _, again = load_sampler(path, device=device)
-        u1, lq1 = again.sample(500, make_generator(9, device))
+        u1, lq1 = again.sample(500, torch_generator(9, device))
         if device.startswith("cuda"):
             # another device's random stream: check the density instead of the points
             assert torch.allclose(sampler.log_prob(u1.cpu()), lq1.cpu(), atol=1e-5)

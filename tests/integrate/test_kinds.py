@@ -13,7 +13,6 @@ import torch
 
 from mlgen.cards import parse_card
 from mlgen.cli import main
-from mlgen.device import make_generator
 from mlgen.integrate.base import Budget
 from mlgen.integrate.channels import PeakMap
 from mlgen.integrate.integrands import camel
@@ -24,6 +23,7 @@ from mlgen.integrate.persist import load_sampler
 from mlgen.integrate.train import TrainConfig
 from mlgen.process.build import build_process
 from mlgen.run import prepare
+from mlgen.seeds import torch_generator
 from tests.process.test_ee_mumu import closed_form
 
 EE_MUMU = (
@@ -64,7 +64,7 @@ class ToyIntegrator(Integrator):
     def fit(self, f, dim, budget, seed, *, device="cpu", channels=None, progress=None):  # type: ignore[no-untyped-def]
         sampler = ToySampler(dim)
         result = integrate(
-            f, sampler, n_iter=budget.n_iter, n_per_iter=budget.n_per_iter, generator=make_generator(7)
+            f, sampler, n_iter=budget.n_iter, n_per_iter=budget.n_per_iter, generator=torch_generator(7)
         )
         return result, sampler
 
@@ -127,7 +127,7 @@ def test_multichannel_kind_takes_a_plain_integrand_and_maps_of_the_cube() -> Non
 @pytest.mark.parametrize("centre", [[0.3, 0.7, 0.5], [0.0, 1.0, 0.02]])
 def test_peak_map_is_a_bijection_of_the_cube_with_its_jacobian(centre: list[float]) -> None:
     peak = PeakMap(centre, 0.05)
-    z = torch.rand(400, 3, generator=make_generator(1), dtype=torch.float64)
+    z = torch.rand(400, 3, generator=torch_generator(1), dtype=torch.float64)
     u, log_jac = peak.forward(z)
     assert bool(((u >= 0) & (u <= 1)).all())
     back, log_jac_inv = peak.inverse(u)

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from mlgen.cards import parse_card
-from mlgen.device import make_generator
 from mlgen.flows.coupling import Flow
 from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.integrate.flow_sampler import FlowSampler
@@ -19,6 +18,7 @@ from mlgen.integrate.train import TrainConfig
 from mlgen.phasespace.topologies import channel_groups
 from mlgen.process.build import build_process
 from mlgen.process.channels import MultiChannelProcess
+from mlgen.seeds import torch_generator
 from tests.process import quadrature as Q
 
 pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
@@ -54,7 +54,7 @@ def test_channels_follow_the_propagators(process) -> None:
     mc = MultiChannelProcess(process)
     assert mc.dim == 1 + process.dim
     # prior weights sum to one and follow the propagators: the Z channel wins at the pole
-    u = torch.rand(2000, process.dim, generator=make_generator(1), dtype=torch.float64)
+    u = torch.rand(2000, process.dim, generator=torch_generator(1), dtype=torch.float64)
     point = mc.channel_point(0, u)
     alpha = torch.exp(point.log_prior)
     assert torch.allclose(alpha.sum(-1), torch.ones(2000, dtype=torch.float64))
@@ -69,7 +69,7 @@ def test_extended_density_integrates_to_one(process) -> None:
     samplers = [FlowSampler(Flow(process.dim, n_bins=4, hidden=8, layers=1), None, 0.1) for _ in range(2)]
     weights = ChannelWeights(mc.n_features, 2)
     sampler = MultiChannelSampler(samplers, weights, torch.tensor([0.7, 0.3]))
-    g = make_generator(3)
+    g = torch_generator(3)
     u = torch.rand(200_000, mc.dim, generator=g, dtype=torch.float64)
     q = torch.exp(sampler.log_prob(u))
     est, err = float(q.mean()), float(q.std()) / math.sqrt(len(q))
@@ -109,8 +109,8 @@ def test_multichannel_drell_yan_against_quadrature(process, tmp_path) -> None:
     path = save_sampler(sampler, tmp_path / "mc.pt")
     kind, again = load_sampler(path)
     assert kind == "multichannel"
-    u0, lq0 = sampler.sample(300, make_generator(8))
-    u1, lq1 = again.sample(300, make_generator(8))
+    u0, lq0 = sampler.sample(300, torch_generator(8))
+    u1, lq1 = again.sample(300, torch_generator(8))
     assert torch.equal(u0, u1) and torch.equal(lq0, lq1)
     assert torch.allclose(MultiChannelProcess(process, again.weights)(u1), mc(u0))
 

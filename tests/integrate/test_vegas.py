@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from mlgen.device import make_generator
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.integrate.vegas_grid import VegasSampler
 from mlgen.metrics import effective_sample_size, error_uncertainty, reduced_max, unweighting_efficiency
+from mlgen.seeds import torch_generator
 
 
 def gauss(u: torch.Tensor, a: float = 0.1) -> torch.Tensor:
@@ -46,7 +46,7 @@ def test_vegas_integrates_within_4_sigma(f, d, exact, bound) -> None:
     assert result.Q > 0.01
     assert result.n_eval > 5 * 20_000
     # the adapted grid beats uniform sampling by far on these peaked integrands
-    uniform = integrate(f, UniformSampler(d), n_iter=5, n_per_iter=20_000, generator=make_generator(3))
+    uniform = integrate(f, UniformSampler(d), n_iter=5, n_per_iter=20_000, generator=torch_generator(3))
     assert result.weight_stats["spread"] < 0.3 * uniform.weight_stats["spread"]
     text = result.summary()
     assert f"{result.mean:.8g}" in text and "eps(max)" in text
@@ -54,7 +54,7 @@ def test_vegas_integrates_within_4_sigma(f, d, exact, bound) -> None:
 
 def test_grid_density_normalised_and_invertible() -> None:
     _, sampler = vegas_integrate(gauss, 3, n_adapt_iter=4, n_per_iter=10_000, n_iter=1, seed=1)
-    g = make_generator(2)
+    g = torch_generator(2)
     # int q du = 1, by uniform MC of exp(log q)
     u = torch.rand(400_000, 3, generator=g, dtype=torch.float64)
     q = torch.exp(sampler.log_prob(u))
@@ -88,8 +88,8 @@ def test_torch_grid_reproduces_vegas_map() -> None:
 def test_state_dict_round_trip_gives_identical_samples() -> None:
     _, sampler = vegas_integrate(gauss, 2, n_adapt_iter=3, n_per_iter=5000, n_iter=1, seed=5)
     clone = VegasSampler.from_state(sampler.state())
-    a = sampler.sample(100, make_generator(9))
-    b = clone.sample(100, make_generator(9))
+    a = sampler.sample(100, torch_generator(9))
+    b = clone.sample(100, torch_generator(9))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 

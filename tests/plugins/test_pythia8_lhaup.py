@@ -7,12 +7,12 @@ import torch
 
 pytest.importorskip("pythia8mc")
 
-from mlgen.device import make_generator  # noqa: E402
 from mlgen.events import ProcessLine, RunInfo  # noqa: E402
 from mlgen.matrix.ee_mumu import EEMuMu  # noqa: E402
 from mlgen.phasespace import PhaseSpace, from_propagators  # noqa: E402
 from mlgen.process.cuts import Cuts  # noqa: E402
 from mlgen.process.process import Process, ScaleSetup  # noqa: E402
+from mlgen.seeds import torch_generator  # noqa: E402
 from mlgen.shower import import_pythia  # noqa: E402
 from mlgen_pythia8 import MlgenLHAup  # noqa: E402
 
@@ -47,7 +47,7 @@ def test_pythia_showers_in_memory_events_and_keeps_sigma() -> None:
             u = torch.rand(n, self.dim, generator=generator, dtype=torch.float64)
             return u, torch.zeros(n, dtype=torch.float64)
 
-    generator = make_generator(4)
+    generator = torch_generator(4)
     batches = [generate_weighted(process, Uniform(), 100, generator, builder)[0] for _ in range(3)]
     weights = torch.cat([b.weight for b in batches])
     sigma = float(weights.mean())

@@ -6,13 +6,13 @@ from collections import Counter
 
 import torch
 
-from mlgen.device import make_generator
 from mlgen.matrix.drell_yan import DrellYan
 from mlgen.matrix.ttbar import TTbar
 from mlgen.matrix.ttbar_decay import TTbarAllHadronic
 from mlgen.phasespace import PhaseSpace, from_propagators
 from mlgen.physics import vectors as v
 from mlgen.process.record import EventBuilder
+from mlgen.seeds import torch_generator
 
 
 def fields(n: int) -> dict[str, torch.Tensor]:
@@ -27,7 +27,7 @@ def build(me, n=4000, seed=2, m_min=None):
     me2 = me(point.momenta, torch.full((n,), 0.118, dtype=torch.float64))
     builder = EventBuilder(me)
     batch = builder.build(
-        point.momenta, me2, torch.ones(n, dtype=torch.float64), make_generator(5), **fields(n)
+        point.momenta, me2, torch.ones(n, dtype=torch.float64), torch_generator(5), **fields(n)
     )
     return batch, me2
 
@@ -107,7 +107,7 @@ def test_flavours_drawn_in_proportion_to_contributions() -> None:
         torch.rand(n, ps.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     )
     batch = EventBuilder(me).build(
-        point.momenta, contributions, torch.ones(n, dtype=torch.float64), make_generator(3), **fields(n)
+        point.momenta, contributions, torch.ones(n, dtype=torch.float64), torch_generator(3), **fields(n)
     )
     frac_u = float((batch.pdg[:, 0] == 2).double().mean())
     assert abs(frac_u - 0.75) < 4 * (0.75 * 0.25 / n) ** 0.5
