@@ -1,7 +1,7 @@
-"""``mlgen sample ee-jets-nlo -o OUT.lhe.gz``: event samples with known answers, to develop tools on.
+"""mlgen sample ee-jets-nlo -o OUT.lhe.gz: event samples with known answers, to develop tools on.
 
-``ee-jets-nlo``: e+ e- -> 2 jets at NLO with Catani-Seymour counter-events
-(:mod:`mlgen.samples.ee_jets_nlo`): Born, real-emission and negative-weight
+ee-jets-nlo: e+ e- -> 2 jets at NLO with Catani-Seymour counter-events
+(mlgen.samples.ee_jets_nlo): Born, real-emission and negative-weight
 counter-events, whose cross section is sigma_0 (1 + alpha_s / pi) exactly and
 whose real-minus-dipole part is -C_F alpha_s sigma_0 / (4 pi). Prints the
 sample's estimates next to the closed forms.
@@ -19,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="LHE file to write")
     parser.add_argument("--born", type=int, default=100_000, help="Born events")
     parser.add_argument("--real", type=int, default=100_000, help="real-emission points (3 events each)")
-    parser.add_argument("--sqrt-s", type=float, default=91.188, help="GeV")
-    parser.add_argument("--alpha-s", type=float, default=0.118)
+    parser.add_argument("--sqrt-s", type=float, default=91.188, help="collision energy, GeV")
+    parser.add_argument("--alpha-s", type=float, default=0.118, help="alpha_s, fixed (no running)")
     parser.add_argument("--quark", type=int, default=2, choices=range(1, 6), help="quark flavour (PDG)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="random seed")
 
 
 def main(args: argparse.Namespace) -> int:
