@@ -58,7 +58,8 @@ def test_shipped_run_cards_translate(unpacked: Path) -> None:
         ("abs_y", "charged_leptons", None, 2.5),
         ("delta_r", "charged_leptons", 0.4, None),
     ]
-    assert tt.beams.sqrt_s == 13000.0 and tt.pdf.set == "NNPDF23_lo_as_0130_qed" and tt.pdf.alphas_loops == 2
+    assert tt.beams.sqrt_s == 13000.0 and tt.pdf.set == "NNPDF23_lo_as_0130_qed"
+    assert (tt.pdf.alphas_loops, tt.pdf.alphas_nf_max) == (2, 5)  # MadEvent's alfas_functions.f
     assert tt.cuts == () and (tt.scales.mu_r, tt.scales.mu_f) == ("mt_half", "mt_half")  # -1 on a 2 -> 2
     assert tt.process.matrix_element == "madgraph" and tt.process.options["path"] == str(runs["gg_tt"].root)
     assert tt.model.param_card == str(runs["gg_tt"].root / "Cards" / "param_card.dat")

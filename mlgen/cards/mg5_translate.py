@@ -181,8 +181,10 @@ def _pdf(card: MG5RunCard, refuse: Any) -> dict[str, Any]:
     for side in ("pdlabel1", "pdlabel2"):
         if side in card.values and str(card[side]).lower() != label:
             refuse(side, f"pdlabel = {label} (one PDF for both beams)")
-    if label in PDF_LABELS:  # MadEvent's pdfwrap.f runs alpha_s(M_Z) of these sets at 2 loops
-        return {"set": PDF_LABELS[label][0], "alphas_loops": 2}
+    if label in PDF_LABELS:
+        # MadEvent's pdfwrap.f runs alpha_s(M_Z) of these sets at 2 loops (nloop = 2), and its
+        # alfas_functions.f with at most 5 flavours (thresholds at the c and b masses only)
+        return {"set": PDF_LABELS[label][0], "alphas_loops": 2, "alphas_nf_max": 5}
     if label != "lhapdf":
         refuse("pdlabel", f"one of lhapdf, {', '.join(PDF_LABELS)}")
     lhaid = card["lhaid"]

@@ -26,6 +26,7 @@ def load(
     backend: str = "mlgen",
     alphas_mz: float | None = None,
     alphas_loops: int | None = None,
+    alphas_nf_max: int | None = None,
 ) -> GridPDF:
     """Load a PDF member.
 
@@ -36,6 +37,8 @@ def load(
         alphas_mz, alphas_loops: alpha_s(M_Z) and loop order to use when the set has
             no ``.info`` (the wheel's files): default from the name (``as_0130``) and
             its order (LO 1, NLO 2, NNLO 3 loops), with LHAPDF's default thresholds.
+        alphas_nf_max: at most this many active flavours in that running (default 6); given, it
+            runs alpha_s from the set's alpha_s(M_Z) even where the ``.info`` has a table.
     """
     if backend == "lhapdf":
         from mlgen.pdf.lhapdf_backend import load_lhapdf
@@ -47,12 +50,23 @@ def load(
     grid = read_grid(member_file)
     info = parse_info(info_file.read_text(), str(info_file)) if info_file else {}
     merged = {**info, **grid.meta}
-    if info and alphas_mz is None and ("AlphaS_Type" in merged or "AlphaS_Qs" in merged):
+    tabulated = "AlphaS_Type" in merged or "AlphaS_Qs" in merged
+    if info and alphas_mz is None and alphas_nf_max is None and tabulated:
         alpha_s = AlphaS.from_info(merged, str(info_file))
     else:
         value = alphas_mz if alphas_mz is not None else merged.get("AlphaS_MZ", alphas_mz_from_name(set_name))
         if value is None:
             raise ValueError(f"{member_file}: no .info and no 'as_XXXX' in the name; give alphas_mz")
-        loops = alphas_loops if alphas_loops is not None else loops_from_name(set_name)
-        alpha_s = AlphaS.from_mz(float(value), float(merged.get("MZ", GMU.mz)), loops=loops)
+        if alphas_loops is not None:
+            loops = alphas_loops
+        elif "AlphaS_OrderQCD" in merged:
+            loops = int(merged["AlphaS_OrderQCD"])  # loops, as from_info reads it
+        else:
+            loops = loops_from_name(set_name)
+        alpha_s = AlphaS.from_mz(
+            float(value),
+            float(merged.get("MZ", GMU.mz)),
+            loops=loops,
+            n_flavours_max=6 if alphas_nf_max is None else alphas_nf_max,
+        )
     return GridPDF(grid, alpha_s, name=set_name, member=member, info=merged)

@@ -142,7 +142,11 @@ def build_process(
         from mlgen.pdf import load
 
         pdf = load(
-            card.pdf.set, card.pdf.member, backend=card.pdf.backend, alphas_loops=card.pdf.alphas_loops
+            card.pdf.set,
+            card.pdf.member,
+            backend=card.pdf.backend,
+            alphas_loops=card.pdf.alphas_loops,
+            alphas_nf_max=card.pdf.alphas_nf_max,
         )
     else:
         from mlgen.physics.alphas import AlphaS
