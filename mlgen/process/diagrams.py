@@ -92,23 +92,49 @@ def config_channel(
         node = build(top.id, root=True)
         assert isinstance(node, Node)
         return propagators, node
-    first = t_lines[0].daughters
-    if first[0] not in (1, 2):
-        raise ValueError(f"config {config.number}: the t-channel line starts at {first[0]}, not a beam")
-    blocks: list[Node | int] = []
-    previous = first[0]
-    for line in t_lines:
-        a, b = line.daughters
-        if previous not in (a, b):
-            raise ValueError(f"config {config.number}: t-channel line {line.id} does not continue {previous}")
-        blocks.append(build(b if a == previous else a))
-        previous = line.id
+    blocks, t_props, start = _t_chain(config, t_lines)
     chain = TChain(
-        tuple(blocks),
-        tuple(TPropagator(_value(values, line.mass, config), line.pdg) for line in t_lines[:-1]),
-        start=first[0] - 1,
+        tuple(build(b) for b in blocks),
+        tuple(TPropagator(_value(values, line.mass, config), line.pdg) for line in t_props),
+        start=start,
     )
     return propagators, chain
+
+
+def _t_chain(config: ChannelConfig, t_lines: Sequence[Line]) -> tuple[list[int], list[Line], int]:
+    """The t-channel lines of a config as one chain from a beam: ``(blocks, propagators, start)``.
+
+    MadEvent (3.6 and later) writes a config's t-channel lines in the order of its ``TSTRATEGY``:
+    one chain from beam 1 or from beam 2, or "ping-pong" (``-1``, ``-2``) with lines growing from both
+    beams in turn. Every line joins an earlier line of its half (or its beam) with one block; the
+    last line closes the diagram and is no propagator. Read from both halves, the chain from the
+    beam of the half without the closing line is that half's blocks, the closing line's block, then
+    the other half's blocks backwards (the same spacelike lines, each ``t`` unchanged).
+    """
+    halves: dict[int, list[tuple[Line, int]]] = {1: [], 2: []}
+    end: dict[int, int] = {1: 1, 2: 2}  # the line (or beam) each half has reached
+    for line in t_lines:
+        a, b = line.daughters
+        for beam in (1, 2):
+            if end[beam] in (a, b):
+                halves[beam].append((line, b if a == end[beam] else a))
+                end[beam] = line.id
+                break
+        else:
+            raise ValueError(
+                f"config {config.number}: t-channel line {line.id} joins {a} and {b}, neither continuing "
+                f"the line from beam 1 ({end[1]}) nor from beam 2 ({end[2]})"
+            )
+    closing = t_lines[-1]
+    closed = 1 if halves[1] and halves[1][-1][0] is closing else 2
+    other = 3 - closed
+    if not halves[other]:  # one chain from one beam: MadEvent's strategies 1 and 2
+        chain = halves[closed]
+        return [b for _, b in chain], [line for line, _ in chain[:-1]], closed - 1
+    inner = halves[closed][:-1]
+    blocks = [b for _, b in halves[other]] + [halves[closed][-1][1]] + [b for _, b in reversed(inner)]
+    props = [line for line, _ in halves[other]] + [line for line, _ in reversed(inner)]
+    return blocks, props, other - 1
 
 
 def diagram_channels(
