@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -108,6 +109,11 @@ class EventBatch:
         x1, x2: ``(B,)`` float64 momentum fractions, or ``None``.
         mu_r, mu_f: ``(B,)`` float64 renormalisation and factorisation scales in GeV, or ``None``.
         extra_weights: ``(B, k)`` float64 named weights in pb (order of ``RunInfo.weights``), or ``None``.
+        attributes: ``(B,)`` numpy ``str`` array: the attributes of each ``<event ...>`` tag as written
+            (``npLO=" 1 " npNLO=" 2 "``; ``""`` for none), or ``None``. Text, not tensors: mlgen does
+            not interpret them, it carries them (FxFx matching reads ``npLO``/``npNLO``).
+        trailer: ``(B,)`` numpy ``str`` array: each event's lines after the particles that mlgen does
+            not interpret (``<mgrwt>``, ``<clustering>``, comments), verbatim, or ``None``.
     """
 
     momenta: Tensor
@@ -128,6 +134,8 @@ class EventBatch:
     mu_r: Tensor | None = None
     mu_f: Tensor | None = None
     extra_weights: Tensor | None = None
+    attributes: np.ndarray | None = None
+    trailer: np.ndarray | None = None
     _meta: dict[str, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -143,12 +151,19 @@ class EventBatch:
         return self.momenta.device
 
     def _tensors(self) -> dict[str, Tensor | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_meta"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_TENSORS}
 
-    def _map(self, fn: Callable[[Tensor], Tensor]) -> EventBatch:
-        """A copy with ``fn`` applied to every tensor field (``None`` fields stay ``None``)."""
+    def _map(
+        self, fn: Callable[[Tensor], Tensor], text_fn: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> EventBatch:
+        """A copy with ``fn`` applied to every tensor field and ``text_fn`` to the text fields
+        (``None`` fields stay ``None``; without ``text_fn`` the text fields are shared)."""
         # one dict for fields of two types (Tensor, Tensor | None): replace() checks each by name
         changes: dict[str, Any] = {k: (None if v is None else fn(v)) for k, v in self._tensors().items()}
+        if text_fn is not None:
+            for name in _TEXT:
+                value = getattr(self, name)
+                changes[name] = None if value is None else text_fn(value)
         return replace(self, **changes)
 
     def to(self, device: torch.device | str) -> EventBatch:
@@ -157,7 +172,8 @@ class EventBatch:
 
     def __getitem__(self, index: Tensor | slice) -> EventBatch:
         """Select events (a slice, an index tensor or a boolean mask)."""
-        return self._map(lambda v: v[index])
+        rows = index.cpu().numpy() if isinstance(index, Tensor) else index
+        return self._map(lambda v: v[index], lambda v: v[rows])
 
     @staticmethod
     def concat(batches: list[EventBatch]) -> EventBatch:
@@ -184,4 +200,18 @@ class EventBatch:
                     p = torch.cat([p, torch.full(pad_shape, fill, dtype=p.dtype, device=p.device)], dim=1)
                 padded.append(p)
             out[name] = torch.cat(padded, dim=0)
-        return EventBatch(**out)  # type: ignore[arg-type]
+        text: dict[str, np.ndarray | None] = {}
+        for name in _TEXT:
+            parts_text = [getattr(b, name) for b in batches]
+            if all(p is None for p in parts_text):
+                text[name] = None
+                continue
+            # a batch without the field had nothing there: empty text, not a lost column
+            text[name] = np.concatenate(
+                [np.full(len(b), "", dtype=object) if p is None else p for b, p in zip(batches, parts_text)]
+            )
+        return EventBatch(**out, **text)  # type: ignore[arg-type]
+
+
+_TEXT = ("attributes", "trailer")
+_NOT_TENSORS = ("_meta", *_TEXT)

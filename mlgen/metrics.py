@@ -7,6 +7,7 @@ return Python floats or tensors; the maximum of signed weights means ``max |w|``
 from __future__ import annotations
 
 __all__ = [
+    "cross_section",
     "effective_sample_size",
     "error_uncertainty",
     "reduced_max",
@@ -15,8 +16,30 @@ __all__ = [
     "weight_spread",
 ]
 
+import math
+
+import numpy as np
 import torch
 from torch import Tensor
+
+
+def cross_section(w: Tensor | np.ndarray) -> tuple[float, float]:
+    """``(sigma, error)`` in pb from weights in pb per event: the mean and its standard error.
+
+    ``sigma = sum w / N``, ``error = sqrt((sum w^2 - (sum w)^2 / N) / (N (N - 1)))``: the one
+    formula for every cross section mlgen prints or writes (``<init>`` lines, reports, merges).
+    For one process of a sample, pass the sample's weights with the other processes' set to 0.
+    One event: error ``inf``.
+    """
+    a = np.asarray(w.detach().cpu().double().numpy() if isinstance(w, Tensor) else w, dtype=np.float64)
+    n = len(a)
+    if n == 0:
+        raise ValueError("no events: no cross section")
+    total = float(a.sum())
+    if n == 1:
+        return total, math.inf
+    variance = max(float((a * a).sum()) - total * total / n, 0.0) / (n * (n - 1))
+    return total / n, math.sqrt(variance)
 
 
 def relative_error(mean: float, sdev: float) -> float:

@@ -6,7 +6,7 @@ the install hint.
 
 from __future__ import annotations
 
-__all__ = ["event_observables", "plot_run"]
+__all__ = ["differential_cross_section", "event_observables", "plot_run"]
 
 from pathlib import Path
 
@@ -34,16 +34,50 @@ def event_observables(batch: EventBatch) -> dict[str, np.ndarray]:
     return observables(batch, multiplicities=False)
 
 
+def differential_cross_section(
+    values: np.ndarray, w: np.ndarray, edges: np.ndarray, sigma_pb: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(dsigma/dX, its error)`` per bin, in pb per unit of X, whatever the weights' convention.
+
+    Arguments:
+        values: ``(N,)`` the observable (non-finite values count in sigma, in no bin).
+        w: ``(N,)`` the events' weights (signed; any normalisation: pb per event, or shares of sigma).
+        edges: ``(n + 1,)`` bin edges.
+        sigma_pb: the sample's cross section.
+
+    The weights are normalised to sum to ``sigma_pb``, binned and divided by the bin widths; the error
+    is ``sqrt(sum w^2)`` of the same normalised weights. The bins integrate to ``sigma_pb`` times the
+    share of the weights inside them.
+    """
+    total = float(np.sum(w))
+    scale = sigma_pb / total if total else 0.0
+    width = np.diff(edges)
+    inside = np.isfinite(values)
+    content = np.histogram(values[inside], edges, weights=w[inside] * scale)[0]
+    square = np.histogram(values[inside], edges, weights=(w[inside] * scale) ** 2)[0]
+    return content / width, np.sqrt(square) / width
+
+
 def plot_run(
-    batch: EventBatch, weights: np.ndarray | None, directory: str | Path, title: str = ""
+    batch: EventBatch,
+    weights: np.ndarray | None,
+    directory: str | Path,
+    title: str = "",
+    *,
+    sigma_pb: float | None = None,
 ) -> list[Path]:
     """Write PNG histograms of the observables of ``batch`` and of ``log10 weights``.
 
     Arguments:
         batch: events (unweighted, or weighted with ``batch.weight``).
-        weights: the weighted sample's weights in pb (before unweighting), or ``None``.
+        weights: the weighted sample's weights in pb per event (before unweighting), or ``None``.
         directory: where the PNGs go.
         title: a label for the plots.
+        sigma_pb: the cross section the plots integrate to; default: the mean of ``weights``, or
+            (without them) the sum of the events' weights (unweighted files: ``sigma / N`` each).
+
+    Every plot is ``dsigma/dX`` in pb per unit of X (:func:`differential_cross_section`), so a
+    weighted and an unweighted sample of one run give the same curve.
 
     Returns:
         The files written.
@@ -54,17 +88,24 @@ def plot_run(
     plt.style.use(mplhep.style.CMS)
     written = []
     w = batch.weight.cpu().numpy()
+    if sigma_pb is None:
+        sigma_pb = float(np.mean(weights)) if weights is not None and len(weights) else float(w.sum())
     for name, values in event_observables(batch).items():
         finite = np.isfinite(values)
         lo, hi = np.quantile(values[finite], [0.001, 0.999]) if finite.any() else (0.0, 1.0)
         if hi <= lo:
             hi = lo + 1.0
-        h = hist.Hist(hist.axis.Regular(50, float(lo), float(hi), name=name), storage=hist.storage.Weight())
-        h.fill(values[finite], weight=w[finite])
+        edges = np.linspace(float(lo), float(hi), 51)
+        density, error = differential_cross_section(values, w, edges, sigma_pb)
         fig, ax = plt.subplots(figsize=(8, 6))
-        mplhep.histplot(h, ax=ax, yerr=True, histtype="step", label=title or None)
+        mplhep.histplot(density, edges, ax=ax, yerr=error, histtype="step", label=title or None)
+        # a distribution over decades (a pT tail) on a log axis
+        positive = density[density > 0]
+        if len(positive) > 1 and positive.max() > 100 * positive.min():
+            ax.set_yscale("log")
         ax.set_xlabel(name)
-        ax.set_ylabel("pb / bin")
+        unit = name[name.find("[") + 1 : name.find("]")] if "[" in name else ""
+        ax.set_ylabel(f"dsigma/d{name.split('[')[0].strip()} [pb" + (f"/{unit}]" if unit else "]"))
         if title:
             ax.legend()
         path = directory / f"{_slug(name)}.png"

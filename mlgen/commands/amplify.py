@@ -71,15 +71,18 @@ def _adversarial(args: argparse.Namespace) -> float:
 
 
 def main(args: argparse.Namespace) -> int:
+    from mlgen.commands.reports import process_rows
     from mlgen.device import resolve_device
-    from mlgen.events import ProcessLine
     from mlgen.generative.amplify import amplify
     from mlgen.generative.config import AmplifyConfig
     from mlgen.generative.refine import RefineConfig
-    from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.lhe import LHEWriter
+    from mlgen.lhe.passthrough import account_for_dropped, read_events
+    from mlgen.lhe.weights import per_event_pb, process_lines
+    from mlgen.positive.make import process_table
     from mlgen.resample.classifier import ClassifierConfig
 
-    info, events = read_lhe(args.input)
+    info, events = read_events(args.input)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events to learn from")
     n_out = args.n if args.n is not None else int(round(args.factor * len(events)))
@@ -114,12 +117,20 @@ def main(args: argparse.Namespace) -> int:
     )
     if bar is not None:
         bar.close()
-    run_info = dataclasses.replace(
-        info, weight_strategy=3, weights=(), generator=("mlgen amplify", info.generator[1])
+    # every process's <init> line from the generated events' own weights, its error at least the input's
+    w_in = per_event_pb(info, events)[0]
+    ids_in = events.process_id.cpu().numpy()
+    lines = process_lines(
+        out.process_id.cpu().numpy(),
+        out.weight.cpu().numpy() * len(out),
+        unweighted=True,
+        known=tuple(p.id for p in info.processes),
+        errors_from=(ids_in, w_in),
     )
-    if report.sigma_from == "weights":  # the <init> block had no cross section: the one the events carry
-        sigma = report.sigma_pb
-        run_info = dataclasses.replace(run_info, processes=(ProcessLine(sigma, 0.0, sigma / len(out), 1),))
+    run_info = dataclasses.replace(
+        info, weight_strategy=3, processes=lines, generator=("mlgen amplify", info.generator[1])
+    )
+    run_info, dropped = account_for_dropped(run_info, events, out, "amplify (generated events)")
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     if args.report:
@@ -134,6 +145,9 @@ def main(args: argparse.Namespace) -> int:
         print(describe_refine(report.refine, len(out)))
         if report.refine.warning:
             print(f"warning: {report.refine.warning}")
+    print("\n".join(process_rows(process_table(process_lines(ids_in, w_in, unweighted=False), lines))))
+    for warning in dropped:
+        print(f"warning: {warning}")
     for source, pole, width, fitted in sorted(shapes):
         origin = "the input's <slha>" if source == "slha" else "the sample's median, PDG width"
         shape = "fitted residual, drawn before the flow" if fitted else "quantile knots"

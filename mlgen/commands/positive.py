@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from mlgen.atomic import write_text
 from mlgen.commands import classifier_options
-from mlgen.commands.reports import describe_refine, renamed
+from mlgen.commands.reports import describe_refine, process_rows, renamed
 
 if TYPE_CHECKING:  # the parser is built without importing torch
     from mlgen.positive import PositiveReport
@@ -69,7 +69,8 @@ def main(args: argparse.Namespace) -> int:
     import dataclasses
 
     from mlgen.device import resolve_device
-    from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.lhe import LHEWriter
+    from mlgen.lhe.passthrough import read_events
     from mlgen.positive import RENAMED, NeuralConfig, PositiveConfig, make_positive
 
     method = args.method
@@ -78,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     if args.refine and method != "flow":
         raise ValueError(f"--refine refines a generator's events: it needs --method flow, not {method}")
     neural = classifier_options.config(NeuralConfig, args, seed=args.seed)
-    info, events = read_lhe(args.input, max_events=args.max_events)
+    info, events = read_events(args.input, max_events=args.max_events)
     if events is None or len(events) == 0:
         raise ValueError(f"{args.input}: no events")
     if args.epochs and method == "neural":
@@ -139,5 +140,6 @@ def _summary(report: PositiveReport, n_out: int, output: str) -> str:
             f"  distortion: worst chi2/ndf = {worst[1]['chi2_ndf']:.2f} ({worst[0]}) of "
             f"{len(report.distortion)} observables (pulls in the input's statistical error)"
         )
+    rows += process_rows(report.processes)
     rows += [f"  warning: {w}" for w in report.warnings]
     return "\n".join(rows)

@@ -19,6 +19,16 @@ def describe_refine(report: RefineReport, n_out: int) -> str:
     )
 
 
+def process_rows(table: dict[int, dict[str, float]]) -> list[str]:
+    """One line per process id: sigma before and after with their errors (the ``<init>`` figures)
+    and the change in units of the input's error."""
+    return [
+        f"  process {pid}: sigma {row['sigma_before_pb']:.6g} +- {row['error_before_pb']:.3g} -> "
+        f"{row['sigma_after_pb']:.6g} +- {row['error_after_pb']:.3g} pb ({row['pull']:+.2f} sigma)"
+        for pid, row in table.items()
+    ]
+
+
 def renamed(command: str, option: str, old: str, new: str, meaning: str) -> str:
     """``new``, after telling stderr that ``option old`` is deprecated (accepted for one release)."""
     print(

@@ -85,7 +85,8 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.generative.config import AmplifyConfig
     from mlgen.generative.refine import RefineConfig
     from mlgen.generative.subtract import subtract
-    from mlgen.lhe import LHEWriter, read_lhe
+    from mlgen.lhe import LHEWriter
+    from mlgen.lhe.passthrough import account_for_dropped, read_events
     from mlgen.resample.classifier import ClassifierConfig
 
     method = _method(args)
@@ -93,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     config = classifier_options.config(
         ClassifierConfig, args, epochs=args.epochs, batch=512, lr=1e-3, patience=15, seed=args.seed
     )
-    (info_b, b), (info_s, s) = read_lhe(args.base), read_lhe(args.sub)
+    (info_b, b), (info_s, s) = read_events(args.base), read_events(args.sub)
     for path, events in ((args.base, b), (args.sub, s)):
         if events is None or len(events) == 0:
             raise ValueError(f"{path}: no events")
@@ -114,6 +115,7 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as err:  # name the files the complaint is about, and the option
         message = str(err).replace("n_out:", "-n:")
         raise ValueError(f"B = {args.base}, S = {args.sub}: {message}") from err
+    run_info, dropped = account_for_dropped(run_info, b, out, f"subtract ({method})")
     with LHEWriter(args.output, run_info) as writer:
         writer.write(out)
     data = report.to_json() | {"base": args.base, "sub": args.sub, "output": args.output}
@@ -140,6 +142,8 @@ def main(args: argparse.Namespace) -> int:
             )
     if report.refine is not None:
         print("  " + describe_refine(report.refine, len(out)))
+    for warning in dropped:
+        print("  warning: " + warning)
     for warning in report.warnings:  # the library names its argument, the user typed the option
         print("  warning: " + warning.replace("negative='keep'", "--keep-negative"))
     return 0

@@ -177,7 +177,7 @@ def amplify(
     input_batch = batch
     records = complete_records(batch)
     batch = records.batch
-    groups = group_events(batch, sqrt_s)
+    groups = group_events(batch, sqrt_s, by_process=True)
     total = float(w.sum())
     fractions = [float(w[g.index].sum()) / total for g in groups]
     fractions_t = torch.tensor(fractions, dtype=torch.float64)

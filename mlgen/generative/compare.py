@@ -68,10 +68,29 @@ class CompareReport:
 
 
 def _weights(batch: EventBatch) -> np.ndarray:
+    """The events' weights, signed: a sample with negative weights is compared as it is (weighted
+    histograms, the classifier's loss and AUC weighted by them)."""
     w = batch.weight.detach().cpu().double().numpy()
-    if (w < 0).any():
-        raise ValueError("negative weights: compare positive-weight samples (see mlgen positive)")
+    if not w.sum() > 0:
+        raise ValueError(f"the weights sum to {w.sum():.4g}: no distribution to compare")
     return w
+
+
+def _signed_pulls(
+    a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised weighted histograms, their ``sqrt(sum w^2)`` errors and the pulls, for signed
+    weights (:func:`~mlgen.generative.quality.histogram_pulls`' pooled estimate needs positive
+    contents); NaN where neither sample has an event."""
+    sa, sb = wa.sum(), wb.sum()
+    ha = np.histogram(a, edges, weights=wa / sa)[0]
+    hb = np.histogram(b, edges, weights=wb / sb)[0]
+    da = np.sqrt(np.histogram(a, edges, weights=(wa / sa) ** 2)[0])
+    db = np.sqrt(np.histogram(b, edges, weights=(wb / sb) ** 2)[0])
+    error = np.hypot(da, db)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pull = np.where(error > 0, (ha - hb) / error, np.nan)
+    return ha, da, hb, db, pull
 
 
 def _discrete(values: np.ndarray) -> bool:
@@ -112,6 +131,7 @@ def compare_samples(
     ot = observables(truth) if truth is not None else None
     wt = _weights(truth) if truth is not None else None
     reference = ot if ot is not None else ob
+    signed = bool((wa < 0).any() or (wb < 0).any() or (wt is not None and (wt < 0).any()))
     # a 2 -> 2 system's pT is zero up to rounding: its noise would tell samples apart, not physics
     names = [
         k
@@ -127,7 +147,8 @@ def compare_samples(
         edges = _edges(ref, n_bins)
         va, vb = oa[name], ob[name]
         fa, fb = np.isfinite(va), np.isfinite(vb)
-        ha, da, hb, db, pull = histogram_pulls(va[fa], wa[fa], vb[fb], wb[fb], edges)
+        pulls = _signed_pulls if signed else histogram_pulls
+        ha, da, hb, db, pull = pulls(va[fa], wa[fa], vb[fb], wb[fb], edges)
         valid = np.isfinite(pull)
         chi2 = float(np.sum(pull[valid] ** 2))
         per_observable[name] = ObservableComparison(

@@ -171,6 +171,11 @@ class EventGroup:
         return self.tree.mass_columns
 
 
+def _parton(label: object) -> bool:
+    """A layout line's class is a parton of some flavour (``"j"``, or ``"j<mass>"`` for massive ones)."""
+    return isinstance(label, str) and label.startswith("j")
+
+
 def layouts(batch: EventBatch) -> dict[tuple, list[int]]:
     """The record layout of every event: ``{layout: event indices}``, in order of first appearance.
 
@@ -178,15 +183,18 @@ def layouts(batch: EventBatch) -> dict[tuple, list[int]]:
     """
     status = batch.status.cpu()
     pdg = batch.pdg.cpu()
-    massless = batch.masses.cpu().abs() < 1e-6
+    mass = batch.masses.cpu()
+    massless = mass.abs() < 1e-6
     keys: dict[tuple, list[int]] = {}
     for i in range(len(batch)):
         row = []
-        for s, p, zero in zip(status[i].tolist(), pdg[i].tolist(), massless[i].tolist()):
+        for s, p, zero, m in zip(status[i].tolist(), pdg[i].tolist(), massless[i].tolist(), mass[i].tolist()):
             if p == 0:
                 continue
             if abs(p) in _JET and s != 2:
-                row.append((s, "j"))  # partons of any flavour: the flavour is drawn later
+                # partons of any flavour and one mass: the flavour is drawn later, from an event of
+                # the layout, and the mass is the layout's (a gluon never gets a quark's mass)
+                row.append((s, "j" if zero else f"j{m:.6g}"))
             elif abs(p) in _LEPTON and s == 1 and zero:
                 row.append((s, "l+" if p < 0 else "l-"))  # massless e, mu: kinematically one
             else:
@@ -195,15 +203,34 @@ def layouts(batch: EventBatch) -> dict[tuple, list[int]]:
     return keys
 
 
-def group_events(batch: EventBatch, sqrt_s: float | None = None) -> list[EventGroup]:
+def _by_process(batch: EventBatch, found: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
+    """Each layout split by process id; a layout of several processes gets ``("process", id)``
+    appended to its key (a trailing pseudo-line, no record slot)."""
+    pid = batch.process_id.cpu().numpy()
+    out: dict[tuple, list[int]] = {}
+    for key, members in found.items():
+        ids = sorted(set(pid[members].tolist()))
+        for p in ids:
+            mine = [i for i in members if pid[i] == p]
+            out[key if len(ids) == 1 else (*key, ("process", int(p)))] = mine
+    return out
+
+
+def group_events(
+    batch: EventBatch, sqrt_s: float | None = None, *, by_process: bool = False
+) -> list[EventGroup]:
     """Split ``batch`` into record layouts; groups in order of first appearance.
 
     With the collider energy ``sqrt_s``, at a hadron collider, the root's rapidity is a share of its
     kinematic range and the system's mass its excess over its children's (see the module); without
-    it, the rapidity and the mass themselves.
+    it, the rapidity and the mass themselves. ``by_process``: a group per layout and process id, so
+    that a generator's events (which take their process id from a training event of their group)
+    never move cross section between processes that share a layout (the H events of FxFx's
+    Z + 0 jets and the S events of its Z + 1 jet).
     """
     groups = []
-    for key, members in layouts(batch).items():
+    found = layouts(batch)
+    for key, members in (_by_process(batch, found) if by_process else found).items():
         idx = torch.tensor(members)
         first = members[0]
         final = [k for k, (s, _) in enumerate(key) if s == 1]
@@ -268,8 +295,8 @@ def _build_tree(group: EventGroup) -> _Tree:
     top.sort(key=first_slot)
     for c in children.values():
         c.sort(key=first_slot)
-    hadrons = all(group.key[k][1] == "j" for k in (0, 1))
-    jets = [node for node in top if node[0] == "fin" and group.key[group.final[node[1]]][1] == "j"]
+    hadrons = all(_parton(group.key[k][1]) for k in (0, 1))
+    jets = [node for node in top if node[0] == "fin" and _parton(group.key[group.final[node[1]]][1])]
     balance = None
     if len(top) > 1 and hadrons and jets:
         balance = next((node for node in top if node[0] == "res"), top[-1])

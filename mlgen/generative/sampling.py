@@ -137,7 +137,11 @@ def _record(
         masses[:, slot] = torch.sqrt((q[:, 0] ** 2 - (q[:, 1:] ** 2).sum(-1)).clamp(min=0))
     out.momenta, out.masses = mom, masses
     out.x1, out.x2 = x1.cpu(), x2.cpu()
+    # the donor's reweighting weights and per-event blocks (<mgrwt>, <clustering>) describe the
+    # donor's kinematics, not these: dropped (the command says so); its tag attributes (npLO,
+    # npNLO: the process's multiplicities) are the layout's and stay
     out.extra_weights = None
+    out.trailer = None
     return out
 
 

@@ -61,7 +61,7 @@ from mlgen.generative.config import AmplifyConfig
 from mlgen.generative.difference import ClassifierDifference, classifier_difference
 from mlgen.generative.refine import RefineConfig, RefineReport
 from mlgen.generative.subtract_flow import SubtractLayout, generate_difference
-from mlgen.lhe.weights import per_event_pb
+from mlgen.lhe.weights import per_event_pb, process_lines
 from mlgen.resample.classifier import ClassifierConfig
 from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng, torch_generator
 from mlgen.unweight import hit_or_miss
@@ -141,6 +141,36 @@ def _sigma_error(info: RunInfo, w: np.ndarray) -> float:
     if np.allclose(w, w[0], rtol=1e-9, atol=0):
         return max(info.error_pb, 0.0)
     return float(w.std(ddof=1)) / math.sqrt(len(w))
+
+
+def _process_lines(
+    out: EventBatch, base: tuple[RunInfo, EventBatch, np.ndarray], sub: tuple[RunInfo, EventBatch, np.ndarray]
+) -> tuple[ProcessLine, ...]:
+    """The ``<init>`` lines of B - S's events, one per process id (the events keep B's): sigma from
+    the written weights, the error at least what B and S knew of that process."""
+    w_out = out.weight.cpu().numpy() * len(out)
+    ids_out = out.process_id.cpu().numpy()
+    known = tuple(sorted({p.id for p in base[0].processes} | {p.id for p in sub[0].processes}))
+    lines = process_lines(ids_out, w_out, unweighted=True, known=known)
+    inputs = []
+    for info, batch, w in (base, sub):
+        ids = batch.process_id.cpu().numpy()
+        equal = np.allclose(w, w[0], rtol=1e-9, atol=0)
+        init = {p.id: p.error_pb for p in info.processes}
+        # equal weights carry no error of sigma: the <init> line's, where the file has one per process
+        inputs.append(
+            {
+                line.id: init.get(line.id, line.error_pb) if equal else line.error_pb
+                for line in process_lines(ids, w, unweighted=False, known=known)
+            }
+        )
+    return tuple(
+        dataclasses.replace(
+            line,
+            error_pb=max(line.error_pb, math.hypot(inputs[0].get(line.id, 0.0), inputs[1].get(line.id, 0.0))),
+        )
+        for line in lines
+    )
 
 
 def _check_settings(method: str, n_out: int | None, warm_epochs: int, negative: str, refine: bool) -> None:
@@ -310,8 +340,7 @@ def subtract(
         out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=out.device)
     else:
         out, written = _classifier_events(b, weights, negative, n_out, sigma, keep_seed)
-    out.extra_weights = None
-    out.process_id = torch.ones(len(out), dtype=torch.long, device=out.device)
+    out.extra_weights = None  # B's variations are not B - S's
     region, warning = _negative_region(classifier, counting, written)
     if warning is not None:
         warnings.append(warning)
@@ -320,6 +349,9 @@ def subtract(
             f"the classifier's B - S integrates to {classifier.sigma_from_weights_pb:.6g} pb, not "
             f"{sigma:.6g}: the ratio dsigma_S/dsigma_B is not learnt well enough"
         )
+    lines = _process_lines(out, (info_b, b, w_b), (info_s, s, w_s))
+    # the error printed, written in the report and in <init> is one number: the lines' in quadrature
+    error = math.sqrt(sum(line.error_pb**2 for line in lines))
     seconds = time.perf_counter() - start
     sizes = (len(b), len(s), len(out))
     report = SubtractReport(
@@ -330,7 +362,7 @@ def subtract(
     run_info = dataclasses.replace(
         info_b,
         weight_strategy=-4 if bool((out.weight < 0).any()) else 3,
-        processes=(ProcessLine(sigma, error, float(out.weight.abs().max()) if len(out) else 0.0, 1),),
+        processes=lines,
         weights=(),
         generator=(f"mlgen subtract ({method})", info_b.generator[1]),
     )

@@ -19,27 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.lhe.reader import read_lhe
-from mlgen.lhe.weights import per_event_pb
+from mlgen.events import EventBatch, RunInfo
+from mlgen.lhe.passthrough import read_events
+from mlgen.lhe.weights import per_event_pb, process_lines
 from mlgen.lhe.writer import LHEWriter
 from mlgen.physics.slha import slha_block
-
-
-def _combined_lines(infos: list[RunInfo], scale: float) -> tuple[ProcessLine, ...]:
-    by_id: dict[int, list[ProcessLine]] = {}
-    for info in infos:
-        for line in info.processes:
-            by_id.setdefault(line.id, []).append(line)
-    return tuple(
-        ProcessLine(
-            scale * sum(p.xsec_pb for p in lines),
-            scale * sum(p.error_pb**2 for p in lines) ** 0.5,
-            scale * max(abs(p.xmax_pb) for p in lines),
-            pid,
-        )
-        for pid, lines in sorted(by_id.items())
-    )
 
 
 def _common_slha(infos: list[RunInfo]) -> list[str]:
@@ -47,6 +31,15 @@ def _common_slha(infos: list[RunInfo]) -> list[str]:
     blocks = {slha_block(info.header) for info in infos}
     block = blocks.pop() if len(blocks) == 1 else None
     return [] if block is None else [block]
+
+
+def _header(infos: list[RunInfo], paths: Sequence[str | os.PathLike[str]]) -> str:
+    """The inputs' header: kept whole when they all have the same one (shards of one run); else
+    each input's named in a comment, with the ``<slha>`` block they share."""
+    notes = [f"<!-- merged from {Path(p).name} -->" for p in paths]
+    if len({info.header for info in infos}) == 1:
+        return "\n".join([infos[0].header, *notes]).strip("\n")
+    return "\n".join(notes + _common_slha(infos))
 
 
 def merge_lhe(
@@ -67,7 +60,7 @@ def merge_lhe(
     batches: list[EventBatch] = []
     parts: list[tuple[np.ndarray, str]] = []
     for path in paths:
-        info, batch = read_lhe(path)
+        info, batch = read_events(path)
         if batch is None or len(batch) == 0:
             raise ValueError(f"{path}: no events to merge")
         if infos and (info.beam_ids, info.beam_energies) != (infos[0].beam_ids, infos[0].beam_energies):
@@ -89,13 +82,15 @@ def merge_lhe(
     merged = EventBatch.concat(batches)
     merged = merged[torch.as_tensor(np.random.default_rng(seed).permutation(n))]
     w_all = merged.weight.numpy()
+    known = tuple(sorted({line.id for info in infos for line in info.processes}))
     run_info = dataclasses.replace(
         infos[0],
         weight_strategy=4 if (w_all >= 0).all() else -4,
-        processes=_combined_lines(infos, scale),
+        # each process's line from the merged weights: the same numbers the merged sample gives
+        processes=process_lines(merged.process_id.numpy(), w_all, unweighted=False, known=known),
         weights=infos[0].weights if same_weights else (),
         generator=("mlgen merge", infos[0].generator[1]),
-        header="\n".join([f"<!-- merged from {Path(p).name} -->" for p in paths] + _common_slha(infos)),
+        header=_header(infos, paths),
     )
     with LHEWriter(output, run_info) as writer:
         writer.write(merged)

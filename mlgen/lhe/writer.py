@@ -29,7 +29,7 @@ from mlgen.events import EventBatch, RunInfo
 
 FLOAT = "%.16e"
 PARTICLE = " %d %d %d %d %d %d " + " ".join([FLOAT] * 5) + " %.6e %.1f\n"
-EVENT_HEAD = "<event>\n %d %d " + " ".join([FLOAT] * 4) + "\n"
+EVENT_HEAD = "<event%s>\n %d %d " + " ".join([FLOAT] * 4) + "\n"
 
 
 def _escape(text: str) -> str:
@@ -116,7 +116,7 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
         axis=-1,
     ).astype(np.float64)
     tail_parts = []
-    tail_values = []
+    tail_values: list[np.ndarray] = []
     if weight_ids:
         if b.extra_weights is None or b.extra_weights.shape[1] != len(weight_ids):
             raise ValueError(
@@ -127,10 +127,19 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
             "<rwgt>\n" + "".join(f"<wgt id='{i}'> {FLOAT} </wgt>\n" for i in weight_ids) + "</rwgt>\n"
         )
         tail_values.append(b.extra_weights.numpy())
-    if b.mu_r is not None and b.mu_f is not None:
+    trailer = b.trailer
+    # a <scales> tag with more than mur and muf (MG5's pt_clust_i) travels verbatim in the trailer
+    verbatim_scales = trailer is not None and any("<scales" in t for t in trailer)
+    if b.mu_r is not None and b.mu_f is not None and not verbatim_scales:
         tail_parts.append(f"<scales muf='{FLOAT}' mur='{FLOAT}'/>\n")
         tail_values.append(np.stack([b.mu_f.numpy(), b.mu_r.numpy()], -1))
-    tail = "".join(tail_parts) + "</event>\n"
+    tail = "".join(tail_parts) + "%s</event>\n"
+    attributes = np.full(n_events, "", dtype=object)
+    if b.attributes is not None:
+        attributes = np.array([f" {a}" if a else "" for a in b.attributes], dtype=object)
+    trailing = np.full(n_events, "", dtype=object)
+    if trailer is not None:
+        trailing = np.array([f"{t}\n" if t else "" for t in trailer], dtype=object)
     out: list[tuple[int, str]] = []
     groups = np.unique(counts)
     for n in groups:
@@ -139,14 +148,23 @@ def format_events(batch: EventBatch, weight_ids: tuple[str, ...] = ()) -> str:
         parts = particle[rows][slots].reshape(len(rows), n * 13)
         values = np.concatenate([head[rows], parts, *(v[rows] for v in tail_values)], axis=1)
         template = EVENT_HEAD + PARTICLE * int(n) + tail
+        # text columns only where some event has text: the numbers alone format much faster
+        if attributes.any():
+            values = np.concatenate([attributes[rows, None], values.astype(object)], axis=1)
+        else:
+            template = template.replace("<event%s>", "<event>", 1)
+        if trailing.any():
+            values = np.concatenate([values.astype(object), trailing[rows, None]], axis=1)
+        else:
+            template = template.replace("%s</event>", "</event>")
         text = _fill(template, values)
         if len(groups) == 1:
             return text
         # keep the batch's event order across multiplicity groups
-        blocks = text.split("<event>\n")[1:]
+        blocks = [block + "</event>\n" for block in text.split("</event>\n")[:-1]]
         out.extend(zip(rows.tolist(), blocks))
     out.sort()
-    return "".join("<event>\n" + block for _, block in out)
+    return "".join(block for _, block in out)
 
 
 _SPEC = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?[a-zA-Z]")

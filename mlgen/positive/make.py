@@ -31,7 +31,8 @@ from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generative.amplify import AmplifyReport, amplify
 from mlgen.generative.config import AmplifyConfig
 from mlgen.generative.refine import RefineConfig
-from mlgen.lhe.weights import per_event_pb
+from mlgen.lhe.passthrough import account_for_dropped
+from mlgen.lhe.weights import per_event_pb, process_lines
 from mlgen.positive.neural import NeuralConfig, neural_resample
 from mlgen.positive.summary import WeightSummary, distortion, summarize
 from mlgen.resample.cell import cell_resample
@@ -106,7 +107,10 @@ def unweight(batch: EventBatch, w_pb: np.ndarray, generator: torch.Generator) ->
     out = batch[keep.to(batch.device)]
     sigma = float(w_pb.mean())
     out.weight = torch.full((len(out),), sigma / max(len(out), 1), dtype=torch.float64, device=batch.device)
-    out.extra_weights = None
+    if out.extra_weights is not None:
+        # each variation keeps its ratio to the central weight (a kept event has w > 0)
+        ratio = out.extra_weights / torch.as_tensor(w_pb, device=batch.device)[keep.to(batch.device), None]
+        out.extra_weights = ratio * out.weight[:, None]
     return out
 
 
@@ -115,21 +119,6 @@ def _with_weights(batch: EventBatch, w: np.ndarray, extra: np.ndarray | None = N
     if extra is not None:
         out.extra_weights = torch.as_tensor(extra, dtype=torch.float64, device=batch.device)
     return out
-
-
-def _process_lines(
-    events: EventBatch, w_pb: np.ndarray, info: RunInfo, error_scale: float
-) -> tuple[ProcessLine, ...]:
-    """One ``<init>`` line per process id of the input, with the treated sample's rate and error
-    (``std / sqrt(N)`` times ``error_scale``)."""
-    ids = events.process_id.cpu().numpy()
-    known = [p.id for p in info.processes] or [1]
-    lines = []
-    for pid in sorted(set(known) | set(ids.tolist())):
-        part = np.where(ids == pid, w_pb, 0.0)
-        error = error_scale * float(part.std(ddof=1) / math.sqrt(len(part))) if len(part) > 1 else 0.0
-        lines.append(ProcessLine(float(part.mean()), error, float(np.abs(part).max()), int(pid)))
-    return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -152,6 +141,7 @@ class PositiveReport:
     cells: dict[str, float | int] | None = None
     neural: dict[str, Any] | None = None
     flow: AmplifyReport | None = None
+    processes: dict[int, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the keys of ``OUT.positive.json``; the flow's report also under its
@@ -167,25 +157,28 @@ class PositiveReport:
             out |= {"flow": flow, "gan": flow}
         after = self.after.to_dict() | {"naive_error_pb": self.after_naive_error_pb}
         out |= {"before": self.before.to_dict(), "after": after, "distortion": self.distortion}
+        out["processes"] = {str(pid): row for pid, row in self.processes.items()}
         return out | {"warnings": list(self.warnings), "seconds": self.seconds}
 
 
-def _sigma_error(method: str, before: WeightSummary, w_kept: np.ndarray, n_in: int) -> float:
-    """The error of the treated sample's sigma: the information the input had, not ``std / sqrt(N)``.
-
-    Cell resampling keeps the sum of weights exactly, the neural weights are scaled to it: both
-    carry the input's error (``std / sqrt(N)`` of averaged weights would understate it: members of
-    a cell are correlated). The flow's events carry the error of its weighted stage: the variance of
-    the sum over the input's ``N`` events of the new weight (0 for a dropped event).
-    """
-    if method in ("cell", "neural"):
-        # both keep the input's sigma (cells exactly, the neural weights by their final scale)
-        return before.error_pb
-    # w_kept: mean convention over the kept events, i.e. (new weight) N_kept / N
-    per_input_event = w_kept * n_in / max(len(w_kept), 1)
-    second = float((per_input_event**2).sum()) / n_in
-    sigma = float(per_input_event.sum()) / n_in
-    return math.sqrt(max(second - sigma**2, 0.0) / n_in)
+def process_table(
+    before: tuple[ProcessLine, ...], after: tuple[ProcessLine, ...]
+) -> dict[int, dict[str, float]]:
+    """Per process id: sigma and its error before and after (pb), and the pull of the change in
+    units of the input's error."""
+    old = {line.id: line for line in before}
+    table = {}
+    for line in after:
+        ref = old.get(line.id, ProcessLine(0.0, 0.0, 0.0, line.id))
+        pull = (line.xsec_pb - ref.xsec_pb) / ref.error_pb if ref.error_pb > 0 else math.nan
+        table[line.id] = {
+            "sigma_before_pb": ref.xsec_pb,
+            "error_before_pb": ref.error_pb,
+            "sigma_after_pb": line.xsec_pb,
+            "error_after_pb": line.error_pb,
+            "pull": pull,
+        }
+    return table
 
 
 def _warnings(
@@ -227,10 +220,58 @@ def _warnings(
     return out
 
 
+def _cells_per_process(
+    ids: np.ndarray, w_pb: np.ndarray, points: np.ndarray, extra: np.ndarray | None, config: PositiveConfig
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, float | int]]:
+    """Cell resampling inside each process id (no weight moves between processes: each keeps its sum
+    of weights exactly), the extra weights through the same cells; the cells' figures over all."""
+    new_w = w_pb.copy()
+    new_extra = None if extra is None else extra.copy()
+    results = []
+    for pid in np.unique(ids):
+        mine = ids == pid
+        result = cell_resample(
+            w_pb[mine],
+            points[mine],
+            extra=None if extra is None else extra[mine],
+            max_cell_size=config.max_cell_size,
+            proportional=config.cell_share == "abs",
+        )
+        new_w[mine] = result.weights
+        if new_extra is not None and result.extra is not None:
+            new_extra[mine] = result.extra
+        results.append(result)
+    n_cells = sum(r.n_cells for r in results)
+    figures: dict[str, float | int] = {
+        "n_cells": n_cells,
+        "n_capped": sum(r.n_capped for r in results),
+        # the processes' medians, by their numbers of cells: the median of all cells when they agree
+        "median_radius_gev": float(sum(r.median_radius * r.n_cells for r in results) / max(n_cells, 1)),
+        "max_radius_gev": max((r.max_radius for r in results), default=0.0),
+        "mean_members": float(sum(r.mean_members * r.n_cells for r in results) / max(n_cells, 1)),
+        "processes": len(results),
+    }
+    return new_w, new_extra, figures
+
+
 def _neural_step(
-    batch: EventBatch, points: np.ndarray, w_pb: np.ndarray, config: PositiveConfig, rng: np.random.Generator
+    batch: EventBatch,
+    ids: np.ndarray,
+    points: np.ndarray,
+    w_pb: np.ndarray,
+    extra: np.ndarray | None,
+    config: PositiveConfig,
+    rng: np.random.Generator,
 ) -> tuple[EventBatch, dict[str, Any]]:
-    """The neural method's weighted events (mean convention) and its figures."""
+    """The neural method's weighted events (mean convention) and its figures.
+
+    The network sees the process id (one column per process), and each process's new weights are
+    scaled to its own input sigma, so no cross section moves between processes. The extra weights
+    keep their ratio to the central weight, event by event.
+    """
+    present = np.unique(ids)
+    if len(present) > 1:
+        points = np.concatenate([points, (ids[:, None] == present[None, :]).astype(points.dtype)], axis=1)
     res = neural_resample(points, w_pb, config.neural, device=config.device, generator=rng)
     kept = batch[torch.as_tensor(res.keep, device=batch.device)]
     # The calibrated classifier keeps the smoothed total exactly; the thinned one differs from it
@@ -243,10 +284,25 @@ def _neural_step(
         "sigma_network_pb": network,
         "sigma_network_pull": (network - sigma_in) / error_in,
     }
-    scale = sigma_in / network if network > 0 else 1.0
+    # each process scaled to its own input sigma (the network's total is in the figures)
+    new = res.weights.copy()
+    kept_ids = ids[res.keep]
+    for pid in present:
+        mine = kept_ids == pid
+        target, got = float(w_pb[ids == pid].sum()), float(new[mine].sum())
+        if got > 0 and target > 0:
+            new[mine] *= target / got
     # mean convention over the kept subset: times N_kept / N
-    out = _with_weights(kept, res.weights * scale * len(kept) / len(w_pb))
-    out.extra_weights = None
+    new = new * len(kept) / len(w_pb)
+    out = _with_weights(kept, new)
+    if extra is not None:
+        old = w_pb[res.keep]
+        safe = old != 0
+        out.extra_weights = None
+        if safe.all():
+            out.extra_weights = torch.as_tensor(
+                extra[res.keep] / old[:, None] * new[:, None], device=batch.device
+            )
     return out, figures
 
 
@@ -267,18 +323,12 @@ def make_positive(
     points = embed_events(batch, tau=config.tau, jet_radius=config.jet_radius)
     unweighted = config.unweight or config.method == "flow"
     cells = neural = None
+    ids = batch.process_id.cpu().numpy()
     if config.method == "cell":
-        result = cell_resample(
-            w_pb,
-            points,
-            extra=extra,
-            max_cell_size=config.max_cell_size,
-            proportional=config.cell_share == "abs",
-        )
-        cells = result.to_dict()
-        out = _with_weights(batch, result.weights, result.extra)
+        new_w, new_extra, cells = _cells_per_process(ids, w_pb, points, extra, config)
+        out = _with_weights(batch, new_w, new_extra)
     else:
-        out, neural = _neural_step(batch, points, w_pb, config, numpy_rng(neural_seed))
+        out, neural = _neural_step(batch, ids, points, w_pb, extra, config, numpy_rng(neural_seed))
     w_out = out.weight.cpu().numpy()
     flow = None
     if config.method == "flow":
@@ -294,10 +344,28 @@ def make_positive(
         out = unweight(out, w_out, torch_generator(unweight_seed))
     after = out.weight.cpu().numpy() * (len(out) if unweighted else 1)
     before, after_summary = summarize(w_pb), summarize(after)
-    honest = _sigma_error(config.method, before, w_out, len(w_pb))
+    # every process's <init> line from the output's own weights; its error never below what the
+    # input knew (cells and the neural weights correlate events, generated events add none)
+    ids_out = out.process_id.cpu().numpy()
+    lines = process_lines(
+        ids_out,
+        after,
+        unweighted=unweighted,
+        known=tuple(p.id for p in info.processes),
+        errors_from=(ids, w_pb),
+    )
+    lines_before = process_lines(ids, w_pb, unweighted=False)
+    honest = math.sqrt(sum(line.error_pb**2 for line in lines))
     moved = distortion(
         mean_batch, _with_weights(out, after), same_events=config.method == "cell" and not unweighted
     )
+    run_info = dataclasses.replace(
+        info,
+        weight_strategy=3 if unweighted else (4 if (after >= 0).all() else -4),
+        processes=lines,
+        generator=(f"mlgen positive --method {config.method}", info.generator[1]),
+    )
+    run_info, dropped = account_for_dropped(run_info, batch, out, f"positive --method {config.method}")
     report = PositiveReport(
         method=config.method,
         input_convention=convention,
@@ -307,21 +375,10 @@ def make_positive(
         after_naive_error_pb=after_summary.error_pb,
         distortion=moved,
         seconds=time.perf_counter() - start,
-        warnings=tuple(_warnings(before, after_summary, neural, flow, moved)),
+        warnings=tuple(_warnings(before, after_summary, neural, flow, moved) + dropped),
         cells=cells,
         neural=neural,
         flow=flow,
-    )
-    naive = after_summary.error_pb
-    if config.method == "cell" and info.processes and info.xsec_pb > 0:
-        lines = info.processes  # every process keeps its sum of weights: the input's <init> stays true
-    else:
-        lines = _process_lines(out, after, info, honest / naive if naive > 0 else 1.0)
-    run_info = dataclasses.replace(
-        info,
-        weight_strategy=3 if unweighted else (4 if (after >= 0).all() else -4),
-        processes=lines,
-        weights=info.weights if out.extra_weights is not None else (),
-        generator=(f"mlgen positive --method {config.method}", info.generator[1]),
+        processes=process_table(lines_before, lines),
     )
     return out, run_info, report

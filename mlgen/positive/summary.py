@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mlgen.events import EventBatch
+from mlgen.metrics import cross_section
 from mlgen.observables import observables
 
 
@@ -59,7 +60,7 @@ def summarize(weights: np.ndarray) -> WeightSummary:
     return WeightSummary(
         n=n,
         sigma_pb=float(w.mean()),
-        error_pb=float(w.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf,
+        error_pb=cross_section(w)[1],
         sumw2_error_pb=math.sqrt(square) / n,
         r_minus=float((w < 0).mean()),
         n_eff=n_eff,

@@ -1,0 +1,322 @@
+"""What goes into post-processing comes out (issue 25): header blocks, event attributes, per-event
+blocks, reweighting weights, per-process cross sections, the input's particle masses.
+
+A synthetic FxFx-like sample (Z -> e+ e- with 0, 1, 2 gluons, two processes by Born multiplicity,
+``npLO``/``npNLO`` on every event tag, signed weights, two reweighting weights, an ``<mgrwt>`` block
+per event, MG5 cards in the header) goes through ``mlgen positive`` (each method), ``amplify``,
+``merge`` and ``compare``; real files from ``../shared/data/lhe`` through ``positive`` and ``merge``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mlgen.cli import main
+from mlgen.events import EventBatch, RunInfo, WeightInfo
+from mlgen.lhe import write_lhe
+from mlgen.lhe.passthrough import read_events
+from mlgen.lhe.weights import per_event_pb, process_lines
+from mlgen.metrics import cross_section
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lhe"
+HEADER = (
+    "<MG5ProcCard>\ngenerate p p > e+ e- [QCD] @0\nadd process p p > e+ e- j [QCD] @1\n</MG5ProcCard>\n"
+    "<MGRunCard>\n 3 = ickkw\n 30.0 = ptj\n</MGRunCard>"
+)
+SQRT_S = 13000.0
+
+
+def _fxfx_like(n: int, seed: int = 3) -> tuple[RunInfo, EventBatch]:
+    """``n`` events: process 1 (Born Z, S events with 0 gluons, H events with 1), process 2 (Born
+    Z + j, S with 1, H with 2); 20% negative weights; pT(Z) = 0 exactly in the 0-gluon events."""
+    rng = np.random.default_rng(seed)
+    pid = np.where(rng.random(n) < 0.6, 1, 2)
+    hard = rng.random(n) < 0.4  # H events: one parton more
+    k = (pid - 1) + hard
+    mz = 91.19 + 2.5 * np.tan(np.pi * (rng.random(n) - 0.5)).clip(-8, 8)
+    ptz = np.where(k == 0, 0.0, 20 + rng.exponential(30, n))
+    phiz = rng.uniform(0, 2 * np.pi, n)
+    yz = rng.normal(0, 1.5, n)
+    mtz = np.hypot(mz, ptz)
+    z = np.stack([mtz * np.cosh(yz), ptz * np.cos(phiz), ptz * np.sin(phiz), mtz * np.sinh(yz)], -1)
+    # Z -> e+ e-: isotropic in its rest frame, boosted
+    cos, phi = rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n)
+    sin = np.sqrt(1 - cos**2)
+    half = mz / 2
+    e_rest = np.stack([half, half * sin * np.cos(phi), half * sin * np.sin(phi), half * cos], -1)
+    beta = z[:, 1:] / z[:, :1]
+    b2 = (beta**2).sum(1)
+    gamma = 1 / np.sqrt(1 - b2)
+
+    def boost(p: np.ndarray) -> np.ndarray:
+        bp = (beta * p[:, 1:]).sum(1)
+        e = gamma * (p[:, 0] + bp)
+        coef = np.where(b2 > 0, (gamma - 1) * bp / np.where(b2 > 0, b2, 1), 0.0) + gamma * p[:, 0]
+        return np.concatenate([e[:, None], p[:, 1:] + coef[:, None] * beta], 1)
+
+    em = boost(e_rest)
+    ep = z - em
+    # gluons balance the Z's pT: one takes it all, or two share it
+    share = np.where(k == 2, rng.uniform(0.2, 0.8, n), 1.0)
+    glu = []
+    for s in (share, 1 - share):
+        px, py = -z[:, 1] * s, -z[:, 2] * s
+        pt_g = np.hypot(px, py)
+        y = rng.normal(0, 2, n)
+        glu.append(np.stack([pt_g * np.cosh(y), px, py, pt_g * np.sinh(y)], -1))
+    final = z + np.where(k[:, None] >= 1, glu[0], 0) + np.where(k[:, None] >= 2, glu[1], 0)
+    x1 = (final[:, 0] + final[:, 3]) / SQRT_S
+    x2 = (final[:, 0] - final[:, 3]) / SQRT_S
+    zero = np.zeros(n)
+    p1 = np.stack([x1 * SQRT_S / 2, zero, zero, x1 * SQRT_S / 2], -1)
+    p2 = np.stack([x2 * SQRT_S / 2, zero, zero, -x2 * SQRT_S / 2], -1)
+    slots = 7
+    mom = np.zeros((n, slots, 4))
+    pdg = np.zeros((n, slots), dtype=np.int64)
+    status = np.zeros((n, slots), dtype=np.int64)
+    mothers = np.zeros((n, slots, 2), dtype=np.int64)
+    colors = np.zeros((n, slots, 2), dtype=np.int64)
+    masses = np.zeros((n, slots))
+    for j, (p, code, st) in enumerate(((p1, 2, -1), (p2, -2, -1), (z, 23, 2), (ep, -11, 1), (em, 11, 1))):
+        mom[:, j], pdg[:, j], status[:, j] = p, code, st
+    masses[:, 2] = mz
+    mothers[:, 2] = (1, 2)
+    mothers[:, 3:5] = (3, 3)
+    colors[:, 0] = (501, 0)
+    colors[:, 1] = np.where(k[:, None] == 0, [0, 501], np.where(k[:, None] == 1, [0, 502], [0, 503]))
+    for j in (5, 6):
+        on = k >= j - 4
+        mom[on, j], pdg[on, j], status[on, j], mothers[on, j] = glu[j - 5][on], 21, 1, (1, 2)
+    colors[k >= 1, 5] = np.where((k[k >= 1] == 1)[:, None], [501, 502], [501, 502])
+    colors[k == 2, 6] = (502, 503)
+    w = np.where(rng.random(n) < 0.2, -1.0, 1.0) * rng.uniform(0.5, 1.5, n) * np.where(pid == 1, 10.0, 4.0)
+    extra = np.stack([w * 1.1, w * 0.9], -1)
+    t = torch.as_tensor
+    batch = EventBatch(
+        momenta=t(mom),
+        pdg=t(pdg),
+        status=t(status),
+        mothers=t(mothers),
+        colors=t(colors),
+        masses=t(masses),
+        weight=t(w),
+        scale=t(np.full(n, 91.19)),
+        alpha_qed=t(np.full(n, 1 / 132.5)),
+        alpha_s=t(np.full(n, 0.118)),
+        process_id=t(pid),
+        x1=t(x1),
+        x2=t(x2),
+        mu_r=t(np.full(n, 91.19)),
+        mu_f=t(np.full(n, 91.19)),
+        extra_weights=t(extra),
+        attributes=np.array(
+            [f'npLO=" {b - 1 if b == 2 else -1} " npNLO=" {b - 1} "' for b in pid], dtype=object
+        ),
+        trailer=np.array(
+            [f"<mgrwt>\n<rscale>  0 0.{i + 1}E+02</rscale>\n</mgrwt>" for i in range(n)], dtype=object
+        ),
+    )
+    info = RunInfo(
+        beam_ids=(2212, 2212),
+        beam_energies=(SQRT_S / 2, SQRT_S / 2),
+        pdf_set=(260000, 260000),
+        weight_strategy=-4,
+        processes=process_lines(pid, w, unweighted=False),
+        generator=("MadGraph5_aMC@NLO", "3.5.8"),
+        weights=(WeightInfo("1001", "muR=2", "scale"), WeightInfo("1002", "muR=0.5", "scale")),
+        header=HEADER,
+    )
+    return info, batch
+
+
+@pytest.fixture(scope="module")
+def fxfx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fxfx") / "fxfx.lhe"
+    info, batch = _fxfx_like(3000)
+    write_lhe(path, info, batch)
+    return path
+
+
+def _check_kept(path_in: Path, path_out: Path, *, same_events: bool, n_sigma: float = 2.0) -> None:
+    """Header blocks, attributes, per-event blocks (for kept events), masses per PDG id, and each
+    process's sigma in ``<init>`` equal to its weights' and within ``n_sigma`` of the input's."""
+    info_in, a = read_events(path_in)
+    info_out, b = read_events(path_out)
+    assert a is not None and b is not None
+    for block in re.findall(r"<(\w+)>", info_in.header):
+        assert f"<{block}>" in info_out.header, block
+    assert b.attributes is not None and set(b.attributes) <= set(a.attributes)  # type: ignore[arg-type]
+    if same_events:
+        assert b.trailer is not None and set(b.trailer) <= set(a.trailer)  # type: ignore[arg-type]
+        assert [w.id for w in info_out.weights] == [w.id for w in info_in.weights]
+        assert b.extra_weights is not None
+    else:
+        assert b.trailer is None and "dropped the per-event blocks <mgrwt>" in info_out.header
+        assert "dropped the reweighting weights" in info_out.header
+    for code in torch.unique(b.pdg).tolist():
+        if code == 0:
+            continue
+        allowed = set(np.round(a.masses[a.pdg == code].numpy(), 6).tolist())
+        got = set(np.round(b.masses[(b.pdg == code) & (b.status != 2)].numpy(), 6).tolist())
+        if code != 23:  # the Z's mass is its daughters'
+            assert got <= allowed, (code, got - allowed)
+    w_in, w_out = per_event_pb(info_in, a)[0], per_event_pb(info_out, b)[0]
+    ids_in, ids_out = a.process_id.numpy(), b.process_id.numpy()
+    lines = {line.id: line for line in info_out.processes}
+    for pid in np.unique(ids_in):
+        s_in, e_in = cross_section(np.where(ids_in == pid, w_in, 0.0))
+        s_out = cross_section(np.where(ids_out == pid, w_out, 0.0))[0]
+        assert math.isclose(lines[pid].xsec_pb, s_out, rel_tol=1e-9)
+        assert abs(s_out - s_in) < n_sigma * max(e_in, lines[pid].error_pb), (pid, s_in, s_out, e_in)
+
+
+def test_round_trip_keeps_everything_byte_for_byte(fxfx: Path, tmp_path: Path) -> None:
+    info, batch = read_events(fxfx)
+    assert batch is not None and batch.attributes is not None and batch.trailer is not None
+    assert batch.attributes[0].startswith("npLO=")
+    again = tmp_path / "again.lhe"
+    write_lhe(again, info, batch)
+    assert again.read_bytes() == fxfx.read_bytes()
+
+
+def test_positive_cell_keeps_processes_attributes_blocks_and_weights(fxfx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cell.lhe"
+    assert main(["positive", str(fxfx), "-o", str(out), "--method", "cell"]) == 0
+    _check_kept(fxfx, out, same_events=True, n_sigma=1e-6)  # cells keep each process's sum exactly
+    info, b = read_events(out)
+    assert b is not None and (b.weight >= 0).all()
+    # every reweighting column through the same cells: each keeps its own sum, process by process
+    _, a = read_events(fxfx)
+    assert a is not None and a.extra_weights is not None and b.extra_weights is not None
+    for pid in (1, 2):
+        m_a, m_b = a.process_id == pid, b.process_id == pid
+        assert torch.allclose(a.extra_weights[m_a].sum(0), b.extra_weights[m_b].sum(0), rtol=1e-9)
+
+
+def test_positive_cell_unweighted_keeps_weight_ratios(fxfx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cell_uw.lhe"
+    assert main(["positive", str(fxfx), "-o", str(out), "--method", "cell", "--unweight"]) == 0
+    _check_kept(fxfx, out, same_events=True, n_sigma=2.0)
+    _, b = read_events(out)
+    assert b is not None and b.extra_weights is not None
+    # the synthetic variations are 1.1 and 0.9 times the central weight, kept through the unweighting
+    assert torch.allclose(b.extra_weights[:, 0] / b.weight, torch.full_like(b.weight, 1.1), rtol=1e-9)
+
+
+def test_positive_neural_keeps_processes(fxfx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "neural.lhe"
+    assert main(["positive", str(fxfx), "-o", str(out), "--method", "neural", "--epochs", "3"]) == 0
+    _check_kept(fxfx, out, same_events=True, n_sigma=2.0)
+
+
+@pytest.mark.slow  # about 60 s on two cores: the flow method's classifier and two generators
+def test_amplify_and_flow_carry_attributes_and_name_what_they_drop(fxfx: Path, tmp_path: Path) -> None:
+    positive = tmp_path / "cell.lhe"
+    assert main(["positive", str(fxfx), "-o", str(positive), "--method", "cell"]) == 0
+    out = tmp_path / "amplified.lhe"
+    argv = ["amplify", str(positive), "-o", str(out), "-n", "3000", "--epochs", "2", "--no-progress"]
+    assert main(argv) == 0
+    _check_kept(positive, out, same_events=False, n_sigma=2.0)
+    flow = tmp_path / "flow.lhe"
+    argv = ["positive", str(fxfx), "-o", str(flow), "--method", "flow", "--epochs", "2", "-n", "3000"]
+    assert main(argv) == 0
+    _check_kept(fxfx, flow, same_events=False, n_sigma=2.0)
+
+
+def test_gluons_keep_the_mass_they_had() -> None:
+    """Massive light quarks (0.33 GeV) and massless gluons in one final state: generated records
+    take the mass of their own parton class, never the median of a mixed column."""
+    from mlgen.generative.representation import layouts
+
+    _, batch = _fxfx_like(200)
+    batch.masses[:, 0] = 0.33  # the incoming quark massive, the gluons massless
+    keys = list(layouts(batch))
+    assert all(key[0] == (-1, "j0.33") and key[1] == (-1, "j") for key in keys)
+    assert all(line == (1, "j") for key in keys for line in key[5:])
+
+
+def test_merge_recomputes_init_and_prints_it(
+    fxfx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "merged.lhe"
+    assert main(["merge", str(fxfx), str(fxfx), "-o", str(out), "--scale", "0.5"]) == 0
+    _check_kept(fxfx, out, same_events=True, n_sigma=1e-6)
+    info, _ = read_events(out)
+    printed = capsys.readouterr().out
+    assert f"sigma = {info.xsec_pb:.6g} +- {info.error_pb:.3g} pb" in printed
+
+
+def test_compare_takes_signed_weights(fxfx: Path, tmp_path: Path) -> None:
+    cell = tmp_path / "cell.lhe"
+    assert main(["positive", str(fxfx), "-o", str(cell), "--method", "cell"]) == 0
+    from mlgen.generative.compare import compare_samples
+
+    _, a = read_events(cell)
+    _, b = read_events(fxfx)
+    assert a is not None and b is not None
+    report = compare_samples(a, b)
+    assert np.isfinite(report.auc) and all(np.isfinite(r.chi2) for r in report.observables.values())
+    # the cells move weight only within small cells: no observable moved beyond its errors
+    assert max(r.chi2_ndf for r in report.observables.values()) < 3
+
+
+REAL = [
+    "pylhe-testfile-powheg-box-v2-trijet.lhe",
+    "pylhe-testlhef3.lhe",
+    "pylhe-testfile-pr180.lhe",
+    "pylhe-testfile-powheg-box-v2-W.lhe",
+    "pylhe-testfile-sherpa-3.0.1-eejjj.lhe",
+]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_files_through_positive_cell_keep_everything(name: str, tmp_path: Path) -> None:
+    path = DATA / name
+    out = tmp_path / "out.lhe"
+    assert main(["positive", str(path), "-o", str(out), "--method", "cell"]) == 0
+    info_in, a = read_events(path)
+    info_out, b = read_events(out)
+    assert a is not None and b is not None
+    assert (a.attributes is None) == (b.attributes is None)
+    if a.attributes is not None:
+        assert list(b.attributes) == list(a.attributes)  # type: ignore[arg-type]
+    if a.trailer is not None:
+        assert list(b.trailer) == list(a.trailer)  # type: ignore[arg-type]
+    assert [w.id for w in info_out.weights] == [w.id for w in info_in.weights]
+    assert info_in.header.strip() in info_out.header
+    assert torch.equal(a.masses, b.masses) and torch.equal(a.process_id, b.process_id)
+    w_in, w_out = per_event_pb(info_in, a)[0], per_event_pb(info_out, b)[0]
+    for line in info_out.processes:
+        mine_in, mine_out = a.process_id.numpy() == line.id, b.process_id.numpy() == line.id
+        assert math.isclose(w_in[mine_in].sum() / len(w_in), line.xsec_pb, rel_tol=1e-9, abs_tol=1e-300)
+        assert math.isclose(w_out[mine_out].sum() / len(w_out), line.xsec_pb, rel_tol=1e-9, abs_tol=1e-300)
+
+
+def test_a_weighted_runs_plot_integrates_to_sigma() -> None:
+    """dsigma/dx of f(x) = 3 x^2 on [0, 1] (sigma = 1 pb) from weighted events w = f(x) (x uniform,
+    pb per event: the mean is sigma), binned: the bins integrate to 1 within the error, and follow
+    3 x^2 (each bin's average) within the errors; the same events unweighted give the same curve."""
+    from mlgen.plots import differential_cross_section
+
+    rng = np.random.default_rng(7)
+    x = rng.random(200_000)
+    w = 3 * x**2
+    sigma, error = cross_section(w)
+    edges = np.linspace(0, 1, 21)
+    density, err = differential_cross_section(x, w, edges, sigma)
+    width = np.diff(edges)
+    assert abs((density * width).sum() - 1.0) < 4 * error and error < 0.01
+    exact = (edges[1:] ** 3 - edges[:-1] ** 3) / width
+    pulls = (density - exact) / np.hypot(err, exact * error)
+    assert np.mean(pulls**2) < 2.0
+    keep = rng.random(len(x)) < w / w.max()
+    density_uw, err_uw = differential_cross_section(
+        x[keep], np.full(keep.sum(), sigma / keep.sum()), edges, sigma
+    )
+    assert np.mean(((density_uw - exact) / np.hypot(err_uw, exact * error)) ** 2) < 2.0
