@@ -17,7 +17,10 @@ def add_arguments(shower: argparse.ArgumentParser) -> None:
     shower.add_argument(
         "--card", help="mlgen run card: generate in memory and hand events to Pythia (no LHE file)"
     )
-    shower.add_argument("--pythia-card", help="Pythia .cmnd file (with --card)")
+    shower.add_argument(
+        "--pythia-card",
+        help="Pythia .cmnd file, read after the settings taken from the LHE header and before --set",
+    )
     shower.add_argument(
         "--set",
         dest="settings",
@@ -48,13 +51,16 @@ def main(args: argparse.Namespace) -> int:
         on_event = None
         if args.hepmc:
             from mlgen.hepmc import HepMCWriter
+            from mlgen.shower import lhe_run_info
 
-            on_event = stack.enter_context(HepMCWriter(args.hepmc))
+            run_info = lhe_run_info(args.events) if args.events and not args.card else None
+            on_event = stack.enter_context(HepMCWriter(args.hepmc, run_info=run_info))
         report = _shower(args, on_event)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     if on_event is not None and not args.json:
         print(f"HepMC3: {on_event.n_written} events -> {args.hepmc}")
-    return 0 if report.n_errors == 0 else 1
+    # a run in which matching vetoed every event showered nothing: that is a failure too
+    return 0 if report.n_errors == 0 and report.n_showered > 0 else 1
 
 
 def _shower(args: argparse.Namespace, on_event: Any) -> Any:
@@ -77,13 +83,19 @@ def _shower(args: argparse.Namespace, on_event: Any) -> Any:
             on_event=on_event,
         )
     elif args.events:
-        report = shower_lhe(
-            args.events,
-            args.n,
-            settings=args.settings,
-            hadronise=not args.no_hadronisation,
-            on_event=on_event,
-        )
+        from mlgen.shower import MissingMergingSetting
+
+        try:
+            report = shower_lhe(
+                args.events,
+                args.n,
+                settings=args.settings,
+                pythia_card=args.pythia_card,
+                hadronise=not args.no_hadronisation,
+                on_event=on_event,
+            )
+        except MissingMergingSetting as err:
+            raise ValueError(f"{err}; give it with --set '{err.setting} = ...' or in --pythia-card") from err
     else:
         raise ValueError("shower needs an LHE file or --card CARD")
     return report
