@@ -8,6 +8,15 @@ Pythia's mother indices, each particle produced at its first mother's end
 vertex, as Pythia's own C++ HepMC3 interface does) and writes it in HepMC3
 ASCII. The file is written under a temporary name and renamed when the writer
 closes, so an interrupted run leaves no truncated file under the final name.
+
+Weights and cross section, for Rivet: given the LHE file's run information,
+every event carries the LHE nominal weight (``XWGTUP``, named ``Weight``) and
+each named weight of the file (``<rwgt>`` / ``<weights>``, named by its
+``<weight id>``; names in the run info's ``weight_names``), all multiplied by
+the factor Pythia's merging put on the event (1 unless CKKW-L reweights it).
+The cross section is the LHE ``<init>`` sum with its error, or, where matching
+or merging vetoes events (so that the file's sigma is not the showered one),
+Pythia's running estimate ``sigmaGen +- sigmaErr`` (the last event's is final).
 """
 
 from __future__ import annotations
@@ -18,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from mlgen.atomic import publish, temporary_beside
+from mlgen.events import RunInfo
+from mlgen.shower.merging import MergingPlan
+from mlgen.shower.pythia import MB_TO_PB, scheme_in_use
+
+NOMINAL = "Weight"
 
 
 class HepMCWriter:
@@ -25,10 +39,20 @@ class HepMCWriter:
 
     Arguments:
         path: the output file.
-        sigma_pb: the cross section written into every event's ``GenCrossSection`` (optional).
+        sigma_pb: ``(sigma, error)`` in pb written into every event's ``GenCrossSection``,
+            in place of the LHE file's or Pythia's (optional).
+        run_info: the LHE file's run information: its named weights are carried and its
+            ``<init>`` cross section written. Without it, each event carries Pythia's weight
+            and Pythia's cross section.
     """
 
-    def __init__(self, path: str | Path, sigma_pb: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        sigma_pb: tuple[float, float] | None = None,
+        *,
+        run_info: RunInfo | None = None,
+    ) -> None:
         import pyhepmc
         import pyhepmc.io
 
@@ -37,6 +61,11 @@ class HepMCWriter:
         self._writer = pyhepmc.io.WriterAscii(str(self._tmp))
         self._pyhepmc = pyhepmc
         self.sigma_pb = sigma_pb
+        self.lhe = run_info
+        self.weight_ids = [w.id for w in run_info.weights] if run_info is not None else []
+        self._run = pyhepmc.GenRunInfo()
+        self._run.weight_names = [NOMINAL, *self.weight_ids]
+        self._run.tools = [_tool()]
         self.n_written = 0
 
     def __call__(self, pythia: Any) -> None:
@@ -71,12 +100,40 @@ class HepMCWriter:
                     end_vertex[k] = vertex
                     vertex.add_particle_in(particles[k])
             vertex.add_particle_out(particles[i])
-        if self.sigma_pb is not None:
-            xs = hep.GenCrossSection()
-            xs.set_cross_section(self.sigma_pb[0], self.sigma_pb[1])
-            gen.cross_section = xs
+        gen.run_info = self._run
+        info = pythia.infoPython()
+        gen.weights = self._weights(info)
+        xs = hep.GenCrossSection()
+        xs.set_cross_section(*self._cross_section(pythia, info))
+        gen.cross_section = xs
         self._writer.write(gen)
         self.n_written += 1
+
+    def _weights(self, info: Any) -> list[float]:
+        """``[nominal, *named]`` in pb: the LHE event's weights times Pythia's merging factor."""
+        if self.lhe is None:
+            return [float(info.weight())]
+        lhe_weight = float(info.eventWeightLHEF)
+        # Pythia's weight is XWGTUP for |IDWTUP| = 4 and the sign of it otherwise; a CKKW-L
+        # merging weight multiplies it
+        base = lhe_weight if abs(int(info.lhaStrategy())) == 4 else (1.0 if lhe_weight >= 0 else -1.0)
+        factor = float(info.weight()) / base if base != 0 else 1.0
+        named = [float("nan")] * len(self.weight_ids)
+        # (Pythia's accessors crash on an event without the block: ask only where there is one)
+        if self.weight_ids and info.getWeightsDetailedSize() > 0:
+            named = [float(info.getWeightsDetailedValue(wid)) for wid in self.weight_ids]
+        elif self.weight_ids and info.getWeightsCompressedSize() > 0:
+            listed = min(int(info.getWeightsCompressedSize()), len(self.weight_ids))
+            named[:listed] = [float(info.getWeightsCompressedValue(k)) for k in range(listed)]
+        return [lhe_weight * factor, *(w * factor for w in named)]
+
+    def _cross_section(self, pythia: Any, info: Any) -> tuple[float, float]:
+        if self.sigma_pb is not None:
+            return self.sigma_pb
+        vetoes = scheme_in_use(pythia, MergingPlan()) != "none"
+        if self.lhe is not None and not vetoes:
+            return self.lhe.xsec_pb, self.lhe.error_pb
+        return float(info.sigmaGen()) * MB_TO_PB, float(info.sigmaErr()) * MB_TO_PB
 
     def close(self) -> None:
         self._writer.close()
@@ -94,6 +151,14 @@ class HepMCWriter:
             self.close()
         else:
             self.abort()
+
+
+def _tool() -> Any:
+    from importlib.metadata import version
+
+    import pyhepmc
+
+    return pyhepmc.GenRunInfo.ToolInfo("mlgen", version("mlgen"), "LHE reading and HepMC3 writing")
 
 
 def _mothers(m1: int, m2: int) -> list[int]:
