@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["Prepared", "event_stream", "flow_settings", "prepare", "run_card", "slha_text"]
+__all__ = [
+    "Prepared",
+    "event_stream",
+    "flow_settings",
+    "physics_settings",
+    "prepare",
+    "run_card",
+    "slha_text",
+    "trained_on",
+]
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +35,9 @@ from mlgen.integrate.base import Sampler
 from mlgen.integrate.kinds import INTEGRATORS, Integrator
 from mlgen.integrate.loop import integrate
 from mlgen.integrate.nis import FlowSettings
-from mlgen.integrate.persist import load_sampler, save_sampler
-from mlgen.integrate.result import IntegrationResult
+from mlgen.integrate.persist import SavedSampler, load_saved, save_sampler
+from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.measured import format_measured, format_share
 from mlgen.physics.slha import format_slha
 from mlgen.process.build import build_process
 from mlgen.process.channels import MultiChannelProcess
@@ -48,8 +59,8 @@ def flow_settings(card: Card) -> FlowSettings:
     return nis.flow_settings(asdict(card.integrator.flow), card.integrator.budget)
 
 
-def _load(card: Card, device: torch.device) -> tuple[type[Integrator], Sampler, Path]:
-    """The saved sampler that ``integrator.load`` names, with its kind."""
+def _load(card: Card, device: torch.device) -> tuple[SavedSampler, Path]:
+    """The saved sampler that ``integrator.load`` names, with its record."""
     assert card.integrator.load is not None
     path = Path(card.integrator.load)
     if not path.is_absolute() and card.source:
@@ -57,40 +68,138 @@ def _load(card: Card, device: torch.device) -> tuple[type[Integrator], Sampler, 
         near_card = Path(card.source).parent / path
         path = near_card if near_card.exists() or not path.exists() else path
     try:
-        kind, sampler = load_sampler(path, device)
+        return load_saved(path, device), path
     except (OSError, ValueError) as err:
         raise ValueError(f"{card.source}: integrator.load: {err}") from None
-    return INTEGRATORS[kind], sampler, path
+
+
+#: what makes two runs the same process, for a saved sampler: refused when one differs
+_IDENTITY = ("matrix_element", "options", "subprocesses", "beams", "kind", "dim", "n_channels")
+
+
+def trained_on(card: Card, process: Process, kind: str, dim: int, n_channels: int) -> dict[str, Any]:
+    """The record saved with a sampler: the process it samples (what :data:`_IDENTITY` compares: ``dim``
+    the sampler's dimension, ``n_channels`` its channels) and the card's physics tables, whose change
+    makes the saved integration result stale. JSON-ready."""
+    record = {
+        "process": process.name,
+        "matrix_element": card.process.matrix_element,
+        "options": card.process.options,
+        "subprocesses": [list(sub.pdg) for sub in process.matrix_element.subprocesses],
+        "beams": list(card.beams.particles),
+        "kind": kind,
+        "dim": dim,
+        "n_channels": n_channels,
+        "physics": {key: asdict(getattr(card, key)) for key in ("process", "beams", "pdf", "model", "scales")}
+        | {"cuts": [asdict(cut) for cut in card.cuts]},
+    }
+    return cast(dict[str, Any], json.loads(json.dumps(record, default=float)))
+
+
+def _describe_record(record: dict[str, Any]) -> str:
+    n = record.get("n_channels", 1)
+    return (
+        f"{record.get('process')!r} ({record.get('matrix_element')}, {record.get('kind')} sampler, "
+        f"{record.get('dim')} dimensions, {n} channel{'s' if n != 1 else ''})"
+    )
+
+
+def _check_record(card: Card, path: Path, saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Refuse a sampler trained on another process (one line, naming both); return the physics tables
+    that differ from the ones it was trained with (its saved integration result does not apply then)."""
+    if any(saved.get(key) != now[key] for key in _IDENTITY):
+        raise ValueError(
+            f"{card.source}: integrator.load: {path} was trained on {_describe_record(saved)}, "
+            f"not on this card's {_describe_record(now)}; drop integrator.load to train one for it"
+        )
+    before, after = saved.get("physics", {}), now["physics"]
+    return [key for key in after if before.get(key) != after[key]]
+
+
+def _stored_result(record: dict[str, Any]) -> IntegrationResult | None:
+    """The integration result saved with a sampler, as an :class:`IntegrationResult`."""
+    stored = record.get("result")
+    if not stored:
+        return None
+    return IntegrationResult(
+        [Iteration(it["mean_pb"], it["sdev_pb"], it["n"]) for it in stored["iterations"]],
+        stored["n_eval"],
+        dict(stored.get("weights", {})),
+        {k: v for k, v in stored.get("flags", {}).items() if k not in ("loaded_from", "reused")},
+        stored.get("sampler", ""),
+    )
 
 
 def _integrate(
-    process: Process, card: Card, device: torch.device, seed: SeedLike
-) -> tuple[IntegrationResult, Sampler, EventSource]:
+    process: Process,
+    card: Card,
+    device: torch.device,
+    seed: SeedLike,
+    say: Callable[[str], None],
+    progress: bool = False,
+) -> tuple[IntegrationResult, Sampler, EventSource, dict[str, Any]]:
     """Fit the sampler the card asks for (or load a saved one) and integrate.
 
-    Returns ``(result, sampler, source)``: ``source`` is what the sampler's points are points
-    of, the process itself or, for a kind that uses channels, its channel sum on the extended cube.
+    Returns ``(result, sampler, source, record)``: ``source`` is what the sampler's points are points
+    of, the process itself or, for a kind that uses channels, its channel sum on the extended cube;
+    ``record`` what :func:`trained_on` says about them, the result included.
+
+    A loaded sampler is checked against the process (a different one is refused); its saved result
+    is reused when the physics tables are those it was trained with, unless ``integrator.reintegrate``.
     """
     cfg = card.integrator
     if cfg.load is None:
         kind = INTEGRATORS[cfg.kind]
         channels = MultiChannelProcess(process) if kind.uses_channels else None
         integrator = kind.from_options(asdict(cfg.flow))
+        total = cfg.flow.n_calls if cfg.kind in ("flow", "multichannel") else 0
+        bar = _progress_bar(total, progress and total > 0, "training calls")
         result, sampler = integrator.fit(
-            process, process.dim, cfg.budget, seed, device=device, channels=channels
+            process,
+            process.dim,
+            cfg.budget,
+            seed,
+            device=device,
+            channels=channels,
+            progress=None if bar is None else (lambda calls, _spread: bar(calls)),
         )
-        return result, sampler, _source(kind, process, sampler)
-    kind, sampler, path = _load(card, device)
+        _close(bar)
+        n_channels = 1 if channels is None else channels.n_channels
+        record = trained_on(card, process, cfg.kind, sampler.dim, n_channels)
+        return result, sampler, _source(kind, process, sampler), record
+    saved, path = _load(card, device)
+    kind, sampler = INTEGRATORS[saved.kind], saved.sampler
+    channels = MultiChannelProcess(process) if kind.uses_channels else None
+    n_channels = 1 if channels is None else channels.n_channels
+    record = trained_on(card, process, saved.kind, process.dim + kind.uses_channels, n_channels)
+    if saved.trained_on:
+        changed = _check_record(card, path, saved.trained_on, record)
+    else:  # a file saved before the record: what the sampler itself says
+        found = {"dim": sampler.dim, "n_channels": int(getattr(sampler, "n_channels", 1))}
+        if found != {"dim": record["dim"], "n_channels": n_channels}:
+            raise ValueError(
+                f"{card.source}: integrator.load: {path} samples {found['dim']} dimensions with "
+                f"{found['n_channels']} channels; {process.name!r} needs {record['dim']} with {n_channels}"
+            )
+        say(f"integrator.load: {path} has no record of its process; checked by dimension and channels only")
+        changed = ["process"]
     source = _source(kind, process, sampler)
-    if sampler.dim != source.dim:
-        raise ValueError(
-            f"{card.source}: integrator.load: {path} samples {sampler.dim} dimensions, "
-            f"the process needs {source.dim}"
+    stored = _stored_result(saved.trained_on)
+    if stored is not None and not changed and not cfg.reintegrate:
+        stored.flags["loaded_from"] = str(path)
+        stored.flags["reused"] = (
+            "the training run's result, for the same physics (reintegrate = true redoes it)"
+        )
+        return stored, sampler, source, record
+    if saved.trained_on and changed:
+        say(
+            f"integrator.load: the card's {', '.join(changed)} differ from the training run's; "
+            "integrating anew"
         )
     generator = torch_generator(seed, device)
     result = integrate(source, sampler, n_iter=cfg.n_iter, n_per_iter=cfg.n_per_iter, generator=generator)
     result.flags["loaded_from"] = str(path)
-    return result, sampler, source
+    return result, sampler, source, record
 
 
 def _source(kind: type[Integrator], process: Process, sampler: Sampler) -> EventSource:
@@ -112,24 +221,37 @@ class Prepared:
     events_seed: np.random.SeedSequence
     hooks_seed: np.random.SeedSequence
     timings: dict[str, float] = field(default_factory=dict)
+    physics: dict[str, Any] = field(default_factory=dict)
+    trained_on: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare(card: Card, *, log: Callable[[str], None] | None = print, header: str | None = None) -> Prepared:
+def prepare(
+    card: Card,
+    *,
+    log: Callable[[str], None] | None = print,
+    header: str | None = None,
+    progress: bool = False,
+) -> Prepared:
     """Build the card's process, train the sampler, integrate, and fill the run information.
 
+    The settings that change the physics (:func:`physics_settings`) are said first, defaults marked.
     ``header`` replaces the LHE header's default blocks (the card and an ``<slha>`` of the run's
-    masses and widths): a MadEvent banner for a MadGraph5 process directory."""
+    masses and widths): a MadEvent banner for a MadGraph5 process directory. ``progress`` draws a
+    bar while a neural sampler trains."""
     say = log or (lambda _msg: None)
     device = resolve_device(card.run.device)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     process = build_process(card, device)
     timings["setup_s"] = time.perf_counter() - t0
+    physics = physics_settings(card, process)
+    say(describe_physics(physics))
     # the run's own streams first, then the integration's from the root: every stream fixed by the seed
     root = as_seed_sequence(card.run.seed)
     events_seed, hooks_seed = root.spawn(2)
     t0 = time.perf_counter()
-    result, sampler, source = _integrate(process, card, device, root)
+    result, sampler, source, record = _integrate(process, card, device, root, say, progress)
+    record["result"] = json.loads(json.dumps(result.to_dict(), default=float))
     timings["integration_s"] = time.perf_counter() - t0
     say(result.summary())
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -149,7 +271,95 @@ def prepare(card: Card, *, log: Callable[[str], None] | None = print, header: st
         else f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
-    return Prepared(card, source, result, sampler, run_info, device, events_seed, hooks_seed, timings)
+    return Prepared(
+        card, source, result, sampler, run_info, device, events_seed, hooks_seed, timings, physics, record
+    )
+
+
+def physics_settings(card: Card, process: Process) -> dict[str, Any]:
+    """Every setting of a run that changes its cross section, as the run uses it, and the card keys among
+    them that took their defaults (``defaults``). JSON-ready; ``result.json``'s ``physics``."""
+    from mlgen.physics.sm import GMU, parameters_from_card
+
+    source = Path(card.source) if card.source else None
+    parameters = parameters_from_card(
+        card.model.scheme, card.model.param_card, base_dir=source.parent if source else None
+    )
+    mz2 = torch.tensor([GMU.mz**2], dtype=torch.float64)
+    # the coupling the integrand runs with: the PDF set's for hadron beams, the model's otherwise
+    alpha_s_of = process.pdf.alphasQ2 if process.pdf is not None else process._alpha_s  # type: ignore[attr-defined]
+    alpha_s = getattr(getattr(process.pdf, "alpha_s", None), "description", "")
+    if process.pdf is None:
+        alpha_s = f"alpha_s(M_Z) = {parameters.alpha_s_mz:g} of the model ({card.model.scheme})"
+    scales = asdict(card.scales)
+    uses_value = "fixed" in (card.scales.mu_r, card.scales.mu_f)
+    keys = ["beams.particles", "beams.sqrt_s", "model.scheme", "model.param_card"]
+    keys += [
+        f"scales.{k}" for k in ("mu_r", "mu_f", "factor_r", "factor_f", *(("value",) if uses_value else ()))
+    ]
+    if process.pdf is not None:
+        keys += ["pdf.set", "pdf.member", "pdf.backend", "pdf.alphas_loops"]
+    settings: dict[str, Any] = {
+        "beams": {"particles": list(card.beams.particles), "sqrt_s_gev": card.beams.sqrt_s},
+        "pdf": None
+        if process.pdf is None
+        else {
+            "set": card.pdf.set,
+            "member": card.pdf.member,
+            "backend": card.pdf.backend,
+            "lhapdf_id": int(getattr(process.pdf, "lhapdf_id", 0) or 0),
+        },
+        "alpha_s": {
+            "at_mz": float(alpha_s_of(mz2)[0]),
+            "running": alpha_s,
+            "from": "pdf" if process.pdf is not None else "model",
+        },
+        "scales": scales,
+        "model": {"scheme": card.model.scheme, "param_card": card.model.param_card}
+        | {k: v for k, v in asdict(parameters).items() if k != "name"},
+        "cuts": [asdict(cut) for cut in card.cuts],
+        "defaults": [key for key in keys if card.is_default(key)],
+    }
+    return cast(dict[str, Any], json.loads(json.dumps(settings, default=float)))
+
+
+def describe_physics(physics: dict[str, Any]) -> str:
+    """The lines a run prints about :func:`physics_settings`: beams, PDF, alpha_s, scales, model, with
+    ``(default)`` after the settings the card did not give."""
+    defaults = set(physics["defaults"])
+
+    def mark(*keys: str) -> str:
+        return " (default)" if any(k in defaults for k in keys) else ""
+
+    beams, scales, model, a_s = physics["beams"], physics["scales"], physics["model"], physics["alpha_s"]
+    lines = [f"physics: {' '.join(beams['particles'])} at sqrt(s) = {beams['sqrt_s_gev']:g} GeV"]
+    if physics["pdf"] is not None:
+        pdf = physics["pdf"]
+        lines.append(
+            f"  PDF {pdf['set']} member {pdf['member']} ({pdf['backend']}){mark('pdf.set')}"
+        )
+    lines.append(
+        f"  alpha_s(M_Z) = {a_s['at_mz']:.5g} from the {a_s['from']}: {a_s['running']}"
+        + (" (the set's loop order: pdf.alphas_loops not set)" if "pdf.alphas_loops" in defaults else "")
+    )
+
+    def scale(name: str, factor: str) -> str:
+        choice = scales[name]
+        base = f"{scales['value']:g} GeV (fixed)" if choice == "fixed" else choice
+        return f"{base} x {scales[factor]:g}" if scales[factor] != 1 else base
+
+    lines.append(
+        f"  scales: mu_R = {scale('mu_r', 'factor_r')}{mark('scales.mu_r', 'scales.value')}, "
+        f"mu_F = {scale('mu_f', 'factor_f')}{mark('scales.mu_f', 'scales.value')}"
+        + (", 9 scale-variation weights" if scales["variations"] else "")
+    )
+    lines.append(
+        f"  model: {model['scheme']} scheme{mark('model.scheme')}"
+        + (f", param card {model['param_card']}" if model["param_card"] else "")
+        + f": M_Z = {model['mz']:g}, M_W = {model['mw']:g}, m_t = {model['mt']:g}, "
+        f"m_H = {model['mh']:g} GeV, alpha = 1/{1 / model['alpha']:.6g}"
+    )
+    return "\n".join(lines)
 
 
 def slha_text(me: Any) -> str:
@@ -208,7 +418,10 @@ def run_card(
     say = log or (lambda _msg: None)
     out_dir = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    prepared = prepare(card, log=log, header=header)
+    plots_wanted = card.run.plots and plotting_available()
+    if card.run.plots and not plots_wanted:  # said before the compute, not found after it
+        say("plots: skipped, the plot extra is not installed (pip install 'mlgen[plot]'; run.plots = false)")
+    prepared = prepare(card, log=log, header=header, progress=progress)
     process, result, run_info, device = prepared.process, prepared.result, prepared.run_info, prepared.device
     timings = prepared.timings
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -237,23 +450,15 @@ def run_card(
         with LHEWriter(lhe_path, run_info) as writer:
             writer.write(events.to("cpu"))
         timings["lhe_write_s"] = time.perf_counter() - t0
-    sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt"))
+    sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt", prepared.trained_on))
     plots: list[str] = []
-    if card.run.plots and events is not None and len(events):
-        from mlgen.plots import plot_run
-
-        t0 = time.perf_counter()
-        import numpy as np
-
-        weighted = np.asarray(report.weights)
-        plots = [str(p) for p in plot_run(events.to("cpu"), weighted, out_dir / "plots", title=process.name)]
-        timings["plots_s"] = time.perf_counter() - t0
     out = {
         "mlgen_version": mlgen.__version__,
         "card": card.source,
         "process": process.name,
         "sigma_pb": sigma,
         "sigma_err_pb": sigma_err,
+        "physics": prepared.physics,
         "integration": result.to_dict(),
         "generation": report.to_dict(),
         "n_events": 0 if events is None else len(events),
@@ -266,10 +471,24 @@ def run_card(
         "seed": card.run.seed,
     }
     write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
+    if plots_wanted and events is not None and len(events):
+        # after result.json: a plotting failure costs the plots, never the run's numbers
+        t0 = time.perf_counter()
+        try:
+            from mlgen.plots import plot_run
+
+            written = plot_run(
+                events.to("cpu"), np.asarray(report.weights), out_dir / "plots", title=process.name
+            )
+            out["plots"] = [str(path) for path in written]
+            timings["plots_s"] = time.perf_counter() - t0
+        except Exception as err:  # noqa: BLE001 - any plotting error; the run's results stand
+            out["plots_error"] = f"{type(err).__name__}: {err}"
+            say(f"plots: failed ({out['plots_error']}); the events and result.json are written")
+        write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
     say(
-        f"sigma = {sigma:.6g} +- {sigma_err:.3g} pb; {out['n_events']} unweighted events "
-        f"(efficiency {report.efficiency:.3g}, w_max {report.w_max_pb:.4g} pb, "
-        f"{report.n_overweight} overweights carrying {report.overweight_fraction:.2e} of sigma) -> {out_dir}"
+        f"sigma = {format_measured(sigma, sigma_err, 'pb')}; "
+        f"{_describe_events(card, report, out['n_events'])} -> {out_dir}"
     )
     if out["warning"]:
         say(f"WARNING: {out['warning']}")
@@ -295,6 +514,26 @@ def run_card(
             log=log,
         )
     return out
+
+
+def plotting_available() -> bool:
+    """Whether the plot extra (matplotlib, hist, mplhep) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("matplotlib", "hist", "mplhep"))
+
+
+def _describe_events(card: Card, report: Any, n_events: int) -> str:
+    """What the events are, in words: unweighted against which maximum, or weighted."""
+    if card.events.unweight == "none":
+        return f"{n_events} weighted events (not unweighted: a weight per event, in pb; efficiency 1)"
+    text = f"{n_events} unweighted events (efficiency {report.efficiency:.3g}, w_max {report.w_max_pb:.4g} pb"
+    if card.events.unweight == "reduced" and report.overweight_fraction == 0:
+        text += ", a reduced maximum that no weight of the sample exceeded"
+    elif card.events.unweight == "reduced":
+        text += (
+            f", a reduced maximum: the weights above it carry {format_share(report.overweight_fraction)} "
+            f"of sigma, kept as {report.n_overweight} events of weight above 1"
+        )
+    return text + ")"
 
 
 def _progress_bar(total: int, enabled: bool, unit: str) -> Callable[[int], None] | None:

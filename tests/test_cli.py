@@ -115,19 +115,106 @@ def test_trained_sampler_is_saved_and_reused_without_training(
     flags = first["integration"]["flags"]
     assert flags["coverage"]["passed"] and "training" in flags
     assert first["sampler_file"] == str(tmp_path / "a" / "sampler.pt")
-    # a later run loads it: no adaptation, no training, the same sigma within errors, new events
+    # a later run loads it: no adaptation, no training, no integration (the same physics: the training
+    # run's sigma stands), new events
     load = f'integrator.load="{first["sampler_file"]}"'
     argv = ["run", str(card), "--output-dir", str(tmp_path / "b"), "--seed", "9", *common, "--set", load]
     for item in SHORT:
         argv += ["--set", item]
     assert main(argv) == 0
     second = json.loads(capsys.readouterr().out)
-    assert "training" not in second["integration"]["flags"]
-    assert second["integration"]["n_eval"] == 2 * 4000
-    sigma = lambda r: (r["sigma_pb"], r["sigma_err_pb"])  # noqa: E731
-    (m1, e1), (m2, e2) = sigma(first), sigma(second)
-    assert abs(m1 - m2) < 4 * (e1**2 + e2**2) ** 0.5
+    # its integration record is the training run's, marked as reused
+    assert second["integration"]["flags"]["loaded_from"] == first["sampler_file"]
+    assert "reused" in second["integration"]["flags"] and "reused" not in first["integration"]["flags"]
+    assert (second["sigma_pb"], second["sigma_err_pb"]) == (first["sigma_pb"], first["sigma_err_pb"])
     assert second["n_events"] == 300
+    # asked to, it integrates anew: n_iter x n_per_iter points, the same sigma within errors
+    assert main([*argv, "--set", "integrator.reintegrate=true", "-o", str(tmp_path / "c")]) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert third["integration"]["n_eval"] == 2 * 4000 and "training" not in third["integration"]["flags"]
+    assert "reused" not in third["integration"]["flags"]
+    sigma = lambda r: (r["sigma_pb"], r["sigma_err_pb"])  # noqa: E731
+    (m1, e1), (m3, e3) = sigma(first), sigma(third)
+    assert abs(m1 - m3) < 4 * (e1**2 + e3**2) ** 0.5 and e3 / m3 < 0.02
+    # another physics table (here a cut) makes the saved sigma stale: integrated anew, said so
+    assert main([*argv, "--set", "cuts=[{observable='m', objects='leptons', min=70.0, max=110.0}]"]) == 0
+    out = capsys.readouterr().out
+    fourth = json.loads(out[out.index("{") :])
+    assert fourth["integration"]["n_eval"] == 2 * 4000 and fourth["sigma_pb"] < first["sigma_pb"]
+
+
+def _trained_sampler(tmp_path: Path, card: str) -> Path:
+    """sampler.pt of a short VEGAS run of ``cards/card``."""
+    argv = _short_run(ROOT / "cards" / card, tmp_path / card, 10, "--no-progress")
+    assert main(argv) == 0
+    return tmp_path / card / "sampler.pt"
+
+
+def test_a_sampler_of_another_process_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # t t~ and Drell-Yan both sample 4 dimensions: the matrix element tells them apart
+    sampler = _trained_sampler(tmp_path, "ttbar.toml")
+    capsys.readouterr()
+    argv = _short_run(
+        ROOT / "cards" / "drell_yan.toml", tmp_path / "dy", 10, "--set", f'integrator.load="{sampler}"'
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "integrator.load" in err and "'pp -> t t~' (ttbar" in err and "'pp -> e+ e-' (drell_yan" in err
+    assert not (tmp_path / "dy" / "events.lhe.gz").exists()
+    # a multi-channel sampler of 3 channels on a card with 2 (Drell-Yan's photon and Z): one line too
+    zprime = ROOT / "cards" / "drell_yan_zprime.toml"
+    argv = _short_run(zprime, tmp_path / "zp", 10, "--no-progress", "--set", 'integrator.kind="multichannel"')
+    argv += ["--set", "integrator.flow.n_calls=4000", "--set", "integrator.flow.batch=1000"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    argv = _short_run(
+        ROOT / "cards" / "drell_yan.toml", tmp_path / "dy2", 10, "--set", 'integrator.kind="multichannel"'
+    )
+    argv += ["--set", f'integrator.load="{tmp_path / "zp" / "sampler.pt"}"']
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "3 channels" in err, err
+
+
+def test_physics_defaults_are_printed_and_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a card without [scales] runs at a fixed mu = M_Z: said, and written to result.json
+    text = (ROOT / "cards" / "drell_yan.toml").read_text()
+    card = tmp_path / "noscales.toml"
+    card.write_text(text.replace('[scales]\nmu_r = "m_ll"\nmu_f = "m_ll"\n', ""))
+    assert main(_short_run(card, tmp_path / "out", 10, "--no-progress")) == 0
+    out = capsys.readouterr().out
+    assert "mu_R = 91.1876 GeV (fixed) (default), mu_F = 91.1876 GeV (fixed) (default)" in out
+    assert "alpha_s(M_Z) = 0.13 from the pdf" in out and "PDF NNPDF23_lo_as_0130_qed member 0" in out
+    physics = json.loads((tmp_path / "out" / "result.json").read_text())["physics"]
+    assert {"scales.mu_r", "scales.mu_f", "scales.value"} <= set(physics["defaults"])
+    assert physics["scales"]["mu_r"] == "fixed" and physics["scales"]["value"] == 91.1876
+    assert physics["alpha_s"]["at_mz"] == pytest.approx(0.130, abs=1e-9)  # NNPDF23_lo_as_0130
+    assert physics["pdf"]["set"] == "NNPDF23_lo_as_0130_qed"
+    # the shipped card sets its scales: not marked as defaults
+    assert main(_short_run(ROOT / "cards" / "drell_yan.toml", tmp_path / "dy", 10, "--no-progress")) == 0
+    assert "mu_R = m_ll, mu_F = m_ll" in capsys.readouterr().out
+
+
+def test_plots_without_the_plot_extra_are_skipped_with_one_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlgen.run
+
+    monkeypatch.setattr(mlgen.run, "plotting_available", lambda: False)
+    argv = _short_run(ROOT / "cards" / "drell_yan.toml", tmp_path, 50, "--no-progress")
+    argv[argv.index("run.plots=false")] = "run.plots=true"
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("plots: skipped") == 1 and "mlgen[plot]" in out and "run.plots = false" in out
+    assert out.index("plots: skipped") < out.index("itn")  # before the compute
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["plots"] == [] and result["n_events"] == 50 and not (tmp_path / "plots").exists()
+    assert "+- 0 " not in out
 
 
 def test_missing_saved_sampler_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

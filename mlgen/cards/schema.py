@@ -272,7 +272,11 @@ class IntegratorCard:
 
     ``kind`` is a name of :data:`mlgen.integrate.kinds.INTEGRATORS`. ``load`` names a
     sampler saved by an earlier run (``sampler.pt``): it is used as it stands, with no
-    adaptation or training, to integrate and generate more events.
+    adaptation or training, to generate more events. It must have been trained on the
+    card's process (matrix element, particles, dimension, channels: another is refused).
+    Its run's cross section is reused when the card's physics tables (process, beams,
+    pdf, model, scales, cuts) are the ones it was trained with; otherwise, or with
+    ``reintegrate = true``, ``n_iter`` iterations of ``n_per_iter`` points integrate anew.
     """
 
     @property
@@ -285,6 +289,7 @@ class IntegratorCard:
     n_per_iter: int = 100_000
     n_iter: int = 5
     load: str | None = None
+    reintegrate: bool = False
     flow: FlowCard = field(default_factory=FlowCard)
 
     def validate(self) -> None:
@@ -295,6 +300,8 @@ class IntegratorCard:
                 raise ValueError(f"{key}: expected an integer >= 1, got {getattr(self, key)}")
         if self.n_adapt_iter < 0:
             raise ValueError(f"n_adapt_iter: expected an integer >= 0, got {self.n_adapt_iter}")
+        if self.reintegrate and self.load is None:
+            raise ValueError("reintegrate: integrates a loaded sampler anew; set load too, or drop it")
         if INTEGRATORS[self.kind].needs_adaptation and self.n_adapt_iter < 1:
             raise ValueError(f"n_adapt_iter: the {self.kind} sampler needs a VEGAS warm start (>= 1)")
 
@@ -341,7 +348,8 @@ class HookCard:
 
 @dataclass(frozen=True)
 class Card:
-    """A whole run card. ``source`` is the file it came from (not a card key)."""
+    """A whole run card. ``source`` is the file it came from and ``given`` the dotted keys the card (or
+    an override) set, so that a run can say which settings are defaults; neither is a card key."""
 
     process: ProcessCard
     beams: BeamsCard
@@ -354,3 +362,9 @@ class Card:
     run: RunCard = field(default_factory=RunCard)
     hooks: tuple[HookCard, ...] = ()
     source: str = field(default="", metadata={"internal": True})
+    given: frozenset[str] | None = field(default=None, metadata={"internal": True})
+
+    def is_default(self, key: str) -> bool:
+        """Whether the dotted ``key`` (``scales.mu_r``) took its default because the card did not set it
+        (false when the card was not read from TOML, e.g. translated from a MadGraph5 run card)."""
+        return self.given is not None and key not in self.given

@@ -188,7 +188,17 @@ def parse_card(text: str, source: str = "<card>", overrides: typing.Sequence[str
         card = from_table(Card, table, "")
     except CardError as err:
         raise CardError(f"{source}: {err}") from None
-    return dataclasses.replace(card, source=source)
+    return dataclasses.replace(card, source=source, given=frozenset(_dotted_keys(table)))
+
+
+def _dotted_keys(table: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every key of ``table`` and of its sub-tables, dotted (``scales``, ``scales.mu_r``)."""
+    keys = []
+    for key, value in table.items():
+        keys.append(prefix + key)
+        if isinstance(value, dict):
+            keys += _dotted_keys(value, f"{prefix}{key}.")
+    return keys
 
 
 def load_card(path: str | Path, overrides: typing.Sequence[str] = ()) -> Any:
