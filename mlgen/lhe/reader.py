@@ -3,212 +3,95 @@
 Handles what real generators write: MadGraph's header cards and ``<mgrwt>``
 blocks, POWHEG's ``#`` comment lines, LHEF 3 ``<rwgt>`` and ``<weights>``
 weights and ``<scales>``, a varying number of particles per event (padded,
-``pdg == 0``). Malformed input raises :class:`LHEError` naming the file, the
-line and what was expected; nothing is skipped silently.
+``pdg == 0``).
+
+Strict: a file that is not exactly what it says raises :class:`LHEError` naming the file, the
+line, the event (1-based, in file order) and what was expected; nothing is skipped or guessed.
+NUP must match the particle lines present, tags must balance (a lost ``</event>`` cannot merge
+two events), integer fields must be integers, every number finite, an event line 6 and a particle
+line 13 fields, mothers within the event, weights positive where IDWTUP says so, every weight the
+header declares present once. The file streams in bounded chunks (:mod:`mlgen.lhe.source`), so
+time is linear and memory bounded by the batch size, whatever the input.
+
+Speed: the per-event work is a few C-level splits; the numbers of a whole chunk are converted in
+one pass (``benchmarks/lhe_io.py`` against pylhe).
 """
 
 from __future__ import annotations
 
-__all__ = ["LHEError", "LHEWarning", "iter_lhe", "read_lhe"]
+__all__ = ["DEFAULT_LIMITS", "LHEError", "LHEWarning", "Limits", "iter_lhe", "read_lhe"]
 
-import gzip
 import os
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
+from mlgen.events import EventBatch, RunInfo
+from mlgen.lhe.events import Parsed, parse_events
+from mlgen.lhe.header import parse_run_info
+from mlgen.lhe.source import LHEError, LHEWarning, Limits, read_chunks
 
-_EVENT = re.compile(r"<event\b[^>]*>(.*?)</event>", re.S)
-_WGT = re.compile(r"<wgt\s+id\s*=\s*['\"]([^'\"]+)['\"]\s*>\s*([^<\s]+)\s*</wgt>")
-_WEIGHTS = re.compile(r"<weights\b[^>]*>(.*?)</weights>", re.S)
-_SCALES = re.compile(r"<scales\b([^>]*)/?>")
-_ATTR = re.compile(r"(\w+)\s*=\s*['\"]([^'\"]*)['\"]")
-_WEIGHT_DEF = re.compile(r"<weight\b([^>]*)>(.*?)</weight>", re.S)
-_GROUP = re.compile(r"<weightgroup\b([^>]*)>(.*?)</weightgroup>", re.S)
-_GENERATOR = re.compile(r"<generator\b([^>]*)>")
-_FACTOR = re.compile(r"\b(MUR|MUF|mur|muf)\s*=\s*([-+0-9.eE]+)")
+_INIT = re.compile(rb"<init[\s>]")
+#: the bounds a file is read under unless the caller gives others
+DEFAULT_LIMITS = Limits()
 
 
-class LHEWarning(UserWarning):
-    """A file that breaks the standard in a way mlgen can read around (said, never hidden)."""
-
-
-class LHEError(ValueError):
-    """A malformed LHE file; the message names the file, the line and what was expected."""
-
-
-def _text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise LHEError(f"{path}: cannot read: {err.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise LHEError(f"{path}: truncated or corrupt gzip data ({err})") from None
-    return raw.decode("utf-8", errors="replace")
-
-
-class _Where:
-    def __init__(self, path: Path, text: str) -> None:
-        self.path, self.text = path, text
-
-    def line(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
-
-    def error(self, offset: int, message: str) -> LHEError:
-        return LHEError(f"{self.path}:{self.line(offset)}: {message}")
-
-
-def _numbers(line: str, count: int, where: _Where, offset: int, what: str) -> list[float]:
-    fields = line.split()
-    if len(fields) < count:
-        raise where.error(offset, f"{what}: expected {count} numbers, got {len(fields)}: {line.strip()!r}")
-    try:
-        return [float(f.replace("D", "e").replace("d", "e")) for f in fields[:count]]
-    except ValueError:
-        raise where.error(offset, f"{what}: non-numeric field in {line.strip()!r}") from None
-
-
-def _run_info(text: str, where: _Where) -> tuple[RunInfo, int]:
-    start = text.find("<LesHouchesEvents")
-    if start < 0:
-        raise where.error(0, "not an LHE file: no <LesHouchesEvents> tag")
-    init_at = text.find("<init", start)
-    init_end = text.find("</init>", init_at)
-    if init_at < 0 or init_end < 0:
-        raise where.error(start, "missing <init> ... </init> block")
-    body_at = text.index(">", init_at) + 1
-    lines = [(body_at + m.start(), m.group()) for m in re.finditer(r"[^\n]+", text[body_at:init_end])]
-    lines = [(o, ln) for o, ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "<"))]
-    if not lines:
-        raise where.error(
-            body_at, "empty <init> block: expected IDBMUP(2) EBMUP(2) PDFGUP(2) PDFSUP(2) IDWTUP NPRUP"
-        )
-    head = _numbers(lines[0][1], 10, where, lines[0][0], "<init> first line")
-    nprup = int(head[9])
-    if len(lines) < 1 + nprup:
-        # GiBUU writes NPRUP without the lines; pylhe reads such files, so mlgen does too, loudly.
-        warnings.warn(
-            f"{where.path}:{where.line(lines[-1][0])}: <init> declares NPRUP = {nprup} process lines, "
-            f"found {len(lines) - 1}; the cross section of this file is unknown",
-            LHEWarning,
-            stacklevel=3,
-        )
-    processes = []
-    for offset, line in lines[1 : 1 + nprup]:
-        x = _numbers(line, 4, where, offset, "<init> process line (XSECUP XERRUP XMAXUP LPRUP)")
-        processes.append(ProcessLine(x[0], x[1], x[2], int(x[3])))
-    header_text = ""
-    h0 = text.find("<header>", start, init_at)
-    weights: list[WeightInfo] = []
+def _init_end(buf: bytes) -> int:
+    """The offset just past ``</init>`` (not one inside ``<header>``), or -1 if not in ``buf`` yet."""
+    frm = 0
+    h0 = buf.find(b"<header>")
     if h0 >= 0:
-        h1 = text.find("</header>", h0)
-        header_text = text[h0 + len("<header>\n") : h1]
-        r0 = header_text.find("<initrwgt>")
-        if r0 >= 0:
-            r1 = header_text.find("</initrwgt>", r0)
-            block = header_text[r0 : r1 + len("</initrwgt>")]
-            header_text = header_text[:r0] + header_text[r1 + len("</initrwgt>") + 1 :]
-            weights = _weight_defs(block)
-        header_text = header_text.rstrip("\n")
-    gen = _GENERATOR.search(text, init_at, init_end)
-    attrs = dict(_ATTR.findall(gen.group(1))) if gen else {}
-    info = RunInfo(
-        beam_ids=(int(head[0]), int(head[1])),
-        beam_energies=(head[2], head[3]),
-        pdf_group=(int(head[4]), int(head[5])),
-        pdf_set=(int(head[6]), int(head[7])),
-        weight_strategy=int(head[8]),
-        processes=tuple(processes),
-        generator=(attrs.get("name", ""), attrs.get("version", "")),
-        weights=tuple(weights),
-        header=header_text,
-    )
-    return info, init_end
+        frm = buf.find(b"</header>", h0)
+        if frm < 0:
+            return -1
+    found = _INIT.search(buf, frm)
+    if found is None:
+        return -1
+    end = buf.find(b"</init>", found.start())
+    return -1 if end < 0 else end + len(b"</init>")
 
 
-def _weight_defs(block: str) -> list[WeightInfo]:
-    out = []
-    groups = _GROUP.findall(block) or [("", block)]
-    for group_attrs, body in groups:
-        group_attributes: dict[str, str] = dict(_ATTR.findall(group_attrs))
-        group = group_attributes.get("name", group_attributes.get("type", ""))
-        for attrs, desc in _WEIGHT_DEF.findall(body):
-            wid = dict(_ATTR.findall(attrs)).get("id", "")
-            factors = {k.lower(): float(v) for k, v in _FACTOR.findall(desc)}
-            desc = desc.strip().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-            out.append(WeightInfo(wid, desc, group, factors.get("mur"), factors.get("muf")))
-    return out
+class _Pending:
+    """Parsed events waiting to fill a batch."""
+
+    def __init__(self) -> None:
+        self.parts: list[Parsed] = []
+        self.count = 0
+
+    def add(self, parsed: Parsed) -> None:
+        if len(parsed.nup):
+            self.parts.append(parsed)
+            self.count += len(parsed.nup)
+
+    def take(self, n: int) -> Parsed:
+        merged = Parsed.concat(self.parts)
+        first, rest = merged.split(n)
+        self.parts = [rest] if len(rest.nup) else []
+        self.count = len(rest.nup)
+        return first
 
 
-def _parse_event(body: str, offset: int, where: _Where, ids: list[str]) -> tuple:
-    lines = body.split("\n")
-    pos = offset
-    info_line = None
-    k = 0
-    while k < len(lines):
-        if lines[k].strip() and not lines[k].lstrip().startswith("#"):
-            info_line = lines[k]
-            break
-        pos += len(lines[k]) + 1
-        k += 1
-    if info_line is None:
-        raise where.error(offset, "empty <event>: expected NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP")
-    head = _numbers(info_line, 6, where, pos, "event line (NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP)")
-    nup = int(head[0])
-    particles = []
-    for j in range(1, nup + 1):
-        pos += len(lines[k + j - 1]) + 1
-        if k + j >= len(lines) or not lines[k + j].strip() or lines[k + j].lstrip().startswith("<"):
-            raise where.error(pos, f"event declares NUP = {nup} particles, found {j - 1}")
-        particles.append(
-            _numbers(
-                lines[k + j],
-                13,
-                where,
-                pos,
-                "particle line (IDUP ISTUP MOTHUP(2) ICOLUP(2) P(5) VTIMUP SPINUP)",
-            )
-        )
-    rest = "\n".join(lines[k + nup + 1 :])
-    extra = {}
-    for wid, value in _WGT.findall(rest):
-        extra[wid] = float(value)
-    listed = _WEIGHTS.search(rest)
-    if listed and not extra:
-        values = [float(v) for v in listed.group(1).split()]
-        extra = dict(zip(ids, values))
-    scales = {}
-    sc = _SCALES.search(rest)
-    if sc:
-        scales = {k2: float(v) for k2, v in _ATTR.findall(sc.group(1))}
-    return head, particles, extra, scales
-
-
-def _batch(rows: list[tuple], ids: list[str], info: RunInfo, device: str) -> EventBatch:
-    n = max(len(r[1]) for r in rows)
-    b = len(rows)
+def _batch(parsed: Parsed, info: RunInfo, device: str) -> EventBatch:
+    b, n = len(parsed.nup), int(parsed.nup.max())
     part = np.zeros((b, n, 13))
     part[:, :, 12] = 9.0
-    for i, r in enumerate(rows):
-        part[i, : len(r[1])] = r[1]
-    head = np.array([r[0] for r in rows])
-    ints = lambda a: torch.from_numpy(a.astype(np.int64)).to(device)  # noqa: E731
-    flt = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)).to(device)  # noqa: E731
+    event = np.repeat(np.arange(b), parsed.nup)
+    starts = np.cumsum(parsed.nup) - parsed.nup
+    slot = np.arange(len(event)) - np.repeat(starts, parsed.nup)
+    part[event, slot] = parsed.particles
+    head = parsed.head
+
+    def ints(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a.astype(np.int64)).to(device)
+
+    def flt(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)).to(device)
+
     momenta = np.stack([part[..., 9], part[..., 6], part[..., 7], part[..., 8]], -1)
-    extra = None
-    if ids:
-        extra = np.array([[r[2].get(wid, np.nan) for wid in ids] for r in rows])
-    mu = None
-    if all("mur" in r[3] and "muf" in r[3] for r in rows):
-        mu = np.array([[r[3]["mur"], r[3]["muf"]] for r in rows])
+    mu = parsed.mu if bool(parsed.has_mu.all()) else None
     x = None
     if info.beam_energies[0] > 0 and info.beam_energies[1] > 0:
         x = (part[:, 0, 9] / info.beam_energies[0], part[:, 1, 9] / info.beam_energies[1])
@@ -230,53 +113,205 @@ def _batch(rows: list[tuple], ids: list[str], info: RunInfo, device: str) -> Eve
         x2=None if x is None else flt(x[1]),
         mu_r=None if mu is None else flt(mu[:, 0]),
         mu_f=None if mu is None else flt(mu[:, 1]),
-        extra_weights=None if extra is None else flt(extra),
+        extra_weights=None if parsed.extra is None else flt(parsed.extra),
     )
 
 
+def _read(path: Path, batch_size: int, limits: Limits) -> Iterator[tuple[RunInfo, Parsed | None]]:
+    """Yield the run info with ``None`` once, then ``(info, parsed)`` of up to ``batch_size`` events."""
+    chunks = read_chunks(path, limits)
+    buf, line = b"", 1
+    for chunk, first in chunks:
+        buf, line = (buf + chunk, line) if buf else (chunk, first)
+        end = _init_end(buf)
+        if end >= 0:
+            break
+        if len(buf) > limits.event_bytes:
+            raise LHEError(
+                f"{path}: no <init> ... </init> in the first {len(buf)} bytes (Limits.event_bytes)"
+            )
+    else:
+        end = _init_end(buf)
+    if end < 0:
+        text = buf.decode("utf-8", errors="replace")
+        parse_run_info(path, text)  # names what is missing
+        raise LHEError(f"{path}: missing <init> ... </init> block")
+    info = parse_run_info(path, buf[:end].decode("utf-8", errors="replace"))
+    yield info, None
+    line += buf.count(b"\n", 0, end)
+    buf = buf[end:]
+    state = _State(path, info, limits)
+    pending = _Pending()
+    done = False
+    while not done:
+        consumed = state.feed(buf, line)
+        pending.add(state.take())
+        line += buf.count(b"\n", 0, consumed)
+        buf = buf[consumed:]
+        while pending.count >= batch_size:
+            yield info, pending.take(batch_size)
+        nxt = next(chunks, None)
+        if nxt is None:
+            state.finish(buf, line)
+            pending.add(state.take())
+            done = True
+        else:
+            buf += nxt[0]
+    if pending.count:
+        yield info, pending.take(pending.count)
+
+
+class _State:
+    """Where the scan of the event section stands between chunks."""
+
+    def __init__(self, path: Path, info: RunInfo, limits: Limits) -> None:
+        self.path, self.info, self.limits = path, info, limits
+        self.events = 0
+        self.ended = False
+        self.rows: list[Parsed] = []
+
+    def error(self, buf: bytes, line: int, offset: int, message: str, event: int | None = None) -> LHEError:
+        at = line + buf.count(b"\n", 0, offset)
+        which = f" (event {event})" if event is not None else ""
+        return LHEError(f"{self.path}:{at}: {message}{which}")
+
+    def feed(self, buf: bytes, line: int) -> int:
+        """Parse the complete events of ``buf``; return how many bytes were consumed."""
+        pos = 0
+        blocks: list[tuple[int, int, int]] = []  # (offset of <event, offset after its >, offset of </event>)
+        while True:
+            if self.ended:
+                self._between(buf, line, pos, len(buf))
+                pos = len(buf)
+                break
+            s = buf.find(b"<event", pos)
+            if s < 0:  # the buffer ends at a line end: what follows the last event is whole lines
+                self._between(buf, line, pos, len(buf))
+                pos = len(buf)
+                break
+            after = buf[s + 6 : s + 7]
+            if after and after not in b" \t\r\n>":  # <eventgroup>: a wrapper, its events read one by one
+                gt = buf.find(b">", s)
+                if gt < 0:
+                    break
+                self._between(buf, line, pos, s)
+                pos = gt + 1
+                continue
+            self._between(buf, line, pos, s)
+            if self.ended:
+                raise self.error(buf, line, s, "<event> after </LesHouchesEvents>")
+            gt = buf.find(b">", s)
+            close = buf.find(b"</event>", s)
+            if close < 0 or gt < 0:
+                nxt = buf.find(b"<event", s + 6)
+                if nxt >= 0:
+                    raise self._unclosed(buf, line, s, nxt)
+                if len(buf) - s > self.limits.event_bytes:
+                    raise self.error(
+                        buf,
+                        line,
+                        s,
+                        f"an event longer than {self.limits.event_bytes} bytes "
+                        "(no </event>?; Limits.event_bytes)",
+                        self.events + 1,
+                    )
+                pos = s
+                break
+            nxt = buf.find(b"<event", s + 6, close)
+            if nxt >= 0:
+                raise self._unclosed(buf, line, s, nxt)
+            if gt > close or buf.find(b"\n", s, gt) >= 0:
+                raise self.error(buf, line, s, "unterminated <event ...> tag", self.events + 1)
+            self.events += 1
+            blocks.append((s, gt + 1, close))
+            pos = close + len(b"</event>")
+        if blocks:
+            self.rows.append(
+                parse_events(self.path, self.info, buf, line, blocks, self.events - len(blocks) + 1)
+            )
+        return pos
+
+    def _unclosed(self, buf: bytes, line: int, start: int, nxt: int) -> LHEError:
+        at = line + buf.count(b"\n", 0, nxt)
+        return self.error(
+            buf, line, start, f"<event> without </event> before the next <event> (line {at})", self.events + 1
+        )
+
+    def _between(self, buf: bytes, line: int, start: int, stop: int) -> None:
+        """Text between events: blank lines, ``#`` comments, ``</eventgroup>``, ``</LesHouchesEvents>``."""
+        gap = buf[start:stop]
+        if not gap.strip():
+            return
+        offset = start
+        for text in gap.split(b"\n"):
+            stripped = text.strip()
+            if self.ended:
+                if stripped and not stripped.startswith(b"#"):
+                    raise self.error(buf, line, offset, f"text after </LesHouchesEvents>: {stripped[:60]!r}")
+            elif stripped == b"</LesHouchesEvents>":
+                self.ended = True
+            elif stripped and not stripped.startswith((b"#", b"</eventgroup>", b"<!--")):
+                raise self.error(
+                    buf, line, offset, f"text outside any <event>: {stripped[:60]!r} (a lost <event> tag?)"
+                )
+            offset += len(text) + 1
+
+    def finish(self, buf: bytes, line: int) -> None:
+        """The end of the file: what is left must be the end of the event section."""
+        s = buf.find(b"<event")
+        if s >= 0 and not self.ended:
+            raise self.error(buf, line, s, "unterminated <event> (truncated file?)", self.events + 1)
+        self._between(buf, line, 0, len(buf))
+        if not self.ended:
+            raise self.error(buf, line, len(buf), "missing </LesHouchesEvents> (truncated file?)")
+
+    def take(self) -> Parsed:
+        rows, self.rows = self.rows, []
+        return Parsed.concat(rows) if rows else Parsed.empty(len(self.info.weights))
+
+
 def iter_lhe(
-    path: str | os.PathLike[str], batch_size: int = 100_000, *, device: str = "cpu"
+    path: str | os.PathLike[str],
+    batch_size: int = 100_000,
+    *,
+    device: str = "cpu",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[RunInfo, EventBatch]]:
-    """Yield ``(run_info, batch)`` with up to ``batch_size`` events each."""
-    file = Path(path)
-    text = _text(file)
-    where = _Where(file, text)
-    info, start = _run_info(text, where)
-    ids = [w.id for w in info.weights]
-    rows: list[tuple] = []
-    last = start
-    for match in _EVENT.finditer(text, start):
-        rows.append(_parse_event(match.group(1), match.start(1), where, ids))
-        last = match.end()
-        if len(rows) == batch_size:
-            yield info, _batch(rows, ids, info, device)
-            rows = []
-    tail = text[last:]
-    if "<event" in tail:
-        raise where.error(last + tail.index("<event"), "unterminated <event> (truncated file?)")
-    if "</LesHouchesEvents>" not in tail:
-        raise where.error(len(text), "missing </LesHouchesEvents> (truncated file?)")
-    if rows:
-        yield info, _batch(rows, ids, info, device)
+    """Yield ``(run_info, batch)`` with up to ``batch_size`` events each.
+
+    Raises:
+        LHEError: a malformed, truncated or hostile file, naming the file, line and event.
+    """
+    for info, parsed in _read(Path(path), batch_size, limits):
+        if parsed is not None:
+            yield info, _batch(parsed, info, device)
 
 
 def read_lhe(
-    path: str | os.PathLike[str], *, max_events: int | None = None, device: str = "cpu"
+    path: str | os.PathLike[str],
+    *,
+    max_events: int | None = None,
+    device: str = "cpu",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[RunInfo, EventBatch | None]:
-    """Read a whole LHE file: ``(run_info, events)`` (``None`` for a file without events)."""
+    """Read a whole LHE file: ``(run_info, events)`` (``None`` for a file without events).
+
+    With ``max_events`` only the first events are read (and the rest of the file is not checked).
+    """
     info: RunInfo | None = None
     batches = []
     count = 0
-    for info, batch in iter_lhe(path, device=device):  # noqa: B007 (the run info is kept after the loop)
-        batches.append(batch)
-        count += len(batch)
+    for info, parsed in _read(Path(path), 100_000 if max_events is None else max(1, max_events), limits):
+        if parsed is None:
+            continue
+        batches.append(_batch(parsed, info, device))
+        count += len(batches[-1])
         if max_events is not None and count >= max_events:
             break
-    if info is None:
-        text = _text(Path(path))
-        info, _ = _run_info(text, _Where(Path(path), text))
+    assert info is not None
+    if not batches:
         return info, None
-    events = EventBatch.concat(batches)
+    events = EventBatch.concat(batches) if len(batches) > 1 else batches[0]
     if max_events is not None:
         events = events[:max_events]
     return info, events
