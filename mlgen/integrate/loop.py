@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from mlgen.integrate.base import Integrand, Sampler
-from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.integrate.result import IntegrationResult, Iteration, PointSample
 from mlgen.integrate.vegas_grid import VegasSampler
 from mlgen.seeds import SeedLike, numpy_rng, torch_generator
 
@@ -25,19 +25,23 @@ def integrate(
     keep_weights: int = 1_000_000,
     q: float = 1e-3,
     name: str = "",
+    keep_points: int = 0,
 ) -> IntegrationResult:
     """``n_iter`` independent estimates of ``int f`` with points from ``sampler``.
 
     The sampler is fixed, so the iterations are independent and the combined
     error is honest. Weight diagnostics use up to ``keep_weights`` weights of the
-    iterations.
+    iterations; up to ``keep_points`` points of the last iterations are kept as
+    ``result.sample`` (for the coverage check).
     """
     iterations = []
     kept: list[Tensor] = []
+    points: list[tuple[Tensor, Tensor, Tensor]] = []
     n_kept = 0
     for _ in range(n_iter):
         u, log_q = sampler.sample(n_per_iter, generator)
-        w = f(u) / torch.exp(log_q)
+        fu = f(u)
+        w = fu / torch.exp(log_q)
         if not bool(torch.isfinite(w).all()):
             bad = int((~torch.isfinite(w)).sum())
             raise FloatingPointError(f"integrand returned {bad} non-finite values out of {n_per_iter}")
@@ -45,10 +49,17 @@ def integrate(
         if n_kept < keep_weights:
             kept.append(w[: keep_weights - n_kept])
             n_kept += len(kept[-1])
+        if keep_points > 0:
+            points = [*points, (u, fu, log_q)]
+            while len(points) > 1 and sum(len(p[0]) for p in points[1:]) >= keep_points:
+                points = points[1:]
     result = IntegrationResult(
         iterations, n_eval_before + n_iter * n_per_iter, sampler=name or type(sampler).__name__
     )
     result.add_weight_stats(torch.cat(kept), q)
+    if points:
+        u_all, f_all, lq_all = (torch.cat(parts)[-keep_points:] for parts in zip(*points, strict=True))
+        result.sample = PointSample(u_all, f_all, lq_all)
     return result
 
 
@@ -63,6 +74,7 @@ def vegas_integrate(
     device: torch.device | str = "cpu",
     n_bins: int = 1000,
     keep_adaptation: int = 0,
+    keep_points: int = 0,
 ) -> tuple[IntegrationResult, VegasSampler]:
     """Adapt a VEGAS grid with the ``vegas`` package, then integrate with the frozen grid in torch.
 
@@ -74,7 +86,8 @@ def vegas_integrate(
     last ``k`` adaptive (stratified VEGAS+) iterations in the result as well:
     each is an unbiased estimate from points already paid for, which is what an
     independent cross-check (the coverage probe) wants, but not the density
-    events are generated with.
+    events are generated with. ``keep_points`` keeps that many frozen-grid points as
+    ``result.sample``.
 
     Returns:
         ``(result, sampler)``.
@@ -111,6 +124,7 @@ def vegas_integrate(
         n_per_iter=n_per_iter,
         generator=generator,
         n_eval_before=n_adapt,
+        keep_points=keep_points,
         name=f"VEGAS grid ({int(sampler.n_bins.max())} bins/dim)",
     )
     if kept:

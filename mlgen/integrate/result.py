@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["IntegrationResult", "Iteration"]
+__all__ = ["IntegrationResult", "Iteration", "PointSample"]
 
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from scipy.stats import chi2 as chi2_dist
 from torch import Tensor
 
@@ -32,6 +33,20 @@ class Iteration:
     n: int
 
 
+@dataclass(frozen=True)
+class PointSample:
+    """Points an estimate was made from: ``u (N, d)``, ``f (N,)`` and ``log q (N,)`` of the density
+    they were drawn from (all float64). The coverage check asks another density about them."""
+
+    u: Tensor
+    f: Tensor
+    log_q: Tensor
+
+    @property
+    def weights(self) -> Tensor:
+        return self.f * torch.exp(-self.log_q)
+
+
 @dataclass
 class IntegrationResult:
     """Iterations combined by inverse-variance weighting, with weight diagnostics.
@@ -47,6 +62,8 @@ class IntegrationResult:
             ``heavy_tail`` and a warning.
         flags: warnings a user must see next to the number (e.g. a failed coverage check).
         sampler: a short description of the sampler.
+        sample: some of the evaluation points (:class:`PointSample`) when the driver kept them, for
+            the coverage check; not saved.
     """
 
     iterations: list[Iteration]
@@ -54,6 +71,7 @@ class IntegrationResult:
     weight_stats: dict[str, float] = field(default_factory=dict)
     flags: dict[str, Any] = field(default_factory=dict)
     sampler: str = ""
+    sample: PointSample | None = field(default=None, repr=False, compare=False)
 
     @property
     def mean(self) -> float:
@@ -175,6 +193,8 @@ class IntegrationResult:
             elif key == "channels":
                 alloc = ", ".join(f"{a:.3g}" for a in value["allocation"])
                 lines.append(f"channels: allocation {alloc}; dropped {value['dropped'] or 'none'}")
+            elif key == "exploration":
+                lines.append(f"exploration: {value['modes']} ({value['n_calls']} calls, probe included)")
             elif key == "loaded_from":
                 lines.append(f"sampler loaded from {value}")
             elif key != "warning":

@@ -168,11 +168,15 @@ def train_flow(
     config: TrainConfig,
     generator: torch.Generator,
     progress: Callable[[int, float], None] | None = None,
+    anchors: list[tuple[Tensor, Tensor, Tensor]] | None = None,
 ) -> TrainReport:
     """Train ``sampler.flow`` on ``g``, an integrand over the sampler's *latent* space.
 
     ``g(v) = f(V(v)) |dV/dv|`` when the sampler has a VEGAS grid ``V``.
     ``progress(calls, rel_std)`` is called after every fresh batch.
+    ``anchors``: batches ``(v, g(v), log q_s(v))`` already paid for by another density (an
+    exploration's, :mod:`mlgen.integrate.explore`) that stay in the replay pool for the whole
+    training, so regions the fresh batches have not reached yet keep pulling the flow there.
     """
     loss_fn = LOSSES[config.loss]
     params = [p for p in sampler.flow.parameters() if p.requires_grad]
@@ -208,9 +212,10 @@ def train_flow(
         if progress is not None:
             progress(report.n_calls, report.rel_std[-1])
         batches = [(v, f, log_qs)]
+        pool = buffer + (anchors or [])
         for _ in range(config.replay):
-            k = int(torch.randint(len(buffer), (1,), generator=generator, device=generator.device))
-            batches.append(buffer[k])
+            k = int(torch.randint(len(pool), (1,), generator=generator, device=generator.device))
+            batches.append(pool[k])
         for j, (vb, fb, lqs) in enumerate(batches):
             optimizer.zero_grad(set_to_none=True)
             if j:

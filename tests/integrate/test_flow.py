@@ -150,8 +150,8 @@ def test_flow_integrates_within_4_sigma_and_beats_vegas(
     assert f"uniform 0.01 -> {sampler.uniform:g}" in result.summary()
     assert train["n_calls"] == 60_000 and train["n_skipped"] == 0
     # every call counts: VEGAS adaptation and probe (vegas spends about what it is asked),
-    # training, evaluation
-    vegas_calls = result.n_eval - 60_000 - 4 * 25_000
+    # exploration (climbs and its probe), training, evaluation
+    vegas_calls = result.n_eval - 60_000 - 4 * 25_000 - result.flags["exploration"]["n_calls"]
     assert 0.9 * 6 * 10_000 <= vegas_calls <= 6 * 10_000
     assert "coverage check passed" in result.summary()
 

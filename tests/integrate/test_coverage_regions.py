@@ -1,0 +1,98 @@
+"""The coverage verdict names the cause: a sampler that missed a camel peak is called LOW, with the
+region where the probe's weight sits, on the i-flow camel (16-d, alpha = 0.1) and the ZueNIS camel
+(8-d, s = 0.1); a sampler that has both peaks is confirmed; a disagreement no side explains is UNKNOWN."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mlgen.integrate.coverage import ProbeEvidence, RegionShare, coverage_check
+from mlgen.integrate.explore import Mode, ModeMixture, find_modes
+from mlgen.integrate.integrands import camel
+from mlgen.integrate.loop import integrate
+from mlgen.integrate.nis import evidence
+from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.seeds import torch_generator
+
+ZUNIS_EXACT = 1.9450128121400754e-06  # 2 (s sqrt(pi) (erf(0.75/s) + erf(0.25/s)) / 2)^8, s = 0.1
+
+
+def zunis_camel(u: torch.Tensor, s: float = 0.1) -> torch.Tensor:
+    return torch.exp(-((u - 0.25) ** 2).sum(-1) / s**2) + torch.exp(-((u - 0.75) ** 2).sum(-1) / s**2)
+
+
+CASES = {
+    "iflow16": (16, camel(16, 0.1)[0], camel(16, 0.1)[1], 1 / 3, 2 / 3, 0.1 / math.sqrt(2)),
+    "zunis8": (8, zunis_camel, ZUNIS_EXACT, 0.25, 0.75, 0.1 / math.sqrt(2)),
+}
+
+
+def one_peak_sampler(dim: int, centre: float, width: float) -> ModeMixture:
+    """A sampler that found one peak exactly (and keeps a 10% uniform share): half the integral missed."""
+    full = lambda v: torch.full((dim,), v, dtype=torch.float64)  # noqa: E731
+    return ModeMixture([Mode(full(centre), full(width), 0.0)], uniform=0.1)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exploration_finds_both_peaks_and_its_probe_is_right(case: str) -> None:
+    dim, f, exact, a, b, width = CASES[case]
+    g = torch_generator(11)
+    modes, calls = find_modes(f, dim, g, n_starts=64, n_steps=200)
+    assert calls < 20_000
+    centres = sorted(float(m.centre.mean()) for m in modes[:2])
+    assert abs(centres[0] - a) < 0.01 and abs(centres[1] - b) < 0.01
+    assert all(torch.allclose(m.width, torch.full_like(m.width, width), rtol=0.05) for m in modes[:2])
+    probe = integrate(f, ModeMixture(modes), n_iter=2, n_per_iter=10_000, generator=g)
+    assert abs(probe.mean - exact) < 4 * probe.sdev and probe.sdev / exact < 0.005, probe.summary()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_missed_peak_is_called_low_with_its_place(case: str) -> None:
+    dim, f, exact, a, b, width = CASES[case]
+    g = torch_generator(3)
+    sampler = one_peak_sampler(dim, a, width)
+    result = integrate(f, sampler, n_iter=4, n_per_iter=10_000, generator=g, keep_points=20_000)
+    assert abs(result.mean - exact / 2) < 4 * result.sdev  # really missed, with a small error bar
+    assert result.sdev / exact < 0.01
+    modes, _ = find_modes(f, dim, g)
+    mixture = ModeMixture(modes)
+    probe = integrate(f, mixture, n_iter=2, n_per_iter=10_000, generator=g, keep_points=20_000)
+    check = coverage_check(result, [evidence(result, sampler, "mode-mixture probe", probe, mixture)])
+    assert check.verdict == "low" and not check.passed and not check.confirmed
+    assert "sigma is likely LOW" in check.message and "missed" in check.message
+    share = check.probes[0]["missed_by_sampler"]
+    assert isinstance(share, dict) and abs(share["share"] - 0.5) < 0.05  # the half that is missing
+    assert abs(sum(share["centre"]) / dim - b) < 0.1  # ... and where it is
+
+
+def test_a_sampler_with_both_peaks_is_confirmed() -> None:
+    dim, f, exact, *_ = CASES["zunis8"]
+    g = torch_generator(5)
+    mixture = ModeMixture(find_modes(f, dim, g)[0])
+    result = integrate(f, mixture, n_iter=4, n_per_iter=10_000, generator=g, keep_points=20_000)
+    other = ModeMixture(find_modes(f, dim, g)[0])
+    probe = integrate(f, other, n_iter=2, n_per_iter=10_000, generator=g, keep_points=20_000)
+    check = coverage_check(result, [evidence(result, mixture, "mode-mixture probe", probe, other)])
+    assert check.verdict == "confirmed" and check.passed, check.message
+    assert abs(result.mean - exact) < 4 * result.sdev
+
+
+def _result(mean: float, sdev: float) -> IntegrationResult:
+    return IntegrationResult([Iteration(mean, sdev * math.sqrt(2), 1000)] * 2, 2000)
+
+
+def test_a_sampler_above_a_probe_is_never_taken_on_trust() -> None:
+    check = coverage_check(_result(1.0, 0.001), _result(0.9, 0.001))
+    assert check.verdict == "unknown" and not check.passed
+    assert "UNKNOWN" in check.message and "do not take the larger" in check.message
+    # the probe's points show it is thin where the sampler's weight is: still not confirmed
+    thin = ProbeEvidence(
+        "VEGAS probe", _result(0.9, 0.001), missed_by_probe=RegionShare(0.1, 0.001, 50, (0.5,))
+    )
+    check = coverage_check(_result(1.0, 0.001), [thin])
+    assert check.verdict == "probe_low" and not check.confirmed and "UNCONFIRMED" in check.message
+    # a sampler below an informative probe is low, whatever else
+    assert coverage_check(_result(0.9, 0.001), _result(1.0, 0.001)).verdict == "low"
