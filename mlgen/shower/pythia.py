@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mlgen.events import EventBatch, RunInfo
-from mlgen.lhe import iter_lhe, read_lhe
+from mlgen.lhe import LHEWriter, iter_lhe, read_lhe
+from mlgen.shower.colour import assign_unique_colour_flow, lacks_colour_flow
 from mlgen.shower.merging import MergingPlan, merging_plan
 
 MB_TO_PB = 1.0e9
@@ -169,13 +170,36 @@ def shower_lhe(
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such LHE file")
     run_info, first = _first_event(path)
-    _check_showerable(path, run_info, first)
+    _check_showerable(path, run_info)
+    with tempfile.TemporaryDirectory(prefix="mlgen-shower-") as scratch:
+        notes: list[str] = []
+        events_file = path
+        if first is not None and lacks_colour_flow(first):
+            events_file = _with_colour_flow(path, Path(scratch) / "coloured.lhe")
+            notes.append("the file gives no colour flow; its unique one (q qbar, q qbar g) was assigned")
+        return _shower_file(
+            path, events_file, run_info, n, settings, pythia_card, hadronise, mpi, on_event, notes
+        )
+
+
+def _shower_file(
+    path: Path,
+    events_file: Path,
+    run_info: RunInfo,
+    n: int | None,
+    settings: Sequence[str],
+    pythia_card: str | Path | None,
+    hadronise: bool,
+    mpi: bool,
+    on_event: Callable[[Any], None] | None,
+    notes: list[str],
+) -> ShowerReport:
     plan = merging_plan(run_info)
     pythia8mc = import_pythia()
     pythia = pythia8mc.Pythia("", False)
     used = [
         "Beams:frameType = 4",
-        f"Beams:LHEF = {path.resolve()}",
+        f"Beams:LHEF = {events_file.resolve()}",
         "Print:quiet = on",
         "Next:numberCount = 0",
         f"HadronLevel:all = {'on' if hadronise else 'off'}",
@@ -196,12 +220,25 @@ def shower_lhe(
     hook = pythia8mc.JetMatchingMadgraph() if pythia.settings.flag("JetMatching:merge") else None
     if hook is not None:
         pythia.setUserHooksPtr(hook)
-    report = ShowerReport(str(path), n, settings=used, merging=scheme, notes=list(plan.notes))
+    report = ShowerReport(str(path), n, settings=used, merging=scheme, notes=[*plan.notes, *notes])
     run_pythia(pythia, report, on_event, source=str(path))
     with captured_stdout() as farewell:  # the matching hook prints its message table when freed
         del pythia, hook
     _count_messages(report, parse_messages(farewell))
     return report
+
+
+def _with_colour_flow(path: Path, out: Path) -> Path:
+    """A copy of ``path`` with the colour flow its events lack (:mod:`mlgen.shower.colour`)."""
+    info, events = read_lhe(path)
+    assert events is not None
+    try:
+        coloured = assign_unique_colour_flow(events)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}: Pythia cannot shower it") from err
+    with LHEWriter(out, info) as writer:
+        writer.write(coloured)
+    return out
 
 
 def _first_event(path: Path) -> tuple[RunInfo, EventBatch | None]:
@@ -210,25 +247,13 @@ def _first_event(path: Path) -> tuple[RunInfo, EventBatch | None]:
     return read_lhe(path)[0], None
 
 
-_COLOURED = {1, 2, 3, 4, 5, 6, 21}
-
-
-def _check_showerable(path: Path, info: RunInfo, first: EventBatch | None) -> None:
+def _check_showerable(path: Path, info: RunInfo) -> None:
     """Refuse, before Pythia starts, a file Pythia cannot shower."""
     if abs(info.weight_strategy) not in (1, 2, 3, 4):
         raise ValueError(
             f"{path}: <init> IDWTUP = {info.weight_strategy} is not a Les Houches weighting strategy "
             "(expected +-1, +-2, +-3 or +-4): Pythia cannot shower this file"
         )
-    if first is None:
-        return
-    pdg, status, colours = first.pdg[0].tolist(), first.status[0].tolist(), first.colors[0].tolist()
-    for k, (pid, st, col) in enumerate(zip(pdg, status, colours)):
-        if abs(pid) in _COLOURED and st == 1 and col == [0, 0]:
-            raise ValueError(
-                f"{path}: first event, particle {k + 1} (PDG id {pid}) is a parton with no colour "
-                "(ICOLUP = 0 0): the file carries no colour flow, which Pythia needs to shower it"
-            )
 
 
 class MissingMergingSetting(ValueError):
