@@ -225,6 +225,8 @@ def _shower_file(
     with captured_stdout() as farewell:  # the matching hook prints its message table when freed
         del pythia, hook
     _count_messages(report, parse_messages(farewell))
+    if scheme == "FxFx" and report.n_read > 0 and report.n_showered == 0:
+        report.notes.append("FxFx vetoed every event: FxFx needs each event's npNLO attribute")
     return report
 
 
