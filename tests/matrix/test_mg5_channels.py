@@ -159,6 +159,14 @@ def test_prior_weights_are_the_codes_enhancement_weights_and_sum_to_one(gg_ttg) 
         sde = me.evaluate(ev.momenta[inside], ev.alpha_s[inside], g, ids).sde_weight
         assert torch.allclose(alpha[inside, c], sde, rtol=1e-12, atol=1e-300)
     assert torch.allclose(alpha[~inside], torch.full_like(alpha[~inside], 1 / 15))
+    # the prior came from every diagram's |amplitude|^2 in one call (mlgen's patched build), and the
+    # per-channel-id route above is the code's own: they agree to rounding
+    assert me.bridge.has_diagram_sums
+    p_in, a_in = ev.momenta[inside], ev.alpha_s[inside]
+    me2, sums = me.bridge.diagram_sums(p_in, a_in, torch.full((p_in.shape[0],), 0.5, dtype=torch.float64))
+    assert torch.equal(me2, me(p_in, a_in).reshape(-1))  # the plain |M|^2 of the same call
+    # column 0 sums the diagrams with a channel: 15 of the 16 (the four-gluon one has none)
+    assert torch.allclose(sums[:, 1:].sum(1), sums[:, 0], rtol=1e-12)
 
 
 def vegas_and_multichannel(process, n_vegas: int, n_flow: int):  # noqa: ANN001, ANN201
@@ -192,9 +200,9 @@ def test_gg_tt_cross_section_vegas_and_multichannel_flow_on_madevents_channels(g
 @pytest.mark.slow
 def test_gg_ttg_cross_section_vegas_and_multichannel_flow_on_madevents_channels(gg_ttg) -> None:  # noqa: ANN001
     """sigma(g g -> t t~ g), 13 TeV, mu = m_t, gluon pt > 20 GeV and |eta| < 5: VEGAS and the
-    multi-channel flow on MadEvent's 15 channels, within 4 combined sigma. The flow's precision is
-    held at 2.5%: every point costs 2 C + 1 = 31 evaluations of the code for the SDE prior of all
-    channels (see MadGraphCPP.channel_weights), so 1% would take minutes here."""
+    multi-channel flow on MadEvent's 15 channels, within 4 combined sigma. Every point costs two
+    evaluations of the code: |M|^2, and every diagram's |amplitude|^2 for the SDE prior of all
+    channels at once (MadGraphCPP.channel_weights)."""
     vegas, flow = vegas_and_multichannel(gg_ttg, 40_000, 12_000)
     assert vegas.sdev / vegas.mean < 1e-2 and flow.sdev / flow.mean < 2.5e-2
     assert abs(vegas.mean - flow.mean) < 4 * math.hypot(vegas.sdev, flow.sdev), (vegas, flow)
@@ -264,3 +272,22 @@ def test_ping_pong_chain_is_the_diagrams_line_from_one_beam(gg_ttgg_channels) ->
     chain = spaces[15].final.chain
     assert isinstance(chain, TChain) and chain.start == 0 and chain.blocks == (0, 2, 3, 1)
     assert [p.pdg for p in chain.propagators] == [6, 6, 6]
+
+
+def test_configs_map_to_the_cpp_codes_channel_ids(tmp_path: Path) -> None:
+    """The C++ code numbers diagrams apart where a four-gluon vertex splits, so MadEvent's config
+    ``i`` (``MAPCONFIG(i)``, Fortran numbering) is the code's channel ``channel2iconfig^-1(i)``: for
+    g g -> t t~ g g, config 1 is channel 2 (channel 1 has no config; passing it aborts the code)."""
+    from mlgen.matrix.mg5.configs import read_configs
+    from mlgen.matrix.mg5.directory import read_process_info
+
+    with tarfile.open(DATA / "gg_ttgg.mad.tar.gz") as tar:
+        members = [m for m in tar.getmembers() if "/SubProcesses/P1_" in m.name or "/Cards/" in m.name]
+        tar.extractall(tmp_path, members=members, filter="data")
+    root = next(tmp_path.iterdir())
+    sub = next((root / "SubProcesses").glob("P1_*"))
+    info = read_process_info(root, sub)
+    configs = read_configs(sub)
+    assert len(info.channels) == len(configs) == 105
+    assert configs[0].diagram == 1 and info.channels[0] == 2
+    assert len(set(info.channels)) == 105 and 1 not in info.channels and max(info.channels) <= 123

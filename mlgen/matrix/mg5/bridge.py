@@ -79,7 +79,9 @@ class Bridge:
         param_card: the SLHA card whose parameters the code uses.
     """
 
-    def __init__(self, library: Path, subprocess_dir: Path, param_card: Path) -> None:
+    def __init__(
+        self, library: Path, subprocess_dir: Path, param_card: Path, *, diagram_sums: bool = False
+    ) -> None:
         lib = ctypes.CDLL(str(_library_for(library, param_card)))
         lib.mlgen_mg5_create.restype = ctypes.c_void_p
         lib.mlgen_mg5_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int]
@@ -89,6 +91,14 @@ class Bridge:
             ctypes.c_void_p, ctypes.c_int, _DOUBLE_P, _DOUBLE_P, _DOUBLE_P, _DOUBLE_P,
             _UINT_P, _DOUBLE_P, _DOUBLE_P, _INT_P, _INT_P, ctypes.c_char_p, ctypes.c_int,
         ]  # fmt: skip
+        #: whether :meth:`diagram_sums` works (a library whose CPPProcess.cc mlgen patched)
+        self.has_diagram_sums = diagram_sums and hasattr(lib, "mlgen_mg5_diagrams")
+        if self.has_diagram_sums:
+            lib.mlgen_mg5_diagrams.restype = ctypes.c_int
+            lib.mlgen_mg5_diagrams.argtypes = [
+                ctypes.c_void_p, ctypes.c_int, _DOUBLE_P, _DOUBLE_P, _DOUBLE_P, _DOUBLE_P,
+                _DOUBLE_P, _DOUBLE_P, _INT_P, ctypes.c_char_p, ctypes.c_int,
+            ]  # fmt: skip
         sizes = [ctypes.c_int() for _ in range(6)]
         lib.mlgen_mg5_info(*(ctypes.byref(s) for s in sizes))
         self.npar, self.ncomb, self.ndiagrams, self.ncolor, self.multiple, multichannel = (
@@ -155,6 +165,39 @@ class Bridge:
         back = slot[torch.argsort(order)]
         me2, sde, hel, col = (torch.from_numpy(o)[back].to(device) for o in out)
         return BridgeOutput(me2, sde, hel.long() - 1, col.long() - 1)
+
+    def diagram_sums(self, p: Tensor, alpha_s: Tensor, rnd_helicity: Tensor) -> tuple[Tensor, Tensor]:
+        """``|M|^2`` ``(B,)`` and every diagram's ``|amplitude|^2`` summed over helicities ``(B, D + 1)``
+        (column ``d`` for diagram ``d``, column 0 their sum, the enhancement's denominator) of ``B``
+        events, in one evaluation of the code: channel ``d``'s enhancement weight is column ``d``
+        over column 0. Only where :attr:`has_diagram_sums`."""
+        if not self.has_diagram_sums:
+            raise ValueError("diagram sums need a .mad build on a C++ backend, built by this mlgen version")
+        device, batch = p.device, p.shape[0]
+        if p.shape[1:] != (self.npar, 4):
+            raise ValueError(f"momenta: expected (B, {self.npar}, 4), got {tuple(p.shape)}")
+        width = self.ndiagrams + 1
+        me2, sums = np.empty(batch), np.empty((batch, width))
+        moms = p.detach().to("cpu", torch.float64)
+        gs = torch.sqrt(4.0 * math.pi * alpha_s.detach().to("cpu", torch.float64))
+        rnd = rnd_helicity.detach().to("cpu", torch.float64)
+        error = ctypes.create_string_buffer(1024)
+        start = 0
+        while start < batch:
+            n = self._size(batch - start)
+            stop = min(start + n, batch)
+            pad = torch.arange(start, start + n).clamp(max=stop - 1)
+            buffers = [np.ascontiguousarray(t[pad].numpy()) for t in (moms, gs, rnd, rnd)]
+            o_me, o_sums, o_hel = np.empty(n), np.empty((n, width)), np.empty(n, dtype=np.int32)
+            status = self._lib.mlgen_mg5_diagrams(
+                self._handle, n, *(_buffer(a, _DOUBLE_P) for a in buffers),
+                _buffer(o_me, _DOUBLE_P), _buffer(o_sums, _DOUBLE_P), _buffer(o_hel, _INT_P), error, 1024,
+            )  # fmt: skip
+            if status != 0:
+                raise RuntimeError(f"MG5 matrix element: {error.value.decode()}")
+            me2[start:stop], sums[start:stop] = o_me[: stop - start], o_sums[: stop - start]
+            start = stop
+        return torch.from_numpy(me2).to(device), torch.from_numpy(sums).to(device)
 
     def _call(
         self, moms: Tensor, columns: Tensor, ids: Tensor | None, total: int

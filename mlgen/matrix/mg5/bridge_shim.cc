@@ -7,6 +7,13 @@
 // comes back without the single-diagram enhancement, with the enhancement weight beside it.
 //
 // Momenta are in the Fortran/AOS layout p[event][particle][E, px, py, pz], float64, GeV.
+//
+// Every channel's enhancement weight in one call (mlgen_mg5_diagrams): mlgen's build adds one line
+// after each amplitude's numerator/denominator update in CPPProcess.cc (build.py's
+// _patch_diagram_sums) that adds |amp|^2 of diagram N (N = 0: the denominator, the sum over all) to
+// mlgen_diagram_sums[event * mlgen_diagram_stride + N] while that pointer is set. The sums run over
+// the helicities the code sums, so diagram N's sum over the denominator is exactly the SDE weight
+// that the code gives for channel id N, for all N at once.
 
 #include "Bridge.h"
 #include "CPPProcess.h"
@@ -31,6 +38,10 @@ using namespace mg5amcGpu;
 using namespace mg5amcCpu;
 #endif
 
+// set only for the duration of an mlgen_mg5_diagrams call (the patched CPPProcess.cc reads them)
+double* mlgen_diagram_sums = nullptr;
+int mlgen_diagram_stride = 0;
+
 namespace
 {
   struct Process
@@ -38,6 +49,18 @@ namespace
     std::string subprocessDir; // where the Bridge finds ../../Cards/param_card.dat
     std::string paramCard;     // the card the parameters are read from
     std::map<int, std::unique_ptr<Bridge<double>>> bridges; // one per batch size
+    std::map<int, bool> filtered;                          // batch sizes whose helicities are filtered
+  };
+
+  // Unsets the diagram sums' pointer however the call ends.
+  struct DiagramSums
+  {
+    DiagramSums( double* sums, int stride )
+    {
+      mlgen_diagram_sums = sums;
+      mlgen_diagram_stride = stride;
+    }
+    ~DiagramSums() { mlgen_diagram_sums = nullptr; }
   };
 
   void setError( char* err, int errlen, const std::string& what )
@@ -171,6 +194,46 @@ extern "C"
         for( int i = 0; i < nevt; ++i ) sde[i] = me[i] > 0 ? sde[i] / me[i] : 0.0;
       }
       return 0;
+    }
+    catch( const std::exception& e )
+    {
+      setError( err, errlen, e.what() );
+    }
+    catch( ... )
+    {
+      setError( err, errlen, "unknown C++ exception" );
+    }
+    return -1;
+  }
+
+  // |M|^2 (without enhancement) of nevt events and, in sums[nevt][ndiagrams + 1], every diagram's
+  // |amplitude|^2 summed over helicities (column N for diagram N, column 0 their total): one
+  // evaluation of the code for every channel's enhancement weight. Needs a build whose
+  // CPPProcess.cc mlgen patched (a .mad directory; C++ backends). Returns 0, or -1 with err set.
+  int mlgen_mg5_diagrams( void* handle, int nevt, const double* momenta, const double* gs, const double* rndhel,
+                          const double* rndcol, double* me, double* sums, int* selhel, char* err, int errlen )
+  {
+    try
+    {
+#ifdef MGONGPUCPP_GPUIMPL
+      throw std::runtime_error( "diagram sums are not available on the GPU backend" );
+#else
+      Process& proc = *static_cast<Process*>( handle );
+      Bridge<double>& bridge = bridgeFor( proc, nevt );
+      std::vector<int> selcol( nevt );
+      if( !proc.filtered[nevt] )
+      {
+        // the first call of a Bridge filters the helicities (evaluating the amplitudes once more):
+        // run it without the sums
+        bridge.cpu_sequence( momenta, gs, rndhel, rndcol, nullptr, nullptr, me, selhel, selcol.data(), false );
+        proc.filtered[nevt] = true;
+      }
+      const int stride = CPPProcess::ndiagrams + 1;
+      std::memset( sums, 0, sizeof( double ) * nevt * stride );
+      DiagramSums active( sums, stride );
+      bridge.cpu_sequence( momenta, gs, rndhel, rndcol, nullptr, nullptr, me, selhel, selcol.data(), false );
+      return 0;
+#endif
     }
     catch( const std::exception& e )
     {

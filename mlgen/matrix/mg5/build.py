@@ -35,7 +35,7 @@ _FAST_MATH = ("-ffast-math", "-Ofast", "-funsafe-math-optimizations")
 _LINK = "no-crtfastmath"  # part of the cache key: libraries linked before this change are rebuilt
 LIBRARY = "libmlgen_mg5.so"
 BACKENDS = ("cppnone", "cppsse4", "cppavx2", "cpp512y", "cpp512z", "cuda")
-_SCHEME = "objects+Bsymbolic"  # how the library is put together: part of the cache key
+_SCHEME = "objects+Bsymbolic+diagram-sums"  # how the library is put together: part of the cache key
 _SOURCE_SUFFIXES = {".cc", ".cu", ".h", ".inc", ".mk", ".f", ".dat"}
 
 
@@ -46,12 +46,63 @@ class MG5BuildError(RuntimeError):
 @dataclass(frozen=True)
 class ProcessBuild:
     """A built process: ``root`` (the copied process directory), ``subprocess_dir`` (its
-    ``SubProcesses/P1_*``), ``library`` (mlgen's interface, linked to the process) and ``backend``."""
+    ``SubProcesses/P1_*``), ``library`` (mlgen's interface, linked to the process), ``backend``, and
+    ``diagram_sums``: whether the library gives every diagram's ``|amplitude|^2`` in one call (a
+    ``.mad`` build on a C++ backend, see :func:`_patch_diagram_sums`)."""
 
     root: Path
     subprocess_dir: Path
     library: Path
     backend: str
+    diagram_sums: bool = False
+
+
+#: marker written beside CPPProcess.cc when :func:`_patch_diagram_sums` changed it
+_DIAGRAM_SUMS = "mlgen_diagram_sums"
+_NUMERATOR = re.compile(r"^(\s*if\( channelId == (\d+) \) numerators_sv \+= cxabs2\( (amp_sv\[\d+\]) \);)$", re.M)
+_DENOMINATOR = re.compile(r"^(\s*if\( channelId != 0 \) denominators_sv \+= cxabs2\( (amp_sv\[\d+\]) \);)$", re.M)
+_SUMS_PREAMBLE = """
+// ---- added by mlgen (build.py): every diagram's |amp|^2 into mlgen_diagram_sums, see bridge_shim.cc
+extern double* mlgen_diagram_sums;
+extern int mlgen_diagram_stride;
+inline double mlgen_lane( double x, int ) { return x; }
+template<class V>
+inline double mlgen_lane( const V& x, int lane ) { return x[lane]; }
+#ifdef MGONGPUCPP_GPUIMPL
+#define MLGEN_DIAGRAM( N, AMP )
+#else
+#define MLGEN_DIAGRAM( N, AMP ) \\
+  if( mlgen_diagram_sums != nullptr ) \\
+  { \\
+    const auto mlgen_x = cxabs2( AMP ); \\
+    for( int mlgen_l = 0; mlgen_l < neppV; ++mlgen_l ) \\
+      mlgen_diagram_sums[( ievt0 + mlgen_l ) * mlgen_diagram_stride + ( N )] += mlgen_lane( mlgen_x, mlgen_l ); \\
+  }
+#endif
+// ---- end of mlgen's addition
+"""
+
+
+def _patch_diagram_sums(sub: Path) -> bool:
+    """Add one line after each amplitude's single-diagram-enhancement update in ``CPPProcess.cc``
+    (``if( channelId == N ) numerators_sv += cxabs2( amp_sv[0] );`` and the denominator's line) that
+    also adds that ``|amp|^2`` to column ``N`` (0 for the denominator) of the event's row of
+    ``mlgen_diagram_sums`` while mlgen's interface sets it. The code's own arithmetic is unchanged.
+    Returns whether the file had those lines (a ``.mad`` build); the marker file records it."""
+    path = sub / "CPPProcess.cc"
+    text = path.read_text()
+    numerators = len(_NUMERATOR.findall(text))
+    if numerators == 0 or numerators != len(_DENOMINATOR.findall(text)):
+        return False
+    anchor = re.search(r"^#ifdef MGONGPUCPP_GPUIMPL\nnamespace mg5amcGpu\n", text, re.M)
+    if anchor is None:
+        return False
+    text = _NUMERATOR.sub(r"\1 MLGEN_DIAGRAM( \2, \3 );", text)
+    text = _DENOMINATOR.sub(r"\1 MLGEN_DIAGRAM( 0, \2 );", text)
+    text = text[: anchor.start()] + _SUMS_PREAMBLE + text[anchor.start() :]
+    path.write_text(text)
+    (sub / _DIAGRAM_SUMS).write_text(f"{numerators} diagrams\n")
+    return True
 
 
 def cache_dir() -> Path:
@@ -236,6 +287,8 @@ def build_process_library(
                 short = "_".join(sub.name.split("_")[-2:])
                 suffix = "cuda" if backend == "cuda" else "cpp"
                 log = work / "build.log"
+                if backend != "cuda":
+                    _patch_diagram_sums(sub)
                 make = ["make", f"-j{jobs}", "-f", "cudacpp.mk", f"BACKEND={backend}", "FPTYPE=d"]
                 output = _run([*make, f"../../lib/libmg5amc_{short}_{suffix}.so"], sub, log, "make")
                 _link_shim(sub, output, backend, log)
@@ -244,4 +297,5 @@ def build_process_library(
             finally:
                 shutil.rmtree(work, ignore_errors=True)
     root = final / "proc"
-    return ProcessBuild(root, _subprocess_dir(root, source), final / LIBRARY, backend)
+    sub = _subprocess_dir(root, source)
+    return ProcessBuild(root, sub, final / LIBRARY, backend, (sub / _DIAGRAM_SUMS).is_file())

@@ -1,7 +1,9 @@
 """MadEvent's channel definitions in a ``.mad`` directory, read as plain data (no maps built here).
 
-``SubProcesses/P*/configs.inc`` lists one *config* per channel: ``MAPCONFIG(i)`` the diagram (the
-channel id the C++ code takes for its single-diagram-enhancement weight), and per internal line
+``SubProcesses/P*/configs.inc`` lists one *config* per channel: ``MAPCONFIG(i)`` the diagram in the
+Fortran's numbering (the C++ code numbers diagrams apart where a four-point vertex splits, so its
+channel id comes from ``coloramps.h``: :class:`~mlgen.matrix.mg5.MadGraphCPP` replaces it), and per
+internal line
 ``-k`` its two daughters ``IFOREST(1:2, -k, i)`` (external particles ``1..n`` with ``1, 2``
 incoming, or earlier internal lines ``-j``), with ``SPROP`` the PDG id of an s-channel line or
 ``TPRID`` that of a t-channel one (the other is 0). s-channel lines come first, then the
@@ -44,7 +46,9 @@ class Line:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One MadEvent channel: ``number`` (1-based config), ``diagram`` (its channel id) and its lines."""
+    """One MadEvent channel: ``number`` (1-based config), ``diagram`` (its diagram: ``MAPCONFIG`` as
+    read, the C++ code's channel id once :class:`~mlgen.matrix.mg5.MadGraphCPP` has mapped it) and its
+    lines."""
 
     number: int
     diagram: int

@@ -49,8 +49,10 @@ class ProcessInfo:
         masses: external masses in GeV, same order.
         helicities: ``(ncomb, npar)`` helicity of each particle per combination.
         colour_flows: leading colour flows (mlgen tags); empty when the directory has none (``.sa``).
-        channels: 1-based diagram ids that MadEvent uses as channels (those with a
-            single-diagram-enhancement config in ``coloramps.h``; ``.mad`` only).
+        channels: the C++ code's channel id (its 1-based diagram number) of each MadEvent config, in
+            config order (``coloramps.h``'s ``channel2iconfig`` inverted; ``.mad`` only). The
+            Fortran's numbering in ``configs.inc`` (``MAPCONFIG``) can differ: for g g > t t~ g g,
+            config 1 is Fortran diagram 1 but C++ channel 2.
         param_card: the directory's parameter card.
     """
 
@@ -124,6 +126,9 @@ def read_process_info(root: Path, subprocess_dir: Path, param_card: Path | None 
         if found is not None:
             body = "\n".join(line.split("//")[0] for line in found.group(1).splitlines())
             configs = [int(v) for v in re.findall(r"-?\d+", body)]
-            channels = tuple(i + 1 for i, config in enumerate(configs) if config > 0)
+            by_config = sorted((config, i + 1) for i, config in enumerate(configs) if config > 0)
+            if [config for config, _ in by_config] != list(range(1, len(by_config) + 1)):
+                raise ValueError(f"{coloramps}: channel2iconfig does not give configs 1..{len(by_config)} once each")
+            channels = tuple(channel for _, channel in by_config)
     flows = _colour_flows(text, len(pdg))
     return ProcessInfo(process, pdg, masses, helicities, flows, channels, card_path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 __all__ = ["MadGraphCPP", "is_cpp_directory", "madgraph"]
 
+import dataclasses
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,12 @@ class MadGraphCPP:
         )
         card = resolve(param_card) if param_card is not None else None
         self.info = read_process_info(self.build.root, self.build.subprocess_dir, card)
-        self.bridge = Bridge(self.build.library, self.build.subprocess_dir, self.info.param_card)
+        self.bridge = Bridge(
+            self.build.library,
+            self.build.subprocess_dir,
+            self.info.param_card,
+            diagram_sums=self.build.diagram_sums,
+        )
         self.parameters = from_param_card(self.info.param_card)
         self.name = name or f"MG5 {self.info.process} ({source.name})"
         self.subprocesses = (Subprocess(self.info.pdg, self.info.colour_flows),)
@@ -92,10 +98,19 @@ class MadGraphCPP:
         self.propagators: tuple[Propagator, ...] = ()
         self.generator = torch.Generator().manual_seed(seed)
         #: MadEvent's channels (``configs.inc``, ``.mad`` only) and the card's named parameters
-        self.configs: tuple[ChannelConfig, ...] = (
+        #: (each config's ``diagram`` is the C++ code's channel id for it, from ``coloramps.h``)
+        configs = (
             read_configs(self.build.subprocess_dir)
             if (self.build.subprocess_dir / "configs.inc").is_file()
             else ()
+        )
+        if configs and len(configs) != len(self.info.channels):
+            raise ValueError(
+                f"{self.build.subprocess_dir}: configs.inc has {len(configs)} configs but coloramps.h "
+                f"maps {len(self.info.channels)} channels to configs"
+            )
+        self.configs: tuple[ChannelConfig, ...] = tuple(
+            dataclasses.replace(c, diagram=self.info.channels[c.number - 1]) for c in configs
         )
         self.card_values = card_parameters(self.info.param_card)
         coloured = any(abs(p) <= 6 or p == 21 for p in self.info.pdg)
@@ -128,11 +143,18 @@ class MadGraphCPP:
         """``(B, C)`` single-diagram-enhancement weights of MadEvent's ``C`` channels (:attr:`configs`,
         in config order) at ``(B, n, 4)`` momenta: ``|A_c|^2 / sum_k |A_k|^2`` summed over helicities,
         what MadEvent multiplies channel ``c``'s integrand by. They sum to 1 wherever ``|M|^2 > 0``.
-        Costs two evaluations of the code per channel and point (the bridge returns one channel's
-        weight per call, as the ratio of the enhanced and the plain ``|M|^2``)."""
+        One evaluation of the code per point where the build gives every diagram's ``|amplitude|^2``
+        (:meth:`Bridge.diagram_sums`, mlgen's builds of ``.mad`` directories on C++ backends), else
+        two per channel and point (the ratio of the enhanced and the plain ``|M|^2`` per channel id)."""
         if not self.configs:
             raise ValueError(f"{self.name}: no configs.inc; channel weights need the .mad directory")
         batch, n_channels = p.shape[0], len(self.configs)
+        if self.bridge.has_diagram_sums:
+            half = torch.full((batch,), 0.5, dtype=torch.float64)
+            _, sums = self.bridge.diagram_sums(p, self._alpha_s(p, alpha_s), half)
+            diagrams = torch.tensor([c.diagram for c in self.configs], dtype=torch.long, device=sums.device)
+            total = sums[:, :1]
+            return torch.where(total > 0, sums[:, diagrams] / total.clamp(min=1e-300), torch.zeros_like(total))
         ids = torch.tensor([c.diagram for c in self.configs], dtype=torch.long).repeat_interleave(batch)
         a_s = self._alpha_s(p, alpha_s).repeat(n_channels)
         half = torch.full((batch * n_channels,), 0.5, dtype=torch.float64)
