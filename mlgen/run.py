@@ -298,7 +298,7 @@ def physics_settings(card: Card, process: Process) -> dict[str, Any]:
         f"scales.{k}" for k in ("mu_r", "mu_f", "factor_r", "factor_f", *(("value",) if uses_value else ()))
     ]
     if process.pdf is not None:
-        keys += ["pdf.set", "pdf.member", "pdf.backend", "pdf.alphas_loops"]
+        keys += ["pdf.set", "pdf.member", "pdf.backend", "pdf.alphas_loops", "pdf.alphas_nf_max"]
     settings: dict[str, Any] = {
         "beams": {"particles": list(card.beams.particles), "sqrt_s_gev": card.beams.sqrt_s},
         "pdf": None
@@ -335,9 +335,7 @@ def describe_physics(physics: dict[str, Any]) -> str:
     lines = [f"physics: {' '.join(beams['particles'])} at sqrt(s) = {beams['sqrt_s_gev']:g} GeV"]
     if physics["pdf"] is not None:
         pdf = physics["pdf"]
-        lines.append(
-            f"  PDF {pdf['set']} member {pdf['member']} ({pdf['backend']}){mark('pdf.set')}"
-        )
+        lines.append(f"  PDF {pdf['set']} member {pdf['member']} ({pdf['backend']}){mark('pdf.set')}")
     lines.append(
         f"  alpha_s(M_Z) = {a_s['at_mz']:.5g} from the {a_s['from']}: {a_s['running']}"
         + (" (the set's loop order: pdf.alphas_loops not set)" if "pdf.alphas_loops" in defaults else "")

@@ -119,3 +119,15 @@ def test_source_is_not_a_card_key() -> None:
 def test_missing_card_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(CardError, match="nope.toml"):
         load_card(tmp_path / "nope.toml")
+
+
+def test_readme_documents_every_card_key_as_the_schema_has_it() -> None:
+    from mlgen.cards.reference import BEGIN, END, card_reference
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
+    assert block == card_reference(), "run: python -m mlgen.cards.reference README.md"
+    # every key of every table is in it, with its default
+    assert "| `overweight_fraction` | a number | `0.001` |" in block
+    assert "| `reintegrate` | true or false | `false` |" in block
+    assert "#### `[integrator.flow]`" in block and "#### `[[cuts]]`" in block
