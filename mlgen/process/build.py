@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["build_process"]
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.matrix.mg5.matrix_element import MadGraphCPP
 from mlgen.phasespace import PhaseSpace, from_propagators
+from mlgen.phasespace.cut_window import TwoBodyCutWindow
 from mlgen.phasespace.onebody import NarrowResonance
 from mlgen.phasespace.tchannel import TChain
 from mlgen.phasespace.topologies import bw_window, channel_groups
@@ -86,7 +88,7 @@ def build_process(
     m_lo, m_hi = cuts.window("m", tuple(range(2, 2 + n_final)))
     if leptons == tuple(range(2, 2 + n_final)):
         m_lo, m_hi = cuts.window("m", leptons)
-    phase_space: PhaseSpace | NarrowResonance
+    phase_space: PhaseSpace | TwoBodyCutWindow | NarrowResonance
     if n_final == 1:
         resonance = getattr(me, "narrow_width_resonance", None)
         if resonance is None or not hadronic:
@@ -112,7 +114,7 @@ def build_process(
                 f'{card.source}: phase space: {err} (add a [[cuts]] table with observable = "m", '
                 f'objects = "all" and a min)'
             ) from None
-    channels: list[tuple[tuple[Propagator, ...], PhaseSpace]] = []
+    channels: list[tuple[tuple[Propagator, ...], PhaseSpace | TwoBodyCutWindow]] = []
     channel_prior: ChannelPrior | None = None
     topologies: list[tuple[tuple[Propagator, ...], Node | TChain]]
     if isinstance(me, MadGraphCPP) and me.configs:
@@ -135,7 +137,8 @@ def build_process(
                 m_min=m_lo,
                 m_max=m_hi,
             )
-            channels.append((group, space))
+            channels.append((group, cut_window(space, cuts)))
+        phase_space = cut_window(phase_space, cuts)
     pdf = None
     alpha_s = None
     if hadronic:
@@ -176,3 +179,30 @@ def build_process(
         channels=tuple(channels),
         channel_prior=channel_prior,
     )
+
+
+def cut_window(space: PhaseSpace, cuts: Cuts) -> PhaseSpace | TwoBodyCutWindow:
+    """``space`` restricted to the ``pT``/rapidity windows of ``cuts`` when it is a hadronic
+    ``2 -> 2`` map of two massless particles (:class:`TwoBodyCutWindow`); otherwise ``space``.
+
+    Only lower ``pT`` bounds and rapidity intervals enter (a forward cut ``|eta| > a`` or a ``pT``
+    maximum would allow two intervals): the window always contains every passing point.
+    """
+    if space.n != 2 or any(space.masses) or space.beams.dim != 2 or space.final.dim != 2:
+        return space
+    pt_min = 0.0
+    eta = [[-math.inf, math.inf], [-math.inf, math.inf]]
+    for cut in cuts.cuts:
+        for k in (0, 1):
+            if k + 2 not in cut.indices:
+                continue
+            if cut.observable == "pt" and cut.lo is not None:
+                pt_min = max(pt_min, cut.lo)  # both have the same pT in 2 -> 2
+            elif cut.observable in ("eta", "y"):
+                eta[k][0] = max(eta[k][0], -math.inf if cut.lo is None else cut.lo)
+                eta[k][1] = min(eta[k][1], math.inf if cut.hi is None else cut.hi)
+            elif cut.observable in ("abs_eta", "abs_y") and cut.hi is not None:
+                eta[k] = [max(eta[k][0], -cut.hi), min(eta[k][1], cut.hi)]
+    if pt_min == 0.0 and all(math.isinf(x) for w in eta for x in w):
+        return space
+    return TwoBodyCutWindow(space, pt_min, ((eta[0][0], eta[0][1]), (eta[1][0], eta[1][1])))
