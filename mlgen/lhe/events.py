@@ -177,10 +177,8 @@ def parse_events(
             wgt, listed = {}, None
         if ids:
             extras.append(_named_weights(ev, j, ids, wgt, listed))
-        elif wgt:
-            raise ev.error(
-                j, f"<rwgt> weights {sorted(w.decode() for w in wgt)[:3]} not declared in <initrwgt>"
-            )
+        elif wgt or listed is not None:
+            raise ev.error(j, "<rwgt> or <weights> in an event, but no <initrwgt> in the header names them")
         heads.append(head)
         nups.append(nup)
         plines += lines[k + 1 : end]

@@ -125,6 +125,13 @@ def parse_run_info(path: Path, text: str) -> RunInfo:
     if h0 >= 0:
         h1 = text.find("</header>", h0)
         header_text = text[h0 + len("<header>\n") : h1]
+        for tag in ("initrwgt", "weightgroup", "weight"):
+            opened = len(re.findall(rf"<{tag}\b", header_text))
+            if opened != header_text.count(f"</{tag}>"):
+                raise LHEError(
+                    f"{path}:{line_of(h0)}: <header>: {opened} <{tag}> tags but "
+                    f"{header_text.count(f'</{tag}>')} </{tag}>"
+                )
         r0 = header_text.find("<initrwgt>")
         if r0 >= 0:
             r1 = header_text.find("</initrwgt>", r0)

@@ -190,10 +190,14 @@ class _State:
                 pos = len(buf)
                 break
             after = buf[s + 6 : s + 7]
-            if after and after not in b" \t\r\n>":  # <eventgroup>: a wrapper, its events read one by one
-                gt = buf.find(b">", s)
-                if gt < 0:
-                    break
+            if after not in (b" ", b"\t", b"\r", b"\n", b">"):
+                gt = buf.find(b">", s, buf.find(b"\n", s))
+                if not buf.startswith(b"<eventgroup", s) or gt < 0:
+                    tag = buf[s : buf.find(b"\n", s)][:40].decode(errors="replace")
+                    raise self.error(
+                        buf, line, s, f"a tag {tag!r} where <event> or </LesHouchesEvents> belongs"
+                    )
+                # <eventgroup>: a wrapper, its events read one by one
                 self._between(buf, line, pos, s)
                 pos = gt + 1
                 continue
