@@ -25,7 +25,7 @@ from torch import Tensor
 from mlgen.events import EventBatch
 from mlgen.integrate.base import Sampler
 from mlgen.process.channels import MultiChannelProcess
-from mlgen.process.process import Process
+from mlgen.process.process import Evaluation, Process
 from mlgen.process.record import EventBuilder
 from mlgen.unweight import choose_max, hit_or_miss
 
@@ -67,31 +67,55 @@ class GenerationReport:
         return out
 
 
-def generate_weighted(
-    process: EventSource, sampler: Sampler, n: int, generator: torch.Generator, builder: EventBuilder
-) -> tuple[EventBatch, Tensor]:
-    """``n`` weighted events: the event record (weights ``f/q`` in pb) and the raw weights."""
+def _weighted_points(
+    process: EventSource, sampler: Sampler, n: int, generator: torch.Generator
+) -> tuple[Evaluation, Tensor, Tensor | None]:
+    """``n`` points: the evaluation, the weights ``f/q`` in pb and the scale variations' weights."""
     u, log_q = sampler.sample(n, generator)
     ev = process.evaluate(u)
     w = ev.weight / torch.exp(log_q)
     extra = None
     if ev.variations is not None:
         extra = ev.variations / torch.exp(log_q)[:, None]
-    batch = builder.build(
-        ev.momenta,
-        ev.contributions,
-        w,
+    return ev, w, extra
+
+
+def _records(
+    builder: EventBuilder,
+    ev: Evaluation,
+    w: Tensor,
+    extra: Tensor | None,
+    keep: Tensor,
+    generator: torch.Generator,
+    alpha_qed: float,
+) -> EventBatch:
+    """Event records of the points ``keep`` only: the record's choices (flavour, colour flow and, for a
+    MadGraph5 process, helicities) cost the matrix element calls of their own, so they are made
+    for the events that are kept, not for every weighted point."""
+    weight = w[keep]
+    return builder.build(
+        ev.momenta[keep],
+        ev.contributions[keep],
+        weight,
         generator,
-        scale=ev.mu_f,
-        alpha_s=ev.alpha_s,
-        alpha_qed=torch.full_like(w, process.alpha_qed),
-        x1=ev.x1,
-        x2=ev.x2,
-        mu_r=ev.mu_r,
-        mu_f=ev.mu_f,
-        extra_weights=extra,
+        scale=ev.mu_f[keep],
+        alpha_s=ev.alpha_s[keep],
+        alpha_qed=torch.full_like(weight, alpha_qed),
+        x1=ev.x1[keep],
+        x2=ev.x2[keep],
+        mu_r=ev.mu_r[keep],
+        mu_f=ev.mu_f[keep],
+        extra_weights=None if extra is None else extra[keep],
     )
-    return batch, w
+
+
+def generate_weighted(
+    process: EventSource, sampler: Sampler, n: int, generator: torch.Generator, builder: EventBuilder
+) -> tuple[EventBatch, Tensor]:
+    """``n`` weighted events: the event record (weights ``f/q`` in pb) and the raw weights."""
+    ev, w, extra = _weighted_points(process, sampler, n, generator)
+    everything = torch.arange(n, device=w.device)
+    return _records(builder, ev, w, extra, everything, generator, process.alpha_qed), w
 
 
 def generate_unweighted(
@@ -141,20 +165,20 @@ def generate_unweighted(
         # no more points than the expected efficiency needs for the events still missing
         expected = float(magnitudes.mean()) / w_max if mode != "none" else float((pilot != 0).double().mean())
         step = min(batch_size, max(1000, int(1.3 * (n_events - kept) / max(expected, 1e-9))))
-        batch, w = generate_weighted(process, sampler, step, generator, builder)
+        ev, w, extra = _weighted_points(process, sampler, step, generator)
         report.n_weighted += step
         report.n_nonzero += int((w != 0).sum())
         total += float(w.sum())
         total2 += float((w * w).sum())
         if mode == "none":
             keep = torch.nonzero(w != 0).squeeze(1)[: n_events - kept]
-            out = batch[keep]
+            out = _records(builder, ev, w, extra, keep, generator, process.alpha_qed)
         else:
             above += float((w.abs() - w_max).clamp(min=0).sum())
             accept, units = hit_or_miss(w, w_max, generator)
             accepted += int(accept.sum())
             keep = torch.nonzero(accept).squeeze(1)[: n_events - kept]
-            out = batch[keep]
+            out = _records(builder, ev, w, extra, keep, generator, process.alpha_qed)
             units = units[keep]
             if out.extra_weights is not None:
                 out.extra_weights = out.extra_weights / out.weight[:, None] * units[:, None]

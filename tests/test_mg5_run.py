@@ -191,6 +191,10 @@ def test_short_run_passes_the_cuts_and_pythia_takes_the_banner(
     y = 0.5 * torch.log((gluon[:, 0] + gluon[:, 3]) / (gluon[:, 0] - gluon[:, 3]))
     assert float(pt.min()) >= 20.0 and float(y.abs().max()) <= 5.0
     assert float(pt.min()) < 30.0  # the cut is where the cross section is: events sit near it
+    # helicities as MadEvent writes them (SPINUP): the code's choice, one of its combinations per event
+    assert events.spin is not None
+    assert set(events.spin.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(row) for row in events.spin.tolist()}) >= 8
     with gzip.open(events_file, "rt") as handle:
         header = handle.read().split("</header>")[0]
     for block in ("<MGVersion>\n3.7.1", "<MG5ProcCard>", "generate g g > t t~ g", "<MGRunCard>", "<slha>"):

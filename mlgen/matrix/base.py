@@ -18,7 +18,7 @@ u~ u) are separate columns: the first PDG id always belongs to beam A.
 
 from __future__ import annotations
 
-__all__ = ["ColourFlow", "MatrixElement", "Resonance", "Subprocess"]
+__all__ = ["ChoosesHelicities", "ColourFlow", "MatrixElement", "Resonance", "Subprocess"]
 
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -94,4 +94,15 @@ class MatrixElement(Protocol):
         """Relative weights ``(B, K, F)`` of the colour flows of each subprocess
         (leading-colour ``|M|^2`` of each flow), or ``None`` to pick flows uniformly.
         ``F`` is the largest number of flows; padding columns are zero."""
+        ...
+
+
+@runtime_checkable
+class ChoosesHelicities(Protocol):
+    """A matrix element that picks each event's helicities for the event record (SPINUP), in
+    proportion to each helicity combination's share of ``|M|^2`` (MadGraph5's choice)."""
+
+    def choose_helicities(self, p: Tensor) -> Tensor:
+        """``(B, n)`` float64 helicities (``-1, 0, 1``) of the ``n`` external particles, incoming
+        first, at ``(B, n, 4)`` momenta."""
         ...

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from mlgen.events import EventBatch
-from mlgen.matrix.base import MatrixElement
+from mlgen.matrix.base import ChoosesHelicities, MatrixElement
 from mlgen.physics import vectors as v
 
 COLOUR_OFFSET = 500
@@ -140,6 +140,10 @@ class EventBuilder:
         )
         n = record.shape[1]
         assert n == self.n_external + n_res
+        if isinstance(self.me, ChoosesHelicities) and "spin" not in fields:
+            helicities = self.me.choose_helicities(momenta).to(device, torch.float64)
+            unknown = torch.full((batch, n_res), 9.0, dtype=torch.float64, device=device)
+            fields["spin"] = torch.cat([helicities[:, :2], unknown, helicities[:, 2:]], dim=1)
         return EventBatch(
             momenta=record,
             pdg=self.pdg.to(device)[sub],

@@ -161,6 +161,15 @@ class MadGraphCPP:
         out = self.bridge.evaluate(p.repeat(n_channels, 1, 1), a_s, half, half, ids)
         return out.sde_weight.reshape(n_channels, batch).T.contiguous()
 
+    def choose_helicities(self, p: Tensor) -> Tensor:
+        """``(B, n)`` helicities per event, as MadEvent writes them into SPINUP: the code's choice of
+        a helicity combination in proportion to its share of ``|M|^2`` (random numbers from
+        :attr:`generator`), one row of :attr:`ProcessInfo.helicities`."""
+        rnd = torch.rand(2, p.shape[0], dtype=torch.float64, generator=self.generator)
+        out = self.bridge.evaluate(p, self._alpha_s(p, None), rnd[0], rnd[1])
+        table = torch.tensor(self.info.helicities, dtype=torch.float64)
+        return table[out.helicity.cpu().clamp(min=0)].to(p.device)
+
     def colour_weights(self, p: Tensor) -> Tensor | None:
         """``(B, 1, F)``: one-hot of MG5's colour flow for a channel drawn per event in proportion to
         its enhancement weight (random numbers from :attr:`generator`); ``None`` without colour."""
