@@ -153,7 +153,13 @@ def parse_events(
         nup = int(head[0])
         end = k + 1 + nup
         # the line of <event> and the line of </event> hold nothing else
-        if nup < 1 or end >= len(lines) or lines[-1].strip() or lines[0].strip():
+        if (
+            nup < 1
+            or end >= len(lines)
+            or lines[-1].strip()
+            or lines[0].strip()
+            or lines[end - 1].lstrip()[:1] in (b"<", b"#")  # NUP too large: a tag read as a particle
+        ):
             if lines[0].strip() or lines[-1].strip():
                 raise ev.error(j, "text on the line of the <event> or </event> tag")
             found = len(_particle_like(lines[k + 1 : -1]))
@@ -197,7 +203,7 @@ def parse_events(
             j = int(bad[0])
             raise ev.error(
                 j,
-                f"weight XWGTUP = {head_values[j, 2]!r}: IDWTUP = {info.weight_strategy} "
+                f"weight XWGTUP = {float(head_values[j, 2])!r}: IDWTUP = {info.weight_strategy} "
                 "allows only positive weights",
             )
     mu = np.zeros((len(blocks), 2))

@@ -126,9 +126,9 @@ def _read(path: Path, batch_size: int, limits: Limits) -> Iterator[tuple[RunInfo
         end = _init_end(buf)
         if end >= 0:
             break
-        if len(buf) > limits.event_bytes:
+        if len(buf) > limits.header_bytes:
             raise LHEError(
-                f"{path}: no <init> ... </init> in the first {len(buf)} bytes (Limits.event_bytes)"
+                f"{path}: no <init> ... </init> in the first {len(buf)} bytes (Limits.header_bytes)"
             )
     else:
         end = _init_end(buf)
@@ -211,16 +211,11 @@ class _State:
                 if nxt >= 0:
                     raise self._unclosed(buf, line, s, nxt)
                 if len(buf) - s > self.limits.event_bytes:
-                    raise self.error(
-                        buf,
-                        line,
-                        s,
-                        f"an event longer than {self.limits.event_bytes} bytes "
-                        "(no </event>?; Limits.event_bytes)",
-                        self.events + 1,
-                    )
+                    raise self._too_long(buf, line, s)
                 pos = s
                 break
+            if close - s > self.limits.event_bytes:
+                raise self._too_long(buf, line, s)
             nxt = buf.find(b"<event", s + 6, close)
             if nxt >= 0:
                 raise self._unclosed(buf, line, s, nxt)
@@ -234,6 +229,15 @@ class _State:
                 parse_events(self.path, self.info, buf, line, blocks, self.events - len(blocks) + 1)
             )
         return pos
+
+    def _too_long(self, buf: bytes, line: int, start: int) -> LHEError:
+        return self.error(
+            buf,
+            line,
+            start,
+            f"an event longer than {self.limits.event_bytes} bytes (Limits.event_bytes)",
+            self.events + 1,
+        )
 
     def _unclosed(self, buf: bytes, line: int, start: int, nxt: int) -> LHEError:
         at = line + buf.count(b"\n", 0, nxt)

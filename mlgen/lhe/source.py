@@ -38,6 +38,7 @@ class Limits:
 
     Attributes:
         line_bytes: the longest line (no generator writes a line near this).
+        header_bytes: the most bytes before ``</init>`` (headers with whole cards are ~100 kB).
         event_bytes: the longest ``<event> ... </event>`` block.
         total_bytes: the most (decompressed) bytes of one file; ``None`` for no bound.
         gzip_ratio: the most a gzip file may expand (decompressed over compressed size), checked
@@ -45,6 +46,7 @@ class Limits:
     """
 
     line_bytes: int = 1 << 24
+    header_bytes: int = 1 << 24
     event_bytes: int = 1 << 26
     total_bytes: int | None = None
     gzip_ratio: float = 200.0
