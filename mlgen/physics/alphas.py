@@ -155,7 +155,8 @@ class AlphaS:
             a = run(a, t, ts[i])
             t = ts[i]
             values[i] = a
-        return cls(qs, values, f"{loops}-loop running from alpha_s({mz}) = {alpha_s_mz}")
+        flavours = f", at most {n_flavours_max} flavours" if n_flavours_max < 6 else ""
+        return cls(qs, values, f"{loops}-loop running from alpha_s({mz}) = {alpha_s_mz}{flavours}")
 
     @classmethod
     def analytic(
