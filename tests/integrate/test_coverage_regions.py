@@ -11,23 +11,21 @@ import torch
 
 from mlgen.integrate.coverage import ProbeEvidence, RegionShare, coverage_check
 from mlgen.integrate.explore import Mode, ModeMixture, find_modes
-from mlgen.integrate.integrands import camel
+from mlgen.integrate.integrands import camel, zunis_camel
 from mlgen.integrate.loop import integrate
 from mlgen.integrate.nis import evidence
 from mlgen.integrate.result import IntegrationResult, Iteration
 from mlgen.seeds import torch_generator
 
-ZUNIS_EXACT = 1.9450128121400754e-06  # 2 (s sqrt(pi) (erf(0.75/s) + erf(0.25/s)) / 2)^8, s = 0.1
-
-
-def zunis_camel(u: torch.Tensor, s: float = 0.1) -> torch.Tensor:
-    return torch.exp(-((u - 0.25) ** 2).sum(-1) / s**2) + torch.exp(-((u - 0.75) ** 2).sum(-1) / s**2)
-
-
 CASES = {
-    "iflow16": (16, camel(16, 0.1)[0], camel(16, 0.1)[1], 1 / 3, 2 / 3, 0.1 / math.sqrt(2)),
-    "zunis8": (8, zunis_camel, ZUNIS_EXACT, 0.25, 0.75, 0.1 / math.sqrt(2)),
+    "iflow16": (16, *camel(16, 0.1), 1 / 3, 2 / 3, 0.1 / math.sqrt(2)),
+    "zunis8": (8, *zunis_camel(8, 0.1), 0.25, 0.75, 0.1 / math.sqrt(2)),
 }
+
+
+def test_the_camels_integrals() -> None:
+    assert abs(camel(16, 0.1)[1] - 0.99998) < 1e-5
+    assert abs(zunis_camel(8, 0.1)[1] - 1.94501e-6) < 1e-11
 
 
 def one_peak_sampler(dim: int, centre: float, width: float) -> ModeMixture:

@@ -116,7 +116,8 @@ max = 2.5
 def test_drell_yan_with_lepton_cuts_is_right_and_raises_no_warning(seed: int) -> None:
     """The card's lepton cuts become the map's window (build_process); VEGAS then has no zero weights,
     eps(max) >= 0.1 and no warning, and sigma agrees with the quadrature (which shares only the PDF).
-    Without the window, seed 2 of the same settings gave eps(max) 0.009 and the heavy-tail warning."""
+    Without the window (same settings, seeds 0-19) eps(max) was 0.002-0.23 and the heavy-tail
+    statistic 0.005-0.91 (16% zero weights)."""
     pytest.importorskip("pythia8mc")  # the PDF grids come with the wheel
     from mlgen.cards import parse_card
     from mlgen.integrate.loop import vegas_integrate
