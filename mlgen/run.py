@@ -43,6 +43,7 @@ from mlgen.process.build import build_process
 from mlgen.process.channels import MultiChannelProcess
 from mlgen.process.process import SCALE_FACTORS, Process
 from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
+from mlgen.subprocesses import SubprocessSigma, pdg_label, subprocess_cross_sections
 
 
 def _weight_infos() -> tuple[WeightInfo, ...]:
@@ -468,6 +469,10 @@ def run_card(
         "device": str(device),
         "seed": card.run.seed,
     }
+    if card.run.subprocesses:
+        t0 = time.perf_counter()
+        out["subprocesses"] = _subprocesses(prepared, sigma, sigma_err, say)
+        timings["subprocesses_s"] = time.perf_counter() - t0
     write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
     if plots_wanted and events is not None and len(events):
         # after result.json: a plotting failure costs the plots, never the run's numbers
@@ -512,6 +517,26 @@ def run_card(
             log=log,
         )
     return out
+
+
+def _subprocesses(
+    prepared: Prepared, sigma: float, sigma_err: float, say: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Each initial state's sigma (:mod:`mlgen.subprocesses`), said in one line, JSON-ready."""
+    process = cast(Process, getattr(prepared.process, "process", prepared.process))
+    pdgs = [sub.pdg for sub in process.matrix_element.subprocesses]
+    if len(pdgs) == 1:
+        return [SubprocessSigma(pdg_label(pdgs[0]), (tuple(pdgs[0]),), sigma, sigma_err).to_dict()]
+    # a stream of its own, after the events' (which it leaves as they were)
+    generator = torch_generator(prepared.events_seed.spawn(1)[0], prepared.device)
+    n = prepared.card.integrator.n_per_iter
+    found = subprocess_cross_sections(
+        prepared.process, prepared.sampler, pdgs, n, generator, prepared.card.events.batch_size
+    )
+    shown = ", ".join(f"{s.label}: {format_measured(s.sigma_pb, s.sigma_err_pb, 'pb')}" for s in found[:4])
+    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+    say(f"by initial state ({n} points; result.json: subprocesses): {shown}{more}")
+    return [s.to_dict() for s in found]
 
 
 def plotting_available() -> bool:

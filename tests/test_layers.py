@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"lhe", "observables", "integrate"},
     {"cards"},
     {"process", "samples"},
-    {"generate", "plots", "hepmc", "shower", "resample"},
+    {"generate", "plots", "hepmc", "shower", "resample", "subprocesses"},
     {"generative"},
     {"positive"},
     {"hooks"},

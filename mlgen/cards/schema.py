@@ -326,12 +326,17 @@ class EventsCard:
 
 @dataclass(frozen=True)
 class RunCard:
-    """Seed, device and output."""
+    """Seed, device and output.
+
+    ``subprocesses`` adds each initial state's cross section (``u u~ > e+ e-``, both beam
+    orders together) to ``result.json``, from ``[integrator] n_per_iter`` more points of the
+    trained sampler; a process with one subprocess needs none."""
 
     seed: int = 1
     device: str = "auto"
     output_dir: str | None = None
     plots: bool = True
+    subprocesses: bool = True
 
 
 @dataclass(frozen=True)
