@@ -1,58 +1,106 @@
-"""The ``mlgen`` output format for MadGraph5: standalone Fortran matrix elements plus an mlgen card.
+"""The ``mlgen`` output format: MadGraph5's CUDACPP MadEvent output, plus ``bin/mlgen_launch``.
 
-Derived from MadGraph5's own standalone exporter (``export_v4.ProcessExporterFortranSA``),
-so ``output mlgen DIR`` writes exactly what ``output standalone DIR`` writes, and
-then, in ``finalize``, the files of :mod:`process_dir`. Only the hooks of
-MadGraph5's ``VirtualExporter`` interface are used: ``__init__(dir_path, opt)``,
-``pass_information_from_cmd(cmd)`` and ``finalize(matrix_elements, history,
-mg5options, flaglist)``.
+Derived from the MadEvent SIMD exporter of the CUDACPP_OUTPUT plugin that MG5_aMC 3.6+ ships
+(``PLUGIN.CUDACPP_OUTPUT.output.SIMD_ProcessExporter``; ``MG5aMC_PLUGIN.CUDACPP_OUTPUT`` in a
+madgraph4gpu developer tree), used the way MadGraph5 uses it for ``output madevent_simd DIR``:
+
+1. ``check_output`` finds :class:`MlgenExporter` in this plugin's ``new_output`` and calls its
+   ``change_output_args(args, cmd)``. CUDACPP's turns the output into a MadEvent one
+   (``cmd._export_format = 'madevent'``, its Fortran exporter ``FortranExporterBridge`` as
+   ``cmd._export_plugin``, ``--me_exporter=standalone_simd``, ``--vector_size=16``, ...); this one
+   keeps all of that and names ``mlgen`` as the matrix-element exporter instead of
+   ``standalone_simd``, so the second exporter is this class.
+2. ``do_output`` makes it with ``cmd._export_plugin(dir, opt)`` (``export_cpp.ExportCPPFactory``),
+   then calls ``pass_information_from_cmd``, ``copy_template``, and, in MadEvent mode
+   (``in_madevent_mode = True``), ``generate_subprocess_directory`` per subprocess group,
+   ``convert_model``: all CUDACPP's, unchanged.
+3. The Fortran exporter's ``finalize`` ends with ``second_exporter.finalize(matrix_elements,
+   history, mg5options, flaglist)``: CUDACPP's finalize runs first (makefile wrapper,
+   ``coupl_write.inc`` patch, ``bin/internal/launch_plugin.py``, ``CUDACPP_VERSION.txt``), then
+   mlgen's files are written (:mod:`.process_dir`) and the directory is read as ``mlgen run`` reads it;
+   what would stop that run is logged as a warning naming the file and setting.
+
+MadGraph5's and CUDACPP's modules are imported when this module is, and only here: without them
+the import stops with one line saying what is missing.
 """
 
 from __future__ import annotations
 
-from madgraph.iolibs import export_v4
+__all__ = ["MlgenExporter", "cudacpp_output"]
 
-from .process_dir import s_channel_propagators, write_mlgen_files
+import importlib
+import logging
+import sys
+from types import ModuleType
+from typing import Any
+
+from .process_dir import add_mlgen_files
+
+#: where MadGraph5 puts the CUDACPP plugin: its PLUGIN folder (MG5_aMC 3.6+) or a madgraph4gpu tree
+CUDACPP_PACKAGES = ("PLUGIN.CUDACPP_OUTPUT", "MG5aMC_PLUGIN.CUDACPP_OUTPUT")
+#: the matrix-element exporter CUDACPP's ``change_output_args`` names, and the one put in its place
+CUDACPP_ME_EXPORTER = "--me_exporter=standalone_simd"
+MLGEN_ME_EXPORTER = "--me_exporter=mlgen"
+
+logger = logging.getLogger("madgraph.PLUGIN.mlgen")
 
 
-def _matrix_elements(matrix_elements):
-    if hasattr(matrix_elements, "get_matrix_elements"):
-        return list(matrix_elements.get_matrix_elements())
-    return list(matrix_elements.get("matrix_elements"))
+def cudacpp_output() -> ModuleType:
+    """The CUDACPP plugin's ``output`` module, as MadGraph5 has loaded it or importing it.
+
+    Raises:
+        ImportError: one line, when MadGraph5 (``madgraph``) or its CUDACPP_OUTPUT plugin is missing.
+    """
+    try:
+        importlib.import_module("madgraph")
+    except ModuleNotFoundError:
+        raise ImportError(
+            "mlgen_madgraph5 is a MadGraph5_aMC@NLO PLUGIN: it loads inside mg5_aMC (>= 3.6), where "
+            "'madgraph' imports; to run a process directory without MadGraph5 use `mlgen run DIR`"
+        ) from None
+    for package in CUDACPP_PACKAGES:
+        if f"{package}.output" in sys.modules:
+            return sys.modules[f"{package}.output"]
+    for package in CUDACPP_PACKAGES:
+        try:
+            return importlib.import_module(f"{package}.output")
+        except ModuleNotFoundError as err:
+            if not err.name or not f"{package}.output".startswith(err.name):
+                raise  # the plugin is there but something it imports is not: MadGraph5 shows why
+    raise ImportError(
+        "mlgen_madgraph5: MadGraph5's CUDACPP_OUTPUT plugin is not importable (as "
+        f"{' or '.join(CUDACPP_PACKAGES)}); `output mlgen` writes its MadEvent SIMD output "
+        "(MG5_aMC >= 3.6 ships it in PLUGIN/CUDACPP_OUTPUT)"
+    )
 
 
-class MlgenExporter(export_v4.ProcessExporterFortranSA):
-    """``output mlgen DIR``: a standalone directory that ``mlgen run`` (or ``bin/mlgen_launch``) runs."""
+_cudacpp = cudacpp_output()
+SIMD_ProcessExporter: Any = _cudacpp.SIMD_ProcessExporter  # noqa: N816 (CUDACPP's name)
 
-    grouped_mode = False  # one matrix element per subprocess, as mlgen's columns
-    sa_symmetry = False  # keep u u~ and u~ u apart: the first PDG id belongs to beam A
-    check = True
-    output = "Template"
-    exporter = "v4"
 
-    def __init__(self, dir_path="", opt=None):
-        opt = dict(opt or {})
-        opt.setdefault("sa_symmetry", False)
-        opt.setdefault("export_format", "standalone")
-        super().__init__(dir_path, opt)
+class MlgenExporter(SIMD_ProcessExporter):
+    """``output mlgen DIR``: the directory ``output madevent_simd DIR`` writes, plus ``bin/mlgen_launch``."""
 
-    def pass_information_from_cmd(self, cmd):
-        super().pass_information_from_cmd(cmd)
-        self.proc_defs = getattr(cmd, "_curr_proc_defs", None)
+    @staticmethod
+    def change_output_args(args: list[str], cmd: Any) -> list[str]:
+        """CUDACPP's MadEvent SIMD output, with this class as the matrix-element exporter."""
+        args = list(SIMD_ProcessExporter.change_output_args(args, cmd))
+        if CUDACPP_ME_EXPORTER not in args:
+            raise RuntimeError(
+                f"mlgen_madgraph5: the CUDACPP plugin's SIMD_ProcessExporter.change_output_args did not "
+                f"ask for {CUDACPP_ME_EXPORTER}; this plugin is written for the one of MG5_aMC 3.6-3.7"
+            )
+        return [MLGEN_ME_EXPORTER if arg == CUDACPP_ME_EXPORTER else arg for arg in args]
 
-    def finalize(self, matrix_elements, history, mg5options, flaglist, *args, **opts):
-        super().finalize(matrix_elements, history, mg5options, flaglist, *args, **opts)
-        subprocesses, diagrams, names = [], [], []
-        for me in _matrix_elements(matrix_elements):
-            for proc in me.get("processes"):
-                ids = [leg.get("id") for leg in proc.get("legs")]
-                if ids not in subprocesses:
-                    subprocesses.append(ids)
-                names.append(proc.nice_string() if hasattr(proc, "nice_string") else str(ids))
-            diagrams += list(me.get("base_amplitude").get("diagrams"))
-        write_mlgen_files(
-            self.dir_path,
-            subprocesses,
-            s_channel_propagators(diagrams),
-            name=names[0].replace("Process:", "").strip() if names else "",
-        )
+    def finalize(self, matrix_element: Any, cmdhistory: Any, MG5options: Any, outputflag: Any) -> Any:  # noqa: N803 (as CUDACPP names them)
+        if not getattr(self, "in_madevent_mode", False):
+            raise RuntimeError(
+                f"output mlgen {self.dir_path}: MadGraph5 did not run the CUDACPP exporter in MadEvent mode; "
+                "mlgen runs MadEvent directories (MG5_aMC >= 3.6 with its CUDACPP_OUTPUT plugin)"
+            )
+        out = super().finalize(matrix_element, cmdhistory, MG5options, outputflag)
+        launcher, refusal = add_mlgen_files(self.dir_path, sys.executable)
+        logger.info("mlgen: %s runs `mlgen run .` on this directory", launcher)
+        if refusal is not None:
+            logger.warning("mlgen: `mlgen run .` would stop as the directory stands: %s", refusal)
+        return out

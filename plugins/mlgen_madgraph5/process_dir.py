@@ -1,137 +1,81 @@
-"""What the mlgen output format adds to a MadGraph5 standalone process directory (no MadGraph5 import here).
+"""What ``output mlgen`` adds to a MadGraph5 CUDACPP MadEvent directory (no MadGraph5 import here).
 
-``write_mlgen_files`` writes, into ``PROC_DIR``:
+The directory MadGraph5 writes for ``output madevent_simd DIR`` already holds everything
+``mlgen run DIR`` reads (:mod:`mlgen.mg5_run`): the C++ matrix element of
+``SubProcesses/P1_*`` (built by :mod:`mlgen.matrix.mg5.build`), the process's parameters
+(``Cards/param_card.dat``), MadEvent's channels (``configs.inc``, ``coloramps.h``) and the run
+card (``Cards/run_card.dat``). mlgen adds one file, ``bin/mlgen_launch``: it runs ``mlgen run .``
+on the directory, as ``bin/generate_events`` runs MadEvent on it.
 
-* ``Cards/mlgen_card.toml``: an mlgen run card whose matrix element is the
-  directory's compiled standalone module (``matrix_element = "madgraph"``), with
-  the external masses (from the parameter card's ``MASS`` block), the s-channel
-  propagators of the diagrams (for mlgen's phase-space channels, masses and
-  widths from the ``MASS`` and ``DECAY`` blocks), beams, PDFs and a
-  multi-channel flow integrator;
-* ``bin/mlgen_launch``: in a CUDACPP directory with ``Cards/run_card.dat`` (MadEvent output
-  with C++ matrix elements) runs ``mlgen run .``, the run card's route
-  (:mod:`mlgen.mg5_run`); otherwise builds the Python module if it is missing and runs
-  ``mlgen run Cards/mlgen_card.toml`` (arguments are passed on).
-
-``s_channel_propagators`` reads the propagators off MadGraph5 diagrams through
-the ``get()`` interface of its base objects (diagram → vertices → legs with
-``number``, ``id``, ``state``); it needs nothing else from MadGraph5.
+The run card's ``cudacpp_backend`` is left as the CUDACPP exporter writes it, ``cpp``: MadEvent
+takes it as the widest SIMD of the CPU, mlgen as the fastest backend of the machine the run is on
+(``cuda`` with an NVIDIA GPU and ``nvcc``, else the widest SIMD), so one directory runs on either
+machine; a named backend (``cppavx2``, ``cuda``, ...) fixes it for both.
 """
 
 from __future__ import annotations
 
-import stat
-from collections.abc import Iterable, Sequence
+__all__ = ["LAUNCHER", "add_mlgen_files", "mlgen_refusal", "write_launcher"]
+
+import os
+import shlex
 from pathlib import Path
-from typing import Any
 
-from mlgen.atomic import write_text
-from mlgen.physics.slha import read_slha
+from mlgen.atomic import temporary_beside
 
-HADRONS = {1, 2, 3, 4, 5, 21, -1, -2, -3, -4, -5}
+#: the launcher's place in the process directory
+LAUNCHER = Path("bin") / "mlgen_launch"
+
+_LAUNCHER_TEXT = """#!/bin/sh
+# Written by the mlgen MadGraph5 PLUGIN (output mlgen): run this MadEvent directory with mlgen, as
+# bin/generate_events runs it with MadEvent. mlgen reads Cards/run_card.dat (beams, PDF, scales,
+# cuts, nevents, iseed, cudacpp_backend), Cards/param_card.dat and the C++ matrix element and
+# channels of SubProcesses/P1_*, and writes Events/run_NN/unweighted_events.lhe.gz with MadEvent's
+# banner. Arguments go to `mlgen run .`: run-card settings as name=value
+# (dynamical_scale_choice=3), mlgen card keys as table.key=value (integrator.kind=flow).
+cd "$(dirname "$0")/.." || exit 1
+if [ -x {python} ]; then
+  exec {python} -m mlgen run . "$@"
+fi
+exec mlgen run . "$@"
+"""
 
 
-def s_channel_propagators(diagrams: Iterable[Any], n_initial: int = 2) -> list[tuple[int, tuple[int, ...]]]:
-    """``(pdg, daughters)`` of every s-channel propagator of the diagrams, daughters 0-based.
+def write_launcher(proc_dir: str | Path, python: str) -> Path:
+    """Write ``bin/mlgen_launch`` (executable) into ``proc_dir``; returns its path.
 
-    In a MadGraph5 diagram each vertex but the last merges its legs into its last
-    leg, which carries the smallest leg number of those merged; following the
-    numbers gives the external legs behind every internal line. A line whose
-    external legs are all final-state particles is an s-channel propagator.
+    Arguments:
+        proc_dir: the MadEvent process directory.
+        python: the interpreter that runs ``-m mlgen`` (the one MadGraph5 loaded the plugin in, where
+            mlgen imports); where it is gone, ``mlgen`` on ``PATH`` runs instead.
     """
-    found: dict[tuple[int, tuple[int, ...]], None] = {}
-    for diagram in diagrams:
-        behind: dict[int, frozenset[int]] = {}
-        vertices = list(diagram.get("vertices"))
-        for vertex in vertices[:-1]:
-            legs = list(vertex.get("legs"))
-            merged: frozenset[int] = frozenset()
-            for leg in legs[:-1]:
-                number = leg.get("number")
-                merged |= behind.get(number, frozenset([number]))
-            out = legs[-1]
-            behind[out.get("number")] = merged
-            if all(n > n_initial for n in merged) and len(merged) >= 2:
-                found[(abs(out.get("id")), tuple(sorted(n - 1 for n in merged)))] = None
-    return list(found)
+    path = Path(proc_dir) / LAUNCHER
+    tmp = temporary_beside(path)  # not mlgen.atomic.publish: it makes the file 0644, not executable
+    try:
+        tmp.write_text(_LAUNCHER_TEXT.format(python=shlex.quote(python)))
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
-def _toml_list(values: Sequence[Any]) -> str:
-    return "[" + ", ".join(repr(v) if not isinstance(v, float) else f"{v:.10g}" for v in values) + "]"
+def mlgen_refusal(proc_dir: str | Path) -> str | None:
+    """Why ``mlgen run proc_dir`` would stop before building anything, as it stands; ``None`` if it would
+    run. Reads the directory the way ``mlgen run`` does (:func:`mlgen.mg5_run.load_process_dir`:
+    one ``P1_*`` with a ``CPPProcess.cc``, the process's particles and masses, the run card translated)
+    and builds nothing."""
+    from mlgen.cards.validate import CardError
+    from mlgen.mg5_run import load_process_dir
+
+    try:
+        load_process_dir(proc_dir)
+    except CardError as err:
+        return str(err)
+    return None
 
 
-def write_mlgen_files(
-    proc_dir: str | Path,
-    subprocesses: Sequence[Sequence[int]],
-    propagators: Sequence[tuple[int, tuple[int, ...]]] = (),
-    *,
-    sqrt_s: float = 13000.0,
-    pdf: str = "NNPDF23_lo_as_0130_qed",
-    name: str = "",
-) -> Path:
-    """Write ``Cards/mlgen_card.toml`` and ``bin/mlgen_launch``; returns the card's path."""
-    root = Path(proc_dir)
-    cards = root / "Cards"
-    param = read_slha(cards / "param_card.dat")
-    first = list(subprocesses[0])
-    masses = [abs(param.value("MASS", abs(pdg)) or 0.0) for pdg in first]
-    hadronic = all(pdg in HADRONS for sub in subprocesses for pdg in sub[:2])
-    beams = '["p", "p"]' if hadronic else '["e-", "e+"]' if first[0] == 11 else '["e+", "e-"]'
-    lines = [
-        f"# Written by the mlgen MadGraph5 plugin (output mlgen {root.name}); edit beams, cuts and budget.",
-        "[process]",
-        f'name = "{name or root.name}"',
-        'matrix_element = "madgraph"',
-        "",
-        "[process.options]",
-        'path = ".."',
-        'param_card = "Cards/param_card.dat"',
-        f"masses = {_toml_list(masses)}",
-        "subprocesses = [" + ", ".join(_toml_list(list(s)) for s in subprocesses) + "]",
-    ]
-    props = []
-    for pdg, daughters in propagators:
-        mass = abs(param.value("MASS", pdg) or 0.0)
-        width = param.decays.get(pdg, 0.0)
-        props.append(
-            f"{{ daughters = {_toml_list(list(daughters))}, mass = {mass:.10g}, "
-            f"width = {width:.10g}, pdg = {pdg} }}"
-        )
-    lines.append("propagators = [" + ", ".join(props) + "]")
-    lines += ["", "[beams]", f"particles = {beams}", f"sqrt_s = {sqrt_s:g}", ""]
-    if hadronic:
-        lines += ["[pdf]", f'set = "{pdf}"', ""]
-    lines += [
-        "[scales]",
-        'mu_r = "fixed"',
-        'mu_f = "fixed"',
-        "value = 91.188",
-        "",
-        "# cuts: add [[cuts]] tables here (a massless final state needs an m or pt cut)",
-        "",
-        "[integrator]",
-        f'kind = "{"multichannel" if len(propagators) > 1 else "flow"}"',
-        "",
-        "[events]",
-        "n = 10000",
-        "",
-    ]
-    card = cards / "mlgen_card.toml"
-    write_text(card, "\n".join(lines))
-    launch = root / "bin" / "mlgen_launch"
-    launch.parent.mkdir(exist_ok=True)
-    launch.write_text(
-        "#!/bin/sh\n"
-        "# A CUDACPP directory with a run card (MadEvent output with C++ matrix elements) runs as\n"
-        "# MadEvent would: mlgen run . (Cards/run_card.dat, events in Events/run_NN). Otherwise build\n"
-        "# the standalone Python module when it is missing and run Cards/mlgen_card.toml.\n"
-        'cd "$(dirname "$0")/.." || exit 1\n'
-        "if [ -f Cards/run_card.dat ] && ls SubProcesses/P*/CPPProcess.cc >/dev/null 2>&1; then\n"
-        '  exec mlgen run . "$@"\n'
-        "fi\n"
-        "ls SubProcesses/all_matrix2py*.so SubProcesses/allmatrix2py*.so >/dev/null 2>&1 || "
-        "(cd SubProcesses && make allmatrix2py.so) || exit 1\n"
-        'exec mlgen run Cards/mlgen_card.toml "$@"\n'
-    )
-    launch.chmod(launch.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return card
+def add_mlgen_files(proc_dir: str | Path, python: str) -> tuple[Path, str | None]:
+    """Add mlgen's files to a CUDACPP MadEvent directory: ``(launcher path, mlgen_refusal(proc_dir))``."""
+    return write_launcher(proc_dir, python), mlgen_refusal(proc_dir)

@@ -1,37 +1,46 @@
-"""The MadGraph5 routes without a MadGraph5 installation.
+"""The MadGraph5 routes without a MadGraph5 installation (none can be installed here).
 
-* The standalone loader is run against a module with ``all_matrix2py``'s exact
-  interface (``initialise``, ``get_pdg_order``, ``smatrixhel(pdgs, procid, p,
-  alphas, scale2, nhel)`` with ``p`` a Fortran-ordered ``(4, nexternal)`` array),
-  built here from mlgen's own Drell-Yan matrix element; it asserts what the
-  Fortran code requires of its arguments.
-* The PLUGIN is driven through the exporter hooks as MadGraph5's
-  ``export_v4.VirtualExporter`` defines them (``__init__(dir_path, opt)``,
-  ``pass_information_from_cmd(cmd)``, ``finalize(matrix_elements, history,
-  mg5options, flaglist)``), with stand-ins for MadGraph5's base objects
-  (``get()`` on processes, legs, diagrams and vertices).
+* mlgen's standalone Fortran loader (:class:`mlgen.matrix.madgraph.MadGraphStandalone`) is run
+  against a module with ``all_matrix2py``'s exact interface (``initialise``, ``get_pdg_order``,
+  ``smatrixhel(pdgs, procid, p, alphas, scale2, nhel)`` with ``p`` a Fortran-ordered
+  ``(4, nexternal)`` array), built here from mlgen's own Drell-Yan matrix element.
+* The PLUGIN (``output mlgen``) is driven the way MadGraph5 3.7 drives a CUDACPP output, through
+  stand-ins with the module paths, class names and method signatures of the real code (read in
+  madgraph5/madgraph4gpu 82c6b1b, ``epochX/cudacpp/CODEGEN/PLUGIN/CUDACPP_SA_OUTPUT/output.py``, and
+  MadGraph5's ``madgraph_interface.py`` ``check_output``/``do_output``/``finalize``,
+  ``export_v4.ExportV4Factory`` and ``ProcessExporterFortranME.finalize``,
+  ``export_cpp.ExportCPPFactory``). What MadGraph5 and CUDACPP write is stood in for by a real
+  CUDACPP MadEvent directory of ``../shared/data/madgraph`` (MG5_aMC 3.7.1); the test checks that
+  ``output mlgen`` calls CUDACPP's hooks in MadGraph5's order, then adds only ``bin/mlgen_launch``,
+  and that ``mlgen run`` accepts the result without building anything.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import shutil
+import subprocess
 import sys
+import tarfile
 import textwrap
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from mlgen.cards import parse_card
-from mlgen.integrate.loop import vegas_integrate
 from mlgen.matrix.drell_yan import DrellYan
 from mlgen.matrix.madgraph import MadGraphStandalone
+from mlgen.mg5_run import is_process_dir, load_process_dir
 from mlgen.physics.sm import from_param_card
 from mlgen.process.build import build_process
 from tests.physics.test_sm import MG5_CARD
 
-pytest.importorskip("pythia8mc")  # PDF grids
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "madgraph"
 
 FAKE_MODULE = textwrap.dedent(
     '''
@@ -83,6 +92,7 @@ def _proc_dir(tmp_path: Path) -> Path:
 
 
 def test_standalone_module_reproduces_the_builtin_matrix_element(tmp_path: Path) -> None:
+    pytest.importorskip("pythia8mc")  # PDF grids
     root = _proc_dir(tmp_path)
     mg = MadGraphStandalone(str(root), masses=[0.0] * 4)
     ref = DrellYan(parameters=from_param_card(root / "Cards" / "param_card.dat"), quarks=(1, 2))
@@ -108,123 +118,357 @@ def test_standalone_module_reproduces_the_builtin_matrix_element(tmp_path: Path)
         MadGraphStandalone(str(tmp_path), masses=[0.0] * 4, param_card="pp_ee/Cards/param_card.dat")
 
 
-class _Obj:
-    """A stand-in for MadGraph5's base objects: ``get(key)``."""
-
-    def __init__(self, **fields):
-        self.fields = fields
-
-    def get(self, key):
-        return self.fields[key]
+# ---- the PLUGIN -------------------------------------------------------------------------------------
 
 
-def _leg(number: int, pdg: int, state: bool) -> _Obj:
-    return _Obj(number=number, id=pdg, state=state)
+@pytest.fixture(scope="module")
+def mad_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real CUDACPP MadEvent directories (MG5_aMC 3.7.1), unpacked once: what MadGraph5 writes."""
+    where = tmp_path_factory.mktemp("mad")
+    for name in ("gg_tt", "gg_ttg"):
+        with tarfile.open(DATA / f"{name}.mad.tar.gz") as tar:
+            tar.extractall(where, filter="data")
+    return where
 
 
-def _diagram(boson: int) -> _Obj:
-    # u(1) u~(2) > e-(3) e+(4): vertex (3, 4 -> boson numbered 3), then the last vertex (1, 2, 3)
-    decay = _Obj(legs=[_leg(3, 11, True), _leg(4, -11, True), _leg(3, boson, True)])
-    last = _Obj(legs=[_leg(1, 2, False), _leg(2, -2, False), _leg(3, boson, True)])
-    return _Obj(vertices=[decay, last])
+class Recorder:
+    """The calls the stand-ins receive, in order: ``(class name, method, detail)``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+        self.source: Path | None = None  # the real .mad directory MadGraph5's side copies
+
+    def __call__(self, obj: object, method: str, detail: Any = None) -> None:
+        self.calls.append((type(obj).__name__, method, detail))
 
 
-@pytest.fixture
-def fake_madgraph(monkeypatch):
-    """``madgraph.iolibs.export_v4`` with the exporter base-class hooks MadGraph5 defines."""
-    export_v4 = types.ModuleType("madgraph.iolibs.export_v4")
-    calls: list[str] = []
+def _module(name: str, **fields: Any) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__dict__.update(fields)
+    return module
 
-    class VirtualExporter:
+
+def _stand_ins(record: Recorder) -> dict[str, types.ModuleType]:
+    """``madgraph.iolibs.export_v4``/``export_cpp`` and ``PLUGIN.CUDACPP_OUTPUT.output`` with the real
+    class names, bases and hook signatures; every hook records its call. MadGraph5's side of the
+    output (templates, P directories, cards) is a copy of a real .mad directory, made where MadGraph5
+    makes the directory (``copy_template`` of the Fortran exporter)."""
+
+    class VirtualExporter:  # madgraph/iolibs/export_v4.py
         grouped_mode = "madevent"
         sa_symmetry = False
         check = True
         output = "Template"
         exporter = "v4"
 
-        def __init__(self, dir_path="", opt=None):
+        def __init__(self, dir_path: str = "", opt: dict | None = None) -> None:
             self.dir_path = dir_path
-            self.opt = opt
+            self.opt = dict(opt or {})
+            record(self, "__init__", dir_path)
 
-        def copy_template(self, model):
-            return
+        def pass_information_from_cmd(self, cmd: Any) -> None:
+            record(self, "pass_information_from_cmd")
 
-        def generate_subprocess_directory(self, subproc_group, helicity_model, me=None, **opt):
+        def copy_template(self, model: Any) -> None:
+            record(self, "copy_template")
+
+        def generate_subprocess_directory(
+            self, subproc_group: Any, helicity_model: Any, me: Any = None
+        ) -> int:
+            record(self, "generate_subprocess_directory", me)
             return 0
 
-        def convert_model(self, model, wanted_lorentz=[], wanted_couplings=[]):  # noqa: B006 (as upstream)
-            return
+        def convert_model(self, model: Any, wanted_lorentz=[], wanted_couplings=[]) -> None:  # noqa: B006 (as upstream)
+            record(self, "convert_model")
 
-        def finalize(self, matrix_element, cmdhistory, MG5options, outputflag):  # noqa: N803 (as upstream)
-            calls.append("finalize")
+        def finalize(self, matrix_element: Any, cmdhistory: Any, MG5options: Any, outputflag: Any) -> None:  # noqa: N803
+            record(self, "finalize")
 
-        def pass_information_from_cmd(self, cmd):
-            calls.append("pass_information_from_cmd")
-
-        def modify_grouping(self, matrix_element):
+        def modify_grouping(self, matrix_element: Any) -> tuple[bool, Any]:
             return False, matrix_element
 
-    class ProcessExporterFortranSA(VirtualExporter):
-        def __init__(self, *args, **opts):
-            VirtualExporter.__init__(self, *args, **opts)
+    class ProcessExporterFortranMEGroup(VirtualExporter):  # export_v4: MadEvent's Fortran, grouped
+        def copy_template(self, model: Any) -> None:
+            super().copy_template(model)
+            assert record.source is not None
+            shutil.copytree(record.source, self.dir_path, symlinks=True)
 
-    export_v4.VirtualExporter = VirtualExporter
-    export_v4.ProcessExporterFortranSA = ProcessExporterFortranSA
-    madgraph = types.ModuleType("madgraph")
-    iolibs = types.ModuleType("madgraph.iolibs")
-    madgraph.iolibs = iolibs
-    iolibs.export_v4 = export_v4
-    for name, mod in (
-        ("madgraph", madgraph),
-        ("madgraph.iolibs", iolibs),
-        ("madgraph.iolibs.export_v4", export_v4),
-    ):
-        monkeypatch.setitem(sys.modules, name, mod)
+        def export_processes(self, matrix_elements, fortran_model, second_exporter=None, second_helas=None):
+            for number, group in enumerate(matrix_elements):
+                if second_exporter:
+                    second_exporter.generate_subprocess_directory(group, second_helas, number)
+            return 0
+
+        def finalize(self, matrix_elements, history, mg5options, flaglist, second_exporter=None):  # as read
+            super().finalize(matrix_elements, history, mg5options, flaglist)
+            if second_exporter:  # last, after the cards are written
+                second_exporter.finalize(matrix_elements, history, mg5options, flaglist)
+
+    class ProcessExporterCPP(VirtualExporter):  # madgraph/iolibs/export_cpp.py
+        grouped_mode = False
+        exporter = "cpp"
+
+    class ProcessExporterGPU(ProcessExporterCPP):
+        exporter = "gpu"
+
+    class PLUGIN_ProcessExporter(ProcessExporterGPU):  # PLUGIN/CUDACPP_OUTPUT/output.py
+        sa_symmetry = True
+        exporter = "gpu"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.in_madevent_mode = False
+            super().__init__(*args, **kwargs)
+
+        def copy_template(self, model: Any) -> None:
+            record(self, "copy_template")
+
+        def generate_subprocess_directory(
+            self, subproc_group: Any, fortran_model: Any, me: Any = None
+        ) -> int:
+            record(self, "generate_subprocess_directory", me)
+            return 0
+
+        def convert_model(self, model: Any, wanted_lorentz=[], wanted_coupling=[]) -> None:  # noqa: B006
+            record(self, "convert_model")
+
+        def finalize(self, matrix_element: Any, cmdhistory: Any, MG5options: Any, outputflag: Any) -> None:  # noqa: N803
+            mlgen_files = (Path(self.dir_path) / "bin" / "mlgen_launch").exists()
+            record(
+                self, "finalize", {"in_madevent_mode": self.in_madevent_mode, "mlgen_files_yet": mlgen_files}
+            )
+
+        def modify_grouping(self, matrix_element: Any) -> tuple[bool, Any]:
+            return False, matrix_element
+
+    class PLUGIN_ProcessExporter_MadEvent(PLUGIN_ProcessExporter):
+        pass
+
+    class FortranExporterBridge(ProcessExporterFortranMEGroup):
+        pass
+
+    class SIMD_ProcessExporter(PLUGIN_ProcessExporter_MadEvent):
+        run_card_class = object
+
+        def change_output_args(args, cmd):  # noqa: N805 (upstream: a plain function called on the class)
+            cmd._export_format = "madevent"
+            cmd._export_plugin = FortranExporterBridge
+            args.append("--hel_recycling=False")
+            args.append("--me_exporter=standalone_simd")
+            if "vector_size" not in "".join(args):
+                args.append("--vector_size=16")
+            if "nb_wrap" not in "".join(args):
+                args.append("--nb_wrap=1")
+            return args
+
+    class GPU_ProcessExporter(PLUGIN_ProcessExporter_MadEvent):
+        pass
+
+    export_v4 = _module(
+        "madgraph.iolibs.export_v4",
+        VirtualExporter=VirtualExporter,
+        ProcessExporterFortranMEGroup=ProcessExporterFortranMEGroup,
+        _file_path="",
+    )
+    export_cpp = _module(
+        "madgraph.iolibs.export_cpp",
+        ProcessExporterCPP=ProcessExporterCPP,
+        ProcessExporterGPU=ProcessExporterGPU,
+    )
+    output = _module(
+        "PLUGIN.CUDACPP_OUTPUT.output",
+        PLUGIN_ProcessExporter=PLUGIN_ProcessExporter,
+        PLUGIN_ProcessExporter_MadEvent=PLUGIN_ProcessExporter_MadEvent,
+        SIMD_ProcessExporter=SIMD_ProcessExporter,
+        GPU_ProcessExporter=GPU_ProcessExporter,
+        FortranExporterBridge=FortranExporterBridge,
+    )
+    cudacpp = _module(
+        "PLUGIN.CUDACPP_OUTPUT",
+        output=output,
+        new_output={"madevent_simd": SIMD_ProcessExporter, "standalone_simd": SIMD_ProcessExporter},
+    )
+    iolibs = _module("madgraph.iolibs", export_v4=export_v4, export_cpp=export_cpp)
+    return {
+        "madgraph": _module("madgraph", iolibs=iolibs),
+        "madgraph.iolibs": iolibs,
+        "madgraph.iolibs.export_v4": export_v4,
+        "madgraph.iolibs.export_cpp": export_cpp,
+        "PLUGIN": _module("PLUGIN", CUDACPP_OUTPUT=cudacpp),
+        "PLUGIN.CUDACPP_OUTPUT": cudacpp,
+        "PLUGIN.CUDACPP_OUTPUT.output": output,
+    }
+
+
+def _forget_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [m for m in sys.modules if m.startswith("mlgen_madgraph5")]:
         monkeypatch.delitem(sys.modules, name)
-    return calls
 
 
-def test_plugin_output_is_a_directory_mlgen_runs(tmp_path: Path, fake_madgraph) -> None:
-    plugin = importlib.import_module("mlgen_madgraph5")
-    assert set(plugin.new_output) == {"mlgen"} and plugin.new_interface is None
+@pytest.fixture
+def mg5(monkeypatch: pytest.MonkeyPatch) -> tuple[types.ModuleType, Recorder, dict[str, types.ModuleType]]:
+    """The plugin imported inside stand-in MadGraph5 and CUDACPP modules."""
+    record = Recorder()
+    modules = _stand_ins(record)
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    _forget_plugin(monkeypatch)
+    return importlib.import_module("mlgen_madgraph5"), record, modules
+
+
+class Cmd:
+    """What MadGraph5's command object carries into an output (``_export_format``, ``_export_plugin``)."""
+
+    def __init__(self, export_dir: Path) -> None:
+        self._export_dir = str(export_dir)
+        self._export_format = ""
+        self._export_plugin: Any = None
+        self.options: dict[str, Any] = {}
+
+
+def output(plugins: list[types.ModuleType], line: str, cmd: Cmd) -> None:
+    """``output FORMAT DIR ARGS`` as MadGraph5 3.7's ``do_output`` runs a PLUGIN format (read in its
+    ``check_output``, ``do_output``, ``export``, ``finalize``, ``export_v4.ExportV4Factory`` and
+    ``export_cpp.ExportCPPFactory``), for one subprocess group."""
+
+    def from_plugin_import(name: str) -> Any:  # misc.from_plugin_import over the PLUGIN folder
+        return next(p.new_output[name] for p in plugins if name in p.new_output)
+
+    args = line.split()
+    output_cls = from_plugin_import(args.pop(0))  # check_output
+    cmd._export_format, cmd._export_plugin = "plugin", output_cls
+    args.pop(0)  # the directory (already cmd._export_dir)
+    if hasattr(output_cls, "change_output_args"):
+        args[:] = output_cls.change_output_args(args, cmd)
+    flaglist = [f"me_exporter={a.split('=', 1)[1]}" for a in args if a.startswith("--me_exporter=")]
+    me_name = flaglist[0].split("=", 1)[1]
+    me_cls = from_plugin_import(me_name)
+    assert cmd._export_format == "madevent" and me_cls.exporter in ("cpp", "gpu")
+    curr = cmd._export_plugin(cmd._export_dir, dict(cmd.options))  # ExportV4Factory, madevent grouped
+    cmd._export_plugin = me_cls
+    me_curr = cmd._export_plugin(cmd._export_dir, dict(cmd.options))  # ExportCPPFactory, a plugin format
+    curr.pass_information_from_cmd(cmd)
+    me_curr.pass_information_from_cmd(cmd)
+    curr.copy_template(None)
+    me_curr.copy_template(None)
+    me_curr.in_madevent_mode = True
+    curr.export_processes(["P1 group"], None, second_exporter=me_curr, second_helas=None)
+    curr.convert_model(None, [], [])
+    me_curr.convert_model(None, [], [])
+    curr.finalize(["P1 group"], "history", cmd.options, flaglist, second_exporter=me_curr)
+
+
+def test_import_without_madgraph5_says_what_is_missing_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    _forget_plugin(monkeypatch)
+    monkeypatch.setitem(sys.modules, "madgraph", None)  # import madgraph -> ModuleNotFoundError
+    with pytest.raises(ImportError) as err:
+        importlib.import_module("mlgen_madgraph5")
+    assert "\n" not in str(err.value) and "'madgraph'" in str(err.value) and "mg5_aMC" in str(err.value)
+    # MadGraph5 without its CUDACPP plugin
+    record = Recorder()
+    modules = _stand_ins(record)
+    for name in ("madgraph", "madgraph.iolibs", "madgraph.iolibs.export_v4", "madgraph.iolibs.export_cpp"):
+        monkeypatch.setitem(sys.modules, name, modules[name])
+    for name in ("PLUGIN", "MG5aMC_PLUGIN"):
+        monkeypatch.setitem(sys.modules, name, None)
+    _forget_plugin(monkeypatch)
+    with pytest.raises(ImportError) as err:
+        importlib.import_module("mlgen_madgraph5")
+    assert "\n" not in str(err.value) and "CUDACPP_OUTPUT" in str(err.value)
+
+
+def test_output_mlgen_is_cudacpp_madevent_output_that_mlgen_runs(
+    mg5, mad_dirs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin, record, modules = mg5
+    cudacpp = modules["PLUGIN.CUDACPP_OUTPUT.output"]
+    assert (
+        issubclass(plugin.new_output["mlgen"], cudacpp.SIMD_ProcessExporter) and plugin.new_interface is None
+    )
     assert (
         plugin.minimal_mg5amcnlo_version
         <= plugin.latest_validated_version
         <= plugin.maximal_mg5amcnlo_version
     )
-    root = _proc_dir(tmp_path)
-    exporter = plugin.new_output["mlgen"](str(root), {})
-    assert exporter.opt["sa_symmetry"] is False and exporter.grouped_mode is False
-    exporter.pass_information_from_cmd(_Obj())
-    subprocs = [[1, -1, 11, -11], [-1, 1, 11, -11], [2, -2, 11, -11], [-2, 2, 11, -11]]
-    processes = [_Obj(legs=[_leg(i + 1, pdg, i >= 2) for i, pdg in enumerate(ids)]) for ids in subprocs]
-    me = _Obj(processes=processes, base_amplitude=_Obj(diagrams=[_diagram(23), _diagram(22)]))
-    exporter.finalize(_Obj(matrix_elements=[me]), "history", {}, [])
-    assert fake_madgraph == ["pass_information_from_cmd", "finalize"]  # MadGraph5's own steps still run
-    card_path = root / "Cards" / "mlgen_card.toml"
-    text = card_path.read_text()
-    assert (
-        "pdg = 23" in text and "mass = 91.188" in text and "width = 2.441404" in text and "pdg = 22" in text
+    # check_output: CUDACPP's MadEvent SIMD arguments, this plugin as the matrix-element exporter
+    cmd = Cmd(tmp_path / "gg_tt")
+    args = plugin.MlgenExporter.change_output_args(["--vector_size=32"], cmd)
+    assert cmd._export_format == "madevent" and cmd._export_plugin is cudacpp.FortranExporterBridge
+    assert args == ["--vector_size=32", "--hel_recycling=False", "--me_exporter=mlgen", "--nb_wrap=1"]
+
+    record.source = mad_dirs / "gg_tt.mad"
+    with caplog.at_level(logging.INFO, logger="madgraph.PLUGIN.mlgen"):
+        output([plugin, modules["PLUGIN.CUDACPP_OUTPUT"]], f"mlgen {cmd._export_dir}", cmd)
+    root = Path(cmd._export_dir)
+    # CUDACPP's hooks, in MadGraph5's order, and CUDACPP's finalize in MadEvent mode before mlgen's files
+    me_calls = [(method, detail) for name, method, detail in record.calls if name == "MlgenExporter"]
+    assert me_calls == [
+        ("__init__", str(root)),
+        ("pass_information_from_cmd", None),
+        ("copy_template", None),
+        ("generate_subprocess_directory", 0),
+        ("convert_model", None),
+        ("finalize", {"in_madevent_mode": True, "mlgen_files_yet": False}),
+    ]
+    assert [c[:2] for c in record.calls if c[0] == "FortranExporterBridge"][-1] == (
+        "FortranExporterBridge",
+        "finalize",
     )
-    launch = root / "bin" / "mlgen_launch"
-    assert launch.stat().st_mode & 0o111 and "mlgen run Cards/mlgen_card.toml" in launch.read_text()
-    # mlgen runs the written card as it stands (plus a mass window and the scale of the comparison)
-    text = text.replace(
-        'mu_r = "fixed"\nmu_f = "fixed"\nvalue = 91.188', 'mu_r = "m_ll"\nmu_f = "m_ll"\nvariations = false'
+    # the directory is MadGraph5's output plus bin/mlgen_launch, nothing else
+    written = {p.relative_to(root) for p in root.rglob("*")}
+    original = {p.relative_to(record.source) for p in record.source.rglob("*")}
+    assert written - original == {Path("bin/mlgen_launch")} and original <= written
+    assert [r.levelname for r in caplog.records] == ["INFO"]  # no warning on a directory mlgen runs
+    # mlgen run takes it as it stands (nothing built): the run card's cudacpp_backend = cpp lets mlgen
+    # choose the machine's backend
+    assert is_process_dir(root)
+    run = load_process_dir(root)
+    assert run.card.process.matrix_element == "madgraph" and "backend" not in run.card.process.options
+    assert run.run_name == "run_01" and run.run_card["cudacpp_backend"] == "cpp"
+
+
+def test_launcher_runs_mlgen_run_in_the_directory(mg5, tmp_path: Path) -> None:
+    plugin, _, _ = mg5
+    from mlgen_madgraph5.process_dir import write_launcher
+
+    fake_python = tmp_path / "bin with space" / "python"
+    fake_python.parent.mkdir()
+    fake_python.write_text('#!/bin/sh\necho "$PWD" "$@"\n')
+    fake_python.chmod(0o755)
+    root = tmp_path / "proc"
+    (root / "bin").mkdir(parents=True)
+    launcher = write_launcher(root, str(fake_python))
+    assert launcher.stat().st_mode & 0o777 == 0o755
+    out = subprocess.run(
+        [str(launcher), "dynamical_scale_choice=3"], capture_output=True, text=True, check=True
     )
-    card = parse_card(text + CUTS, source=str(card_path))
-    process = build_process(card)
-    assert [p.pdg for props in [g for g, _ in process.channels] for p in props] == [23, 22]
-    result, _ = vegas_integrate(process, process.dim, n_adapt_iter=1, n_per_iter=1000, n_iter=2, seed=3)
-    # the same integral with mlgen's built-in matrix element and parameters: identical points, same sigma
-    builtin = (
-        '[process]\nmatrix_element = "drell_yan"\noptions = { quarks = [1, 2] }\n[beams]\nsqrt_s = 13000.0\n'
-        '[pdf]\nset = "NNPDF23_lo_as_0130_qed"\n'
-        f'[model]\nparam_card = "{root / "Cards" / "param_card.dat"}"\n'
-        '[scales]\nmu_r = "m_ll"\nmu_f = "m_ll"\nvariations = false\n' + CUTS
-    )
-    ref_process = build_process(parse_card(builtin))
-    ref, _ = vegas_integrate(ref_process, ref_process.dim, n_adapt_iter=1, n_per_iter=1000, n_iter=2, seed=3)
-    assert result.mean == pytest.approx(ref.mean, rel=1e-10)
-    assert result.sdev == pytest.approx(ref.sdev, rel=1e-6)
+    assert out.stdout.split() == [str(root), "-m", "mlgen", "run", ".", "dynamical_scale_choice=3"]
+    # where that interpreter is gone: mlgen on PATH
+    fake_python.unlink()
+    mlgen = tmp_path / "bin with space" / "mlgen"
+    mlgen.write_text('#!/bin/sh\necho mlgen "$@"\n')
+    mlgen.chmod(0o755)
+    env = {**os.environ, "PATH": f"{mlgen.parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([str(launcher)], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["mlgen", "run", "."]
+
+
+def test_output_warns_when_mlgen_run_would_stop(
+    mg5, mad_dirs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin, record, modules = mg5
+    record.source = mad_dirs / "gg_ttg.mad"  # its run card's dynamical_scale_choice = -1 on a 2 -> 3 process
+    cmd = Cmd(tmp_path / "gg_ttg")
+    with caplog.at_level(logging.INFO, logger="madgraph.PLUGIN.mlgen"):
+        output([plugin, modules["PLUGIN.CUDACPP_OUTPUT"]], f"mlgen {cmd._export_dir}", cmd)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "run_card.dat" in warnings[0] and "dynamical_scale_choice" in warnings[0]
+    assert (Path(cmd._export_dir) / "bin" / "mlgen_launch").is_file()  # written all the same: edit the card
+    assert load_process_dir(cmd._export_dir, ["dynamical_scale_choice=3"]).run_name == "run_01"
+
+
+def test_finalize_outside_madevent_mode_is_refused(mg5, tmp_path: Path) -> None:
+    plugin, _, _ = mg5
+    exporter = plugin.MlgenExporter(str(tmp_path), {})
+    with pytest.raises(RuntimeError, match="MadEvent mode"):
+        exporter.finalize([], "history", {}, [])
+    assert not (tmp_path / "bin").exists()
