@@ -6,7 +6,7 @@ which runs ``mlgen run .`` on it: mlgen builds the C++ library, takes MadEvent's
 ``configs.inc``, the parameters from ``Cards/param_card.dat`` and beams, PDF, scales and cuts from
 ``Cards/run_card.dat``. The same directory still runs with MadEvent (``bin/generate_events``).
 
-Installed with mlgen as the top-level package ``mlgen_madgraph5``; MadGraph5 (3.6 or later, with
+Installed with mlgen as the top-level package ``mlgen_madgraph5``; MadGraph5 (3.7.1 or later, with
 its CUDACPP_OUTPUT plugin) loads PLUGINs from its own ``PLUGIN/`` folder, so link this package's
 directory there as ``PLUGIN/mlgen``, with mlgen installed in the Python MadGraph5 runs under::
 
@@ -36,8 +36,10 @@ new_output = {"mlgen": MlgenExporter}
 new_interface = None
 
 # the MadGraph5 versions this plugin is written for (checked by misc.is_plugin_supported): the
-# change_output_args / --me_exporter route of MG5_aMC 3.6+; 3.7.1 is the version whose output
-# (the .mad test data) mlgen reads in its tests; the exporter itself has not run inside MadGraph5
-minimal_mg5amcnlo_version = (3, 6, 0)
+# change_output_args / --me_exporter route as read in MadGraph5's interface (Qubitol/mg5amcnlo
+# 05c4b59, a recent fork of mg5amcnlo) and in the CUDACPP plugin of madgraph4gpu 82c6b1b (which asks
+# for 3.7.1), whose output (the .mad test data) mlgen reads in its tests; the exporter itself has not
+# run inside MadGraph5 (none can be installed here)
+minimal_mg5amcnlo_version = (3, 7, 1)
 maximal_mg5amcnlo_version = (1000, 1000, 1000)
 latest_validated_version = (3, 7, 1)

@@ -55,7 +55,7 @@ def cudacpp_output() -> ModuleType:
         importlib.import_module("madgraph")
     except ModuleNotFoundError:
         raise ImportError(
-            "mlgen_madgraph5 is a MadGraph5_aMC@NLO PLUGIN: it loads inside mg5_aMC (>= 3.6), where "
+            "mlgen_madgraph5 is a MadGraph5_aMC@NLO PLUGIN: it loads inside mg5_aMC (>= 3.7.1), where "
             "'madgraph' imports; to run a process directory without MadGraph5 use `mlgen run DIR`"
         ) from None
     for package in CUDACPP_PACKAGES:
@@ -70,7 +70,7 @@ def cudacpp_output() -> ModuleType:
     raise ImportError(
         "mlgen_madgraph5: MadGraph5's CUDACPP_OUTPUT plugin is not importable (as "
         f"{' or '.join(CUDACPP_PACKAGES)}); `output mlgen` writes its MadEvent SIMD output "
-        "(MG5_aMC >= 3.6 ships it in PLUGIN/CUDACPP_OUTPUT)"
+        "(MG5_aMC 3.6+ ships it in PLUGIN/CUDACPP_OUTPUT)"
     )
 
 
@@ -85,10 +85,11 @@ class MlgenExporter(SIMD_ProcessExporter):
     def change_output_args(args: list[str], cmd: Any) -> list[str]:
         """CUDACPP's MadEvent SIMD output, with this class as the matrix-element exporter."""
         args = list(SIMD_ProcessExporter.change_output_args(args, cmd))
-        if CUDACPP_ME_EXPORTER not in args:
+        if CUDACPP_ME_EXPORTER not in args or cmd._export_plugin is MlgenExporter:
             raise RuntimeError(
-                f"mlgen_madgraph5: the CUDACPP plugin's SIMD_ProcessExporter.change_output_args did not "
-                f"ask for {CUDACPP_ME_EXPORTER}; this plugin is written for the one of MG5_aMC 3.6-3.7"
+                "output mlgen: the CUDACPP plugin's SIMD_ProcessExporter.change_output_args did not set up "
+                f"a MadEvent output ({CUDACPP_ME_EXPORTER} and its Fortran exporter); this plugin is "
+                "written for the CUDACPP_OUTPUT of MG5_aMC 3.7.1 (madgraph4gpu 82c6b1b)"
             )
         return [MLGEN_ME_EXPORTER if arg == CUDACPP_ME_EXPORTER else arg for arg in args]
 
@@ -96,7 +97,7 @@ class MlgenExporter(SIMD_ProcessExporter):
         if not getattr(self, "in_madevent_mode", False):
             raise RuntimeError(
                 f"output mlgen {self.dir_path}: MadGraph5 did not run the CUDACPP exporter in MadEvent mode; "
-                "mlgen runs MadEvent directories (MG5_aMC >= 3.6 with its CUDACPP_OUTPUT plugin)"
+                "mlgen runs MadEvent directories (MG5_aMC >= 3.7.1 with its CUDACPP_OUTPUT plugin)"
             )
         out = super().finalize(matrix_element, cmdhistory, MG5options, outputflag)
         launcher, refusal = add_mlgen_files(self.dir_path, sys.executable)

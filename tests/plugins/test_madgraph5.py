@@ -472,3 +472,20 @@ def test_finalize_outside_madevent_mode_is_refused(mg5, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="MadEvent mode"):
         exporter.finalize([], "history", {}, [])
     assert not (tmp_path / "bin").exists()
+
+
+def test_an_older_cudacpp_that_does_not_set_up_madevent_is_refused(
+    mg5, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugin, _, modules = mg5
+    simd = modules["PLUGIN.CUDACPP_OUTPUT.output"].SIMD_ProcessExporter
+
+    def madevent_format_only(args, cmd):  # noqa: N805 (an older CUDACPP: no Fortran exporter of its own)
+        cmd._export_format = "madevent"
+        return [*args, "--hel_recycling=False", "--me_exporter=standalone_simd"]
+
+    monkeypatch.setattr(simd, "change_output_args", madevent_format_only)
+    cmd = Cmd(Path("unused"))
+    cmd._export_plugin = plugin.MlgenExporter  # what check_output sets before calling it
+    with pytest.raises(RuntimeError, match="82c6b1b"):
+        plugin.MlgenExporter.change_output_args([], cmd)
