@@ -43,7 +43,7 @@ from mlgen.process.build import build_process
 from mlgen.process.channels import MultiChannelProcess
 from mlgen.process.process import SCALE_FACTORS, Process
 from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
-from mlgen.subprocesses import SubprocessSigma, pdg_label, subprocess_cross_sections
+from mlgen.subprocesses import SubprocessSigma, pdg_label, select_subprocesses, subprocess_cross_sections
 
 
 def _weight_infos() -> tuple[WeightInfo, ...]:
@@ -244,6 +244,11 @@ def prepare(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     process = build_process(card, device)
+    if card.process.only or card.process.exclude:
+        try:
+            select_subprocesses(process, card.process.only, card.process.exclude)
+        except ValueError as err:
+            raise ValueError(f"{card.source}: process.{err}") from None
     timings["setup_s"] = time.perf_counter() - t0
     physics = physics_settings(card, process)
     say(describe_physics(physics))
@@ -319,9 +324,19 @@ def physics_settings(card: Card, process: Process) -> dict[str, Any]:
         "model": {"scheme": card.model.scheme, "param_card": card.model.param_card}
         | {k: v for k, v in asdict(parameters).items() if k != "name"},
         "cuts": [asdict(cut) for cut in card.cuts],
+        "subprocesses": _selected(process),
         "defaults": [key for key in keys if card.is_default(key)],
     }
     return cast(dict[str, Any], json.loads(json.dumps(settings, default=float)))
+
+
+def _selected(process: Process) -> list[str] | str:
+    """The subprocesses a process is restricted to (``process.only``/``exclude``), or ``"all"``."""
+    keep = getattr(process.luminosity, "keep", None)
+    if keep is None:
+        return "all"
+    subs = process.matrix_element.subprocesses
+    return [pdg_label(sub.pdg) for sub, k in zip(subs, keep.tolist()) if k]
 
 
 def describe_physics(physics: dict[str, Any]) -> str:
@@ -352,6 +367,11 @@ def describe_physics(physics: dict[str, Any]) -> str:
         f"mu_F = {scale('mu_f', 'factor_f')}{mark('scales.mu_f', 'scales.value')}"
         + (", 9 scale-variation weights" if scales["variations"] else "")
     )
+    if physics["subprocesses"] != "all":
+        kept = physics["subprocesses"]
+        lines.append(
+            f"  only {len(kept)} subprocesses: {', '.join(kept[:6])}{' ...' if len(kept) > 6 else ''}"
+        )
     lines.append(
         f"  model: {model['scheme']} scheme{mark('model.scheme')}"
         + (f", param card {model['param_card']}" if model["param_card"] else "")
@@ -533,6 +553,7 @@ def _subprocesses(
     found = subprocess_cross_sections(
         prepared.process, prepared.sampler, pdgs, n, generator, prepared.card.events.batch_size
     )
+    found = [s for s in found if s.sigma_pb != 0 or s.sigma_err_pb != 0]  # not those process.only left out
     shown = ", ".join(f"{s.label}: {format_measured(s.sigma_pb, s.sigma_err_pb, 'pb')}" for s in found[:4])
     more = f" and {len(found) - 4} more" if len(found) > 4 else ""
     say(f"by initial state ({n} points; result.json: subprocesses): {shown}{more}")

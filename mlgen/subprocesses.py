@@ -1,4 +1,5 @@
-"""Cross sections per partonic subprocess (``u u~ > e+ e-``), from a sample of a trained sampler.
+"""Partonic subprocesses (``u u~ > e+ e-``): their cross sections from a sample of a trained sampler,
+and a process restricted to some of them.
 
 Each point's integrand is the sum of its subprocesses' contributions (``Evaluation.contributions``),
 so ``contribution_k / q`` averages to ``sigma_k`` over points drawn from ``q``: one sample gives every
@@ -9,7 +10,13 @@ before the average, so the error takes their correlation into account.
 
 from __future__ import annotations
 
-__all__ = ["SubprocessSigma", "pdg_label", "subprocess_cross_sections"]
+__all__ = [
+    "SelectedLuminosity",
+    "SubprocessSigma",
+    "pdg_label",
+    "select_subprocesses",
+    "subprocess_cross_sections",
+]
 
 import math
 from collections.abc import Sequence
@@ -113,3 +120,54 @@ def subprocess_cross_sections(
         for i, g in enumerate(groups)
     ]
     return sorted(out, key=lambda s: -abs(s.sigma_pb))
+
+
+def _matches(name: str, pdg: Sequence[int]) -> bool:
+    """``name`` is this subprocess's initial state in either beam order (``"g g"``, ``"d~ u"``) or its
+    whole label (``"u d~ > e+ ve"``, that beam order only); spaces as in :func:`pdg_label`."""
+    name = " ".join(name.split())
+    if ">" in name:
+        return name == pdg_label(pdg)
+    initial = [_name(p) for p in pdg[:2]]
+    return sorted(name.split(" ")) == sorted(initial)
+
+
+class SelectedLuminosity:
+    """A process's parton luminosity ``(B, K)`` with the columns of unselected subprocesses zero: their
+    contributions, events and scale variations vanish, the others are untouched."""
+
+    def __init__(self, luminosity: Any, keep: Sequence[bool]) -> None:
+        self.luminosity = luminosity
+        self.keep = torch.tensor([float(k) for k in keep], dtype=torch.float64)
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
+        lum = self.luminosity(x1, x2, q2)
+        return lum * self.keep.to(device=lum.device, dtype=lum.dtype)
+
+
+def select_subprocesses(process: Any, only: Sequence[str], exclude: Sequence[str]) -> list[str]:
+    """Restrict ``process`` (its ``luminosity``) to the subprocesses ``only`` names (all when empty),
+    less those ``exclude`` names; returns the labels kept.
+
+    Raises:
+        ValueError: ``"only[i]: ..."`` / ``"exclude[i]: ..."`` for a name that matches no subprocess
+            (listing the initial states there are), or when nothing is left.
+    """
+    pdgs = [sub.pdg for sub in process.matrix_element.subprocesses]
+    there = sorted({" ".join(_name(p) for p in pdg[:2]) for pdg in pdgs})
+    for key, names in (("only", only), ("exclude", exclude)):
+        for i, name in enumerate(names):
+            if not any(_matches(name, pdg) for pdg in pdgs):
+                raise ValueError(
+                    f"{key}[{i}]: {name!r} is no subprocess of {process.name!r} "
+                    f"(initial states: {', '.join(there)}; or a whole label such as {pdg_label(pdgs[0])!r})"
+                )
+    keep = [
+        (not only or any(_matches(n, pdg) for n in only)) and not any(_matches(n, pdg) for n in exclude)
+        for pdg in pdgs
+    ]
+    if not any(keep):
+        raise ValueError(f"only, exclude: no subprocess of {process.name!r} is left")
+    if not all(keep):
+        process.luminosity = SelectedLuminosity(process.luminosity, keep)
+    return [pdg_label(pdg) for pdg, k in zip(pdgs, keep) if k]

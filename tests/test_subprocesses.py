@@ -3,12 +3,14 @@ other partons' densities set to zero in the quadrature's PDF (g g alone, q q~ al
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mlgen.cards import parse_card
 from mlgen.integrate.loop import vegas_integrate
 from mlgen.physics.sm import scheme
 from mlgen.process.build import build_process
+from mlgen.run import prepare
 from mlgen.seeds import torch_generator
 from mlgen.subprocesses import pdg_label, subprocess_cross_sections
 
@@ -76,3 +78,43 @@ def test_labels_read_as_madgraph_writes_them() -> None:
     assert pdg_label((21, 21, 6, -6)) == "g g > t t~"
     assert pdg_label((2, -1, -11, 12)) == "u d~ > e+ ve"
     assert pdg_label((-2, 1, 24, 11, -12)) == "u~ d > w+ e- ve~"
+
+
+SHORT = '[integrator]\nn_adapt_iter = 5\nn_per_iter = 20000\nn_iter = 5\n[run]\ndevice = "cpu"\nseed = 4\n'
+TTBAR = '[process]\nmatrix_element = "ttbar"\n{select}\n' + HEAD.replace(
+    "[scales]", '[scales]\nmu_f = "m_t"\nmu_r = "m_t"'
+)
+W_PLUS = '[process]\nmatrix_element = "w_lnu"\noptions = {{ charge = 1 }}\n{select}\n' + HEAD.replace(
+    "[scales]", '[scales]\nmu_f = "m_ll"\nmu_r = "m_ll"'
+)
+QUARKS = {q for q in range(-5, 6) if q}
+
+
+@pytest.mark.parametrize(
+    ("card", "select", "keep"),
+    [
+        (TTBAR, 'only = ["g g"]', {21}),
+        (TTBAR, 'exclude = ["g g"]', QUARKS),
+        (W_PLUS, 'only = ["d~ u"]', {2, -1}),
+    ],
+    ids=["tt_gg", "tt_qqbar", "w_udbar"],
+)
+def test_a_card_restricted_to_some_initial_states(card: str, select: str, keep: set[int]) -> None:
+    prepared = prepare(parse_card(card.format(select=select) + SHORT), log=None)
+    process = prepared.process
+    pdf = process.pdf
+    if "ttbar" in card:
+        exact = Q.ttbar(OnlyPartons(pdf, keep), 13000.0, scheme("gmu").mt, 300, 300)
+    else:
+        exact = Q.w_plus(OnlyPartons(pdf, keep), 13000.0, n_m=300, n_y=300)
+    result = prepared.result
+    _check(result.mean, result.sdev, exact, 0.01)
+    kept = prepared.physics["subprocesses"]
+    assert kept != "all" and all(("g g" in k) == (keep == {21}) for k in kept)
+
+
+def test_a_name_that_is_no_subprocess_is_refused_before_the_run() -> None:
+    with pytest.raises(ValueError, match=r"process\.only\[0\]: 'g u' is no subprocess of .*initial states: "):
+        prepare(parse_card(TTBAR.format(select='only = ["g u"]') + SHORT, source="tt.toml"), log=None)
+    with pytest.raises(ValueError, match=r"no subprocess of .* is left"):
+        prepare(parse_card(TTBAR.format(select='only = ["g g"]\nexclude = ["g g"]') + SHORT), log=None)

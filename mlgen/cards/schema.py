@@ -87,6 +87,10 @@ class ProcessCard:
     of its pole: a cut, and a restriction of the phase-space maps to the window.
     Resonances over the whole final state (the Z of Drell–Yan) are not affected.
     MadGraph's default is 15; here there is none unless the card gives one.
+
+    ``only`` keeps the subprocesses it names, ``exclude`` drops them: an initial state in
+    either beam order (``"g g"``, ``"u u~"``) or a whole subprocess as MadGraph5 writes it
+    (``"u d~ > e+ ve"``). The others are left out of the cross section and the events.
     """
 
     matrix_element: str
@@ -94,6 +98,8 @@ class ProcessCard:
     name: str = ""
     user: UserMatrixElementCard | None = None
     bwcutoff: float | None = None
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if not self.matrix_element:
