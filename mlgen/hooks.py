@@ -176,10 +176,10 @@ def resolve_step(step: str, base_dir: Path | None = None) -> Callable[[HookConte
             f"step {step!r}: expected a built-in step ({', '.join(sorted(BUILTIN_STEPS))}), "
             "module:attr or path/to/file.py:attr"
         )
-    from mlgen.matrix.loader import _import_attr
+    from mlgen.matrix.loader import import_code
 
-    try:
-        fn = _import_attr(step, base_dir)
+    try:  # a user's function only: never os:system and the like (mlgen.matrix.loader)
+        fn = import_code(step, base_dir, "hooks.step")
     except ValueError as err:
         raise ValueError(str(err).replace("matrix element", "hook")) from None
     if not callable(fn):

@@ -7,7 +7,9 @@ __all__ = ["MODEL_FORMAT", "load_models", "save_models"]
 import dataclasses
 import os
 import pickle
+from typing import Any
 
+import numpy as np
 import torch
 
 from mlgen.atomic import atomic_path
@@ -45,7 +47,39 @@ def save_models(path: str | os.PathLike[str], models: list[GroupModel], config: 
         ],
     }
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        torch.save(_plain(state), tmp)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as what ``torch.load(..., weights_only=True)`` reads back: containers of str, int,
+    float, bool, None and tensors (numpy scalars and arrays converted), so loading runs no code."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool, type(None), torch.Tensor)):
+        return value
+    raise TypeError(f"save_models: cannot store a {type(value).__name__} without pickling code")
+
+
+def _global_of(err: Exception) -> str | None:
+    """The line of torch's refusal that names the global a pickle wanted (``posix.system`` ...), or
+    ``None`` when the file is no pickle of objects at all."""
+    named = [line.strip().rstrip(".") for line in str(err).splitlines() if "GLOBAL" in line]
+    return named[0] if named else None
+
+
+def _last_line(err: Exception) -> str:
+    """torch's own line about the data (``Unsupported operand 110``), not its advice around it."""
+    lines = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+    lines = [line for line in lines if not line.startswith(("Please file", "Check the documentation"))]
+    return lines[0] if lines else str(err).splitlines()[0]
 
 
 def load_models(
@@ -58,8 +92,18 @@ def load_models(
             no generator for one of the input's layouts.
     """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        # weights_only: a model file is data; one that would run code when unpickled is refused
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        wanted = _global_of(err)
+        if wanted is None:
+            raise ValueError(f"{path}: not a file of trained generators ({_last_line(err)})") from None
+        raise ValueError(
+            f"{path}: refused: it holds Python objects that loading would have to run ({wanted}); "
+            "a file of trained generators holds tensors and plain values only (one written by an "
+            "mlgen before issue 27 may hold them too: train and save the generators again)"
+        ) from None
+    except (OSError, RuntimeError, EOFError) as err:
         raise ValueError(f"{path}: not a file of trained generators ({err})") from None
     if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path}: not a file of trained generators (expected format {MODEL_FORMAT!r})")

@@ -1,22 +1,68 @@
-"""Find a matrix element by name: a built-in, ``module:attr`` or ``path/to/file.py:attr``."""
+"""Find a matrix element by name: a built-in, ``module:attr`` or ``path/to/file.py:attr``.
+
+A card that names Python code runs it: importing a module or a file executes it, and the named
+object is called. So what a card may name is narrow (issue 27): never a module of Python's standard
+library (``os:system``, ``subprocess:run`` and ``builtins:exec`` are refused before anything is
+imported); a matrix element is a MatrixElement object, a class with ``__call__``, or a factory
+function written in the user's own module or file; a hook step or an ``|M|^2`` function is a
+function (or class) written in the user's own code, not a name re-exported from an installed package.
+"""
 
 from __future__ import annotations
 
-__all__ = ["load_matrix_element", "load_user_matrix_element"]
+__all__ = ["CodeRefused", "check_callable", "import_code", "load_matrix_element", "load_user_matrix_element"]
 
 import importlib
 import importlib.util
 import inspect
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mlgen.matrix.base import MatrixElement
 from mlgen.matrix.builtin import MATRIX_ELEMENTS
 
+#: Python's own modules: a card naming one (``os:system``, ``subprocess:run``, ``builtins:exec``)
+#: names no matrix element or hook, only a way to run commands; refused before it is imported
+_STDLIB = frozenset(sys.stdlib_module_names) | {"builtins", "__main__", "__future__"}
+#: where installed code lives (the standard library, site-packages): a factory *function* found
+#: there is not the user's, however its module is named
+_INSTALLED = tuple(
+    Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+)
 
-def _import_attr(spec: str, base_dir: Path | None) -> Any:
+#: the modules loaded from a ``file.py`` a card names (the user's code wherever the file is)
+_CARD_FILES: set[str] = set()
+
+
+class CodeRefused(ValueError):
+    """A card names Python code outside what the matrix-element and hook protocols accept."""
+
+
+def _users_code(module: ModuleType) -> bool:
+    """Whether ``module`` is the user's own code (or mlgen's): a ``file.py`` a card names, or a module
+    importable from outside Python's installation (its standard library and site-packages)."""
+    if module.__name__ in _CARD_FILES or module.__name__.split(".")[0] == "mlgen":
+        return True
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    path = Path(file).resolve()
+    return not any(path.is_relative_to(root) for root in _INSTALLED)
+
+
+def _import_attr(
+    spec: str, base_dir: Path | None, key: str = "process.matrix_element"
+) -> tuple[Any, ModuleType]:
+    """The object ``spec`` (``module:attr`` or ``path/to/file.py:attr``) names, and its module.
+
+    Raises:
+        CodeRefused: ``spec`` names a module of Python's standard library (before importing it).
+        ValueError: no such module, file or attribute.
+    """
     module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
         raise ValueError(
@@ -34,16 +80,66 @@ def _import_attr(spec: str, base_dir: Path | None) -> Any:
         assert loader_spec is not None and loader_spec.loader is not None
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[name] = module
+        _CARD_FILES.add(name)
         loader_spec.loader.exec_module(module)
     else:
+        if module_name.split(".")[0] in _STDLIB:
+            raise CodeRefused(
+                f"{key} = {spec!r} refused: {module_name!r} is Python's standard library, not a "
+                f"{'hook' if key.startswith('hooks') else 'matrix element'} (cards that name code run it: "
+                "a card may name only a user's module or file)"
+            )
         try:
             module = importlib.import_module(module_name)
         except ImportError as err:
             raise ValueError(f"matrix element {spec!r}: cannot import {module_name!r}: {err}") from None
     try:
-        return getattr(module, attr)
+        return getattr(module, attr), module
     except AttributeError:
         raise ValueError(f"matrix element {spec!r}: {module_name!r} has no attribute {attr!r}") from None
+
+
+def _defined_in_users_code(target: Any, module: ModuleType) -> bool:
+    """``target`` is a function or class written in ``module``, and ``module`` is the user's code
+    (not a name re-exported from the standard library or an installed package)."""
+    return (
+        (inspect.isfunction(target) or inspect.isclass(target))
+        and getattr(target, "__module__", None) == module.__name__
+        and _users_code(module)
+    )
+
+
+def check_callable(spec: str, target: Any, module: ModuleType, key: str) -> None:
+    """Refuse ``target`` unless it is a function or a class the user wrote (for a hook step or an
+    ``|M|^2`` function), or a callable object of such a class.
+
+    Raises:
+        CodeRefused: one line naming ``key`` and what it named.
+    """
+    if _defined_in_users_code(target, module):
+        return
+    if not inspect.isclass(target) and callable(target) and _defined_in_users_code(type(target), module):
+        return
+    kind = type(target).__name__
+    origin = getattr(target, "__module__", None) or module.__name__
+    raise CodeRefused(
+        f"{key} = {spec!r} refused: it names a {kind} from {origin!r}, "
+        "not a function or class written in the user's own module or file (cards that name code run it)"
+    )
+
+
+def _check_matrix_element(spec: str, target: Any, module: ModuleType) -> None:
+    """A card's ``matrix_element`` may name a MatrixElement object, a class with ``__call__``
+    (a MatrixElement once built), or a factory function the user wrote; nothing else is called."""
+    if isinstance(target, MatrixElement) and not inspect.isclass(target):
+        return
+    if (
+        inspect.isclass(target)
+        and "__call__" in dir(target)
+        and target.__module__.split(".")[0] not in _STDLIB
+    ):
+        return
+    check_callable(spec, target, module, "process.matrix_element")
 
 
 def load_matrix_element(
@@ -65,10 +161,11 @@ def load_matrix_element(
         An object satisfying :class:`~mlgen.matrix.base.MatrixElement`.
     """
     options = dict(options or {})
-    if spec in MATRIX_ELEMENTS:
-        target = _import_attr(MATRIX_ELEMENTS[spec], None)
+    if spec in MATRIX_ELEMENTS:  # mlgen's own: trusted
+        target, _ = _import_attr(MATRIX_ELEMENTS[spec], None)
     else:
-        target = _import_attr(spec, base_dir)
+        target, module = _import_attr(spec, base_dir)
+        _check_matrix_element(spec, target, module)
     if isinstance(target, MatrixElement):
         if options:
             raise ValueError(
@@ -118,9 +215,10 @@ def load_user_matrix_element(
     from mlgen.matrix.user import UserMatrixElement
     from mlgen.physics.propagators import Propagator
 
-    function = _import_attr(spec, base_dir)
+    function, module = _import_attr(spec, base_dir)
     if not callable(function):
         raise ValueError(f"matrix element {spec!r} is not callable")
+    check_callable(spec, function, module, "process.matrix_element")
     try:
         return UserMatrixElement(
             function,
@@ -133,3 +231,16 @@ def load_user_matrix_element(
         )
     except ValueError as err:
         raise ValueError(f"process.user.{err}") from None
+
+
+def import_code(spec: str, base_dir: Path | None, key: str) -> Any:
+    """The function or class ``spec`` (``module:attr`` or ``file.py:attr``) names for the card key
+    ``key``, if the user wrote it (:func:`check_callable`); for hook steps.
+
+    Raises:
+        CodeRefused: a standard-library module, or an object that is not the user's function or class.
+        ValueError: no such module, file or attribute.
+    """
+    target, module = _import_attr(spec, base_dir, key)
+    check_callable(spec, target, module, key)
+    return target
