@@ -1,4 +1,5 @@
-"""Training one record layout's generator: a flow on the unit cube, by weighted maximum likelihood.
+"""Training one record layout's generator: a flow on the unit cube, by weighted maximum likelihood
+(or, with ``config.gan``, a GAN: :mod:`mlgen.generative.gan_training`, on the same feature map).
 
 The generator is one of mlgen's normalizing flows on the unit cube
 (:mod:`mlgen.flows.coupling`), trained by weighted maximum likelihood, the
@@ -36,10 +37,11 @@ from torch import Tensor, nn
 from mlgen.events import EventBatch
 from mlgen.flows.coupling import Flow
 from mlgen.generative.config import AmplifyConfig
+from mlgen.generative.gan_training import train_gan
 from mlgen.generative.layoutmap import fit_layout_map
 from mlgen.generative.lineshapes import mass_widths
 from mlgen.generative.losses import discriminator_step, mmd_cauchy
-from mlgen.generative.model import GroupModel, discriminator
+from mlgen.generative.model import GroupModel, LayoutData, discriminator
 from mlgen.generative.representation import EventGroup, features_of
 from mlgen.initialise import fresh_module
 from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
@@ -156,7 +158,9 @@ def train_group(
     spectrum: dict[int, tuple[float, float]] | None = None,
     seed: SeedLike | None = None,
 ) -> GroupModel:
-    """Train one group's generator; ``progress(epoch, nll_train, nll_held_out)`` after every epoch;
+    """Train one group's generator (a flow, or a GAN with ``config.gan``: its ``progress`` reports the
+    discriminator's cross entropy and the held-out sliced chi2 instead of the likelihoods);
+    ``progress(epoch, nll_train, nll_held_out)`` after every epoch;
     ``spectrum`` the resonances' masses and widths of the input's header
     (:func:`~mlgen.generative.lineshapes.header_spectrum`); ``seed`` the stream (default
     ``config.seed``), from which the split, the networks, the batches and the flow's samples
@@ -175,6 +179,10 @@ def train_group(
     held = fmap.unit_columns(fitted) if config.held_lines else []
     if len(held) == u.shape[1]:
         held = []  # nothing left for the flow: it takes the masses too
+    if config.gan is not None:
+        masses = mass_widths(group, pdg)
+        data = LayoutData(group, u, x, w, train, val, fmap, described, held, masses, fraction)
+        return train_gan(data, config, (flow_seed, disc_seed, batch_seed, fake_seed), device, progress)
     flow = _flow(u.shape[1], len(held), config, flow_seed).to(device)
     model = GroupModel(group, flow, fmap, fraction, held=held, line_shapes=described)
     trainer = _trainer(model, config, (u, x, w), len(train), mass_widths(group, pdg), disc_seed)
