@@ -1,4 +1,4 @@
-"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K) [--model flow|discflow]``: more events."""
+"""``mlgen amplify IN.lhe -o OUT.lhe.gz (-n N | --factor K) [--model flow|discflow|gan]``: more events."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 
 from mlgen.atomic import write_text
-from mlgen.commands.reports import describe_refine, not_implemented
+from mlgen.commands.reports import describe_refine
 
 HELP = "train a generator on an LHE sample and write more events (then measure G with mlgen compare)"
 #: The discriminator's exponent of ``--model discflow`` when ``--adversarial`` does not give one.
@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         choices=("flow", "discflow", "gan"),
         help="flow: a normalizing flow trained by likelihood (default); discflow: the flow with a "
-        "discriminator weighing its likelihood (arXiv:2110.13632); gan: not implemented yet",
+        "discriminator weighing its likelihood (arXiv:2110.13632); gan: a generative adversarial network "
+        "(arXiv:1907.03764; it wants more epochs than the flow, e.g. 300)",
     )
     parser.add_argument(
         "--adversarial",
@@ -59,7 +60,9 @@ def _adversarial(args: argparse.Namespace) -> float:
         )
         model = "discflow"
     if model == "gan":
-        raise not_implemented("--model", "gan")
+        if args.adversarial:
+            raise ValueError("--adversarial weighs the discriminator of --model discflow, not of --model gan")
+        return 0.0
     if model == "discflow":
         weight = DISCFLOW_WEIGHT if args.adversarial is None else args.adversarial
         if not weight > 0:
@@ -74,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.commands.reports import process_rows
     from mlgen.device import resolve_device
     from mlgen.generative.amplify import amplify
-    from mlgen.generative.config import AmplifyConfig
+    from mlgen.generative.config import AmplifyConfig, GANConfig
     from mlgen.generative.refine import RefineConfig
     from mlgen.lhe import LHEWriter
     from mlgen.lhe.passthrough import account_for_dropped, read_events
@@ -88,7 +91,10 @@ def main(args: argparse.Namespace) -> int:
     n_out = args.n if args.n is not None else int(round(args.factor * len(events)))
     if n_out < 1:
         raise ValueError(f"-n/--factor: expected at least one event to write, got {n_out}")
-    config = AmplifyConfig(epochs=args.epochs, adversarial=_adversarial(args), seed=args.seed)
+    gan = GANConfig() if args.model == "gan" else None
+    if gan is not None and (args.save or args.load):
+        raise ValueError("--save and --load keep trained flows; a --model gan cannot be saved yet")
+    config = AmplifyConfig(epochs=args.epochs, adversarial=_adversarial(args), seed=args.seed, gan=gan)
     bar = None
     if not args.no_progress and not args.load:
         from tqdm import tqdm

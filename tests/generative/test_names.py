@@ -7,18 +7,23 @@ from pathlib import Path
 import pytest
 
 from mlgen.cli import main
-from mlgen.lhe import write_lhe
+from mlgen.lhe import read_lhe, write_lhe
 from tests.positive.toys import signed_sample, subtraction_toys
 
 
-def test_amplify_refuses_a_gan_that_does_not_exist_yet(
+def test_amplify_model_gan_is_a_gan_and_writes_events(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_lhe(tmp_path / "in.lhe", *subtraction_toys(200, 200, seed=1)[0])
-    argv = ["amplify", str(source), "-o", str(tmp_path / "out.lhe"), "-n", "10", "--model", "gan"]
-    assert main(argv) == 2
-    assert "--model gan: the adversarial generator (GAN) is not implemented yet" in capsys.readouterr().err
-    assert not (tmp_path / "out.lhe").exists()
+    out = tmp_path / "out.lhe"
+    argv = ["amplify", str(source), "-o", str(out), "-n", "10", "--model", "gan", "--epochs", "2"]
+    assert main(argv + ["--no-progress"]) == 0
+    assert "(gan; sigma" in capsys.readouterr().out
+    assert len(read_lhe(out)[1]) == 10
+    assert main(argv + ["--adversarial", "0.5"]) == 2
+    assert "--adversarial weighs the discriminator of --model discflow, not of --model gan" in (
+        capsys.readouterr().err
+    )
 
 
 def test_subtract_accepts_generator_for_flow_with_a_deprecation(
