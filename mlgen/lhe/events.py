@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["Parsed", "parse_events"]
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -249,17 +250,35 @@ def _extras(
     if len(found) != rest.count(b"<wgt"):
         raise ev.error(j, "a malformed <wgt id='...'> value </wgt> line", below)
     try:
-        for wid, value in found:
-            if wid in wgt:
-                raise ValueError(f"weight id {wid.decode(errors='replace')!r} twice")
-            wgt[wid] = strict_float(value.decode())
+        if found:
+            wgt = dict(zip([wid for wid, _ in found], _reals([value for _, value in found])))
+            if len(wgt) != len(found):
+                twice = next(wid for wid, _ in found if sum(1 for w, _ in found if w == wid) > 1)
+                raise ValueError(f"weight id {twice.decode(errors='replace')!r} twice")
         block = _WEIGHTS.search(rest)
-        listed = [strict_float(v) for v in block.group(1).decode().split()] if block else None
+        listed = _reals(block.group(1).split()) if block else None
         sc = _SCALES.search(rest)
-        scales = {k: strict_float(v.decode()) for k, v in _ATTR.findall(sc.group(1))} if sc else {}
+        scales = {}
+        if sc:
+            pairs = _ATTR.findall(sc.group(1))
+            scales = dict(zip([k for k, _ in pairs], _reals([v.strip() for _, v in pairs])))
     except (ValueError, UnicodeDecodeError) as err:
         raise ev.error(j, f"weights or scales: {err}", below) from None
     return wgt, listed, scales
+
+
+def _reals(tokens: list[bytes]) -> list[float]:
+    """``tokens`` as finite floats (Fortran ``D`` exponents allowed), or ValueError naming the first
+    that is not one."""
+    try:
+        if b"_" in b"".join(tokens):
+            raise ValueError
+        values = list(map(float, tokens))
+        if all(map(math.isfinite, values)):
+            return values
+    except ValueError:
+        pass
+    return [strict_float(t.decode(errors="replace")) for t in tokens]
 
 
 def _named_weights(
