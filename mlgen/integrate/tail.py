@@ -45,8 +45,24 @@ def _gpd_shape(x: Tensor) -> float:
     return (n * k_post + 10 * 0.5) / (n + 10)
 
 
+def _tail_shape(a: Tensor, m: int) -> float:
+    """:func:`_gpd_shape` of the exceedances of the ``m`` largest of ``a`` over the next one."""
+    top = torch.topk(a, m + 1).values.flip(0)  # ascending: the threshold first
+    x = top[1:] - top[0]
+    x = x[x > 0]
+    if x.shape[0] < 5 or not bool(torch.isfinite(x).all()):
+        return -math.inf
+    return _gpd_shape(x)
+
+
 def pareto_k(w: Tensor) -> float:
     """The Pareto shape ``k`` of the tail of ``|w|`` (``-inf`` when the tail is flat or too short).
+
+    Fitted to the largest ``M = min(N / 5, 3 sqrt(N))`` weights. A shape above 1 (no finite mean,
+    which weights of a finite integral always have) is not a tail but a cluster of large weights
+    seen from below (a peak reached only through a defensive share: 0.5% of the points carrying
+    half of sigma, 3.6 on the 3-d camel with a 10% uniform share); the largest ``M / 4`` weights,
+    within the cluster, then give the shape (0.26 there).
 
     Arguments:
         w: ``(N,)`` importance weights (zeros count as weights).
@@ -56,11 +72,7 @@ def pareto_k(w: Tensor) -> float:
     m = int(min(n / 5, 3 * math.sqrt(n)))
     if m < 5:
         return -math.inf
-    top = torch.topk(a, m + 1).values.flip(0)  # ascending: the threshold first
-    x = top[1:] - top[0]
-    if not bool((x > 0).any()) or not bool(torch.isfinite(x).all()):
-        return -math.inf
-    x = x[x > 0]
-    if x.shape[0] < 5:
-        return -math.inf
-    return _gpd_shape(x)
+    k = _tail_shape(a, m)
+    if k > 1 and m // 4 >= 20:
+        k = _tail_shape(a, m // 4)
+    return k
