@@ -24,7 +24,12 @@ so ``q(t, u) = C p_c q_c(u)`` and the weight is ``alpha_c f |J_c| / (p_c q_c)``.
 3. re-choosing each channel's defensive shares on the last training batches
    (:mod:`mlgen.integrate.defensive`), and dropping channels whose optimal
    share (``p_c ~ r_c``, without the training's floor) is below ``drop_below``;
-4. independent iterations with everything frozen.
+4. independent iterations with everything frozen;
+5. the allocation for event generation: ``p_c ~ M_c``, ``M_c`` the (reduced) maximum of channel
+   ``c``'s weights per unit allocation in those iterations (:func:`unweighting_allocation`), so that
+   every channel reaches the same maximum weight. The variance's optimum ``p_c ~ r_c`` lets a
+   channel with a small rms but rare large weights set the maximum for all (g g -> t t~ g on
+   MadEvent's 15 channels: hit-or-miss efficiency 0.0088 with it); sigma comes from step 4.
 """
 
 from __future__ import annotations
@@ -50,8 +55,9 @@ from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.losses import stratified_variance_loss
 from mlgen.integrate.nis import FlowSettings
-from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.integrate.result import IntegrationResult, Iteration, PointSample
 from mlgen.integrate.train import TrainReport, guarded_step
+from mlgen.metrics import reduced_max
 from mlgen.seeds import SeedLike, as_seed_sequence, torch_generator
 
 
@@ -233,6 +239,30 @@ def train_multichannel(
     return report
 
 
+def unweighting_allocation(sample: PointSample, allocation: Tensor, q: float = 1e-3) -> Tensor:
+    """The allocation under which every channel's largest weights are equal: ``p_c ~ M_c``, with
+    ``M_c`` the maximum whose larger weights carry a fraction ``q`` of channel ``c``'s part of sigma
+    (:func:`~mlgen.unweight.reduced_max`), of the weights per unit allocation ``w p_c`` of channel
+    ``c``'s points in ``sample`` (drawn with ``allocation``). Hit-or-miss then has the efficiency
+    ``sigma / sum_c M_c``; a channel with no points keeps its share."""
+    n_ch = len(allocation)
+    channel = (sample.u[:, 0] * n_ch).long().clamp(0, n_ch - 1).cpu()
+    g = (sample.f / torch.exp(sample.log_q)).abs().cpu() * allocation[channel]
+    m = allocation.clone()
+    seen = torch.zeros(n_ch, dtype=torch.bool)
+    for c in range(n_ch):
+        sel = channel == c
+        if float(allocation[c]) > 0 and bool((g[sel] > 0).any()):
+            m[c] = reduced_max(g[sel], q)
+            seen[c] = True
+    if not bool(seen.any()):
+        return allocation
+    # a channel with no non-zero weight in the sample: its old share, in units of the others' maxima
+    scale = float(m[seen].sum()) / max(float(allocation[seen].sum()), 1e-300)
+    m = torch.where(seen, m, allocation * scale)
+    return m / m.sum()
+
+
 def tune_channel_shares(sampler: MultiChannelSampler, pilot: list[tuple], min_uniform: float) -> list[dict]:
     """Re-choose each channel's defensive shares (:func:`~mlgen.integrate.defensive.tune_shares`).
 
@@ -342,17 +372,22 @@ def multichannel_integrate(
         generator=generator,
         n_eval_before=probe_all.n_eval + report.n_calls,
         name=f"multi-channel flow ({n_ch} channels, {len(dropped)} dropped)",
+        keep_points=min(settings.n_iter * settings.n_per_iter, 1_000_000),  # for the generation allocation
     )
     check = coverage_check(result, probe_all, threshold=settings.coverage_threshold)
     result.flags["coverage"] = check.to_dict()
+    integration_allocation = sampler.allocation.clone()
+    if result.sample is not None:
+        sampler.allocation = unweighting_allocation(result.sample, integration_allocation)
     result.flags["training"] = {k: v for k, v in report.to_dict().items() if k not in ("rel_std", "loss")} | {
         "rel_std_first": report.rel_std[0] if report.rel_std else None,
         "rel_std_last": report.rel_std[-1] if report.rel_std else None,
     }
     result.flags["channels"] = {
         "labels": channels.labels,
-        "allocation": [float(a) for a in sampler.allocation],
+        "allocation": [float(a) for a in integration_allocation],
         "optimal_allocation": [float(a) for a in optimal],
+        "generation_allocation": [float(a) for a in sampler.allocation],
         "dropped": dropped,
     }
     if shares is not None:
