@@ -1,8 +1,8 @@
-"""Generative post-processing: amplification, subtraction and refinement of events by normalizing flows.
+"""Generative post-processing: amplification, subtraction and refinement of events by flows and GANs.
 
 The models (:data:`~mlgen.generative.config.MODELS`): ``flow``, a normalizing flow
 trained by weighted likelihood; ``discflow``, the same with a discriminator weighing
-the likelihood; ``gan``, reserved for an adversarial generator (not implemented yet).
+the likelihood; ``gan``, a generative adversarial network (:mod:`~mlgen.generative.gan`).
 :mod:`~mlgen.generative.amplify` writes more events than it trained on,
 :mod:`~mlgen.generative.subtract` events of a difference B - S,
 :mod:`~mlgen.generative.refine` corrects generated events by a classifier, and

@@ -4,9 +4,10 @@
 The generator is one of mlgen's normalizing flows on the unit cube
 (:mod:`mlgen.flows.coupling`), trained by weighted maximum likelihood, the
 route of *Generative networks for precision enthusiasts* (arXiv:2110.13632).
-An adversarial generator (1907.03764: spectral-normalised discriminator,
+An earlier adversarial generator (1907.03764: spectral-normalised discriminator,
 Breit-Wigner MMD on the masses) reached an AUC of 0.95 and G ~ 0.01 on
-Drell-Yan here; the likelihood is what gives the precision:
+Drell-Yan here; the GAN of :mod:`mlgen.generative.gan_training` (the model ``gan``)
+is measured beside the flow in ``benchmarks/generative.py``. The flow:
 
 * the event weights weigh the likelihood, so a weighted input with positive
   weights is learnt directly (the point of arXiv:2012.07873), with no
