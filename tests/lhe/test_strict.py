@@ -193,3 +193,47 @@ def test_gzip_bomb_stops_early_in_bounded_memory(write, head: bytes, unit: bytes
     finally:
         tracemalloc.stop()
     assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
+REAL = sorted(DATA.glob("*.lhe*")) if DATA.is_dir() else []
+
+
+def _same_events(a, b) -> bool:
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and bool((x == y).all()))
+        for x, y in zip(a._tensors().values(), b._tensors().values())
+    )
+
+
+@pytest.mark.skipif(not REAL, reason="../shared/data/lhe not present")
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+def test_chunk_and_batch_boundaries_and_line_ends_change_nothing(
+    path: Path, write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same events whether the file streams in 4 MiB or 1 kB chunks (events cut across chunk
+    ends), in batches of 100000 or 7, with LF or CRLF line ends."""
+    import warnings
+
+    import mlgen.lhe.source as source
+    from mlgen.events import EventBatch
+    from mlgen.lhe import LHEWarning, iter_lhe
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LHEWarning)  # pr29's NPRUP
+        info, whole = read_lhe(path)
+        monkeypatch.setattr(source, "CHUNK_BYTES", 1000)
+        info_small, small = read_lhe(path)
+        batches = [batch for _, batch in iter_lhe(path, batch_size=7)]
+        raw = path.read_bytes()
+        raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        crlf = read_lhe(write(raw.replace(b"\n", b"\r\n"), "crlf.lhe"))[1]
+    assert whole is not None and small is not None and crlf is not None
+    assert info_small == info
+    assert _same_events(small, whole) and _same_events(crlf, whole)
+    assert all(len(b) == 7 for b in batches[:-1])
+    assert sum(len(b) for b in batches) == len(whole)
+    # batches of 7 pad to their own widest event; compare event by event on the common width
+    joined = EventBatch.concat(batches)
+    width = whole.pdg.shape[1]
+    assert joined.pdg.shape[1] == width and bool((joined.momenta == whole.momenta).all())
