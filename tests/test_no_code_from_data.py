@@ -130,3 +130,17 @@ def test_a_hook_naming_os_system_is_refused_before_any_hook_runs(tmp_path: Path)
         run_hooks([("steps.py:first", {}), ("os:system", {"command": "touch x"})], context, recorded.append,
                   base_dir=tmp_path)  # fmt: skip
     assert recorded == []  # nothing ran, not even the first step
+
+
+def test_mlgen_functions_are_reached_by_their_registered_names_only(tmp_path: Path) -> None:
+    """``mlgen.atomic:write_text`` with options ``path`` and ``text`` would write any file: refused;
+    a matrix-element class of mlgen.matrix by module:attr is still one."""
+    target = tmp_path / "written"
+    with pytest.raises(CodeRefused, match=r"'mlgen.atomic:write_text' refused: it names a function"):
+        load_matrix_element("mlgen.atomic:write_text", {"path": str(target), "text": "x"})
+    assert not target.exists()
+    with pytest.raises(ValueError, match=r"hooks.step = 'mlgen.hooks:_shower' refused"):
+        resolve_step("mlgen.hooks:_shower")
+    me = load_matrix_element("mlgen.matrix.ee_mumu:EEMuMu", parameters=None)
+    assert me.name
+    assert resolve_step("shower").__name__ == "_shower"  # the built-in step, by its name

@@ -43,10 +43,13 @@ class CodeRefused(ValueError):
 
 
 def _users_code(module: ModuleType) -> bool:
-    """Whether ``module`` is the user's own code (or mlgen's): a ``file.py`` a card names, or a module
-    importable from outside Python's installation (its standard library and site-packages)."""
-    if module.__name__ in _CARD_FILES or module.__name__.split(".")[0] == "mlgen":
+    """Whether ``module`` is the user's own code: a ``file.py`` a card names, or a module importable
+    from outside Python's installation (its standard library and site-packages) and outside mlgen
+    (whose steps and matrix elements a card names by their registered names)."""
+    if module.__name__ in _CARD_FILES:
         return True
+    if module.__name__.split(".")[0] == "mlgen":  # mlgen's functions are reached by their names only
+        return False
     file = getattr(module, "__file__", None)
     if not file:
         return False
@@ -133,10 +136,12 @@ def _check_matrix_element(spec: str, target: Any, module: ModuleType) -> None:
     (a MatrixElement once built), or a factory function the user wrote; nothing else is called."""
     if isinstance(target, MatrixElement) and not inspect.isclass(target):
         return
+    origin = getattr(target, "__module__", "") or ""
     if (
         inspect.isclass(target)
         and "__call__" in dir(target)
-        and target.__module__.split(".")[0] not in _STDLIB
+        and origin.split(".")[0] not in _STDLIB
+        and (origin.split(".")[0] != "mlgen" or origin.startswith("mlgen.matrix."))
     ):
         return
     check_callable(spec, target, module, "process.matrix_element")
