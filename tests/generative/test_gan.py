@@ -9,19 +9,29 @@ differences, so the truth needs no sample.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from scipy.stats import norm
 
+from mlgen.cli import main
 from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generative.amplify import amplify
 from mlgen.generative.config import AmplifyConfig, GANConfig
 from mlgen.generative.gan import discriminator_loss, gan_discriminator, mmd_breit_wigner, to_gaussian, to_unit
 from mlgen.generative.quality import amplification_factor
+from mlgen.lhe import read_lhe
 from mlgen.seeds import numpy_rng
 
+ZJETS = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "data"
+    / "lhe"
+    / "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"
+)
 SQRT_S, MASS = 13000.0, 100.0
 #: The peaks' centres ``(y, c)``, each with half the events, and their widths.
 PEAKS = ((-0.5, -0.3), (0.5, 0.3))
@@ -173,3 +183,22 @@ def test_a_bad_gan_setting_is_refused_by_name() -> None:
         AmplifyConfig(gan=GANConfig(lr_generator=0.0)).validate()
     with pytest.raises(ValueError, match="adversarial: weighs the flow's discriminator"):
         AmplifyConfig(adversarial=0.5, gan=GANConfig()).validate()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ZJETS.is_file(), reason="../shared/data/lhe not present")
+def test_the_gans_events_from_madgraph_z_jets_are_lhe_that_pythia_showers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MadGraph's Z + 0, 1, 2 jets (MLM): one GAN per layout, the Z line's mass drawn from its line shape."""
+    pytest.importorskip("pythia8mc")
+    from mlgen.shower import shower_lhe
+
+    out = tmp_path / "gan.lhe.gz"
+    argv = ["amplify", str(ZJETS), "-o", str(out), "-n", "300", "--model", "gan", "--epochs", "2"]
+    assert main(argv + ["--no-progress", "--device", "cpu"]) == 0
+    assert "300 events -> " in capsys.readouterr().out
+    info, events = read_lhe(out)
+    assert len(events) == 300 and info.weight_strategy == 3
+    report = shower_lhe(out, 50, hadronise=False, mpi=False)
+    assert report.n_showered == 50 and report.n_errors == 0
