@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from mlgen.lhe import write_lhe
+    from mlgen.measured import format_measured, format_share
     from mlgen.samples.ee_jets_nlo import ee_jets_nlo
 
     sample = ee_jets_nlo(
@@ -35,10 +36,13 @@ def main(args: argparse.Namespace) -> int:
     write_lhe(args.output, sample.info, sample.events)
     est = sample.estimate()
     w = sample.events.weight
+    sigma = format_measured(est["sigma_pb"], est["error_pb"], "pb")
+    negative = float((w < 0).double().mean())
+    rmd = format_measured(est["real_minus_dipole_pb"], est["real_minus_dipole_error_pb"], "pb")
     print(
-        f"{len(w)} events -> {args.output} ({float((w < 0).double().mean()):.1%} negative weights)\n"
-        f"  sigma_NLO = {est['sigma_pb']:.6g} +- {est['error_pb']:.3g} pb (exact {sample.sigma_nlo_pb:.6g})\n"
-        f"  real - dipoles = {est['real_minus_dipole_pb']:.5g} +- {est['real_minus_dipole_error_pb']:.3g} pb "
-        f"(exact {sample.real_minus_dipole_pb:.5g}); sigma_0 = {sample.sigma_born_pb:.6g} pb"
+        f"{len(w)} events -> {args.output} ({format_share(negative)} negative weights)\n"
+        f"  sigma_NLO = {sigma} (exact {sample.sigma_nlo_pb:.6g})\n"
+        f"  real - dipoles = {rmd} (exact {sample.real_minus_dipole_pb:.5g}); "
+        f"sigma_0 = {sample.sigma_born_pb:.6g} pb"
     )
     return 0
