@@ -103,6 +103,7 @@ def reduced_max(w: Tensor, q: float, density_ratio: Tensor | None = None) -> flo
     excess = s - big_r * a
     j = int(torch.searchsorted(excess, torch.tensor([target], dtype=a.dtype, device=a.device)).item())
     if j >= len(a):
-        return 0.0
+        # below the smallest weight: every point is an overweight, sum r (a - x) = target
+        return max((total - target) / float(r.sum()), 0.0)
     # between a_j (excess >= target) and a_{j-1}: excess(x) = S_j - R_j x
     return (float(s[j]) - target) / float(big_r[j]) if j > 0 else float(a[0])
