@@ -27,8 +27,10 @@ _WEIGHTS = re.compile(rb"<weights\b[^>]*>(.*?)</weights>", re.S)
 _SCALES = re.compile(rb"<scales\b([^>]*?)/?>")
 _ATTR = re.compile(rb"(\w+)\s*=\s*['\"]([^'\"]*)['\"]")
 _INTEGER_CHARS = b"0123456789+- "
-#: LHEF IDWTUP values whose events must have positive weights (the negative ones allow signs)
-_POSITIVE_STRATEGIES = frozenset({1, 2, 3, 4})
+#: the weights each unsigned IDWTUP allows (the Les Houches accord; the negative IDWTUP allow
+#: signs): +3 unweighted events carry one positive weight, +1, +2 and +4 weighted ones may weigh 0
+#: (an event that contributes nothing) but never less
+_SMALLEST_WEIGHT = {1: "non-negative", 2: "non-negative", 3: "positive", 4: "non-negative"}
 _INT_LIMIT = 2**31
 _PARTICLE_LINE = "particle line (IDUP ISTUP MOTHUP(2) ICOLUP(2) P(5) VTIMUP SPINUP)"
 #: ``locate(t)``: the event (index in the chunk) and the line below its event line of token ``t``
@@ -198,14 +200,16 @@ def parse_events(
         ev, "event line (NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP)", head_tokens, 6, 6, 2, lambda t: (t // 6, 0)
     )
     particle_values = _particles(ev, plines, nup_array)
-    if info.weight_strategy in _POSITIVE_STRATEGIES:
-        bad = np.flatnonzero(head_values[:, 2] <= 0)
+    allowed = _SMALLEST_WEIGHT.get(info.weight_strategy)
+    if allowed is not None:
+        weights = head_values[:, 2]
+        bad = np.flatnonzero(weights <= 0 if allowed == "positive" else weights < 0)
         if bad.size:
             j = int(bad[0])
             raise ev.error(
                 j,
-                f"weight XWGTUP = {float(head_values[j, 2])!r}: IDWTUP = {info.weight_strategy} "
-                "allows only positive weights",
+                f"weight XWGTUP = {float(weights[j])!r}: IDWTUP = {info.weight_strategy} "
+                f"allows only {allowed} weights",
             )
     mu = np.zeros((len(blocks), 2))
     has_mu = np.zeros(len(blocks), bool)

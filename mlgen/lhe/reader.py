@@ -9,7 +9,7 @@ Strict: a file that is not exactly what it says raises :class:`LHEError` naming 
 line, the event (1-based, in file order) and what was expected; nothing is skipped or guessed.
 NUP must match the particle lines present, tags must balance (a lost ``</event>`` cannot merge
 two events), integer fields must be integers, every number finite, an event line 6 and a particle
-line 13 fields, mothers within the event, weights positive where IDWTUP says so, every weight the
+line 13 fields, mothers within the event, no weight of a sign IDWTUP forbids, every weight the
 header declares present once. The file streams in bounded chunks (:mod:`mlgen.lhe.source`), so
 time is linear and memory bounded by the batch size, whatever the input.
 

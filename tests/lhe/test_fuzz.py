@@ -123,8 +123,10 @@ def well_formed(info: RunInfo, batch: EventBatch | None) -> None:
     # real particles first, then padding
     assert bool((real[:, :-1] | ~real[:, 1:]).all())
     assert bool((real.sum(1) >= 1).all())
-    if info.weight_strategy in (1, 2, 3, 4):
+    if info.weight_strategy == 3:
         assert bool((batch.weight > 0).all())
+    if info.weight_strategy in (1, 2, 4):
+        assert bool((batch.weight >= 0).all())
 
 
 def changes(text: bytes, mutant: bytes) -> str:

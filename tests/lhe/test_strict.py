@@ -109,14 +109,19 @@ def test_damage_is_an_error_naming_file_line_and_event(write, text: str, message
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("idwtup", [3, 4])
-def test_non_positive_weights_refused_where_idwtup_forbids_them(write, idwtup: int) -> None:
+@pytest.mark.parametrize("idwtup, allowed", [(3, "positive"), (4, "non-negative"), (1, "non-negative")])
+def test_weights_of_a_sign_idwtup_forbids_are_refused(write, idwtup: int, allowed: str) -> None:
+    """IDWTUP = +3 (unweighted): every weight positive; +1, +2, +4 (weighted): none negative, an event
+    of weight 0 allowed; -3, -4 ...: any sign."""
     with pytest.raises(
-        LHEError, match=rf":13: weight XWGTUP = -1.25: IDWTUP = {idwtup} allows only positive"
+        LHEError, match=rf":13: weight XWGTUP = -1.25: IDWTUP = {idwtup} allows only {allowed}"
     ):
         read_lhe(write(file_text(idwtup=idwtup, weight="-1.25")))
-    with pytest.raises(LHEError, match=r"XWGTUP = 0.0"):
-        read_lhe(write(file_text(idwtup=idwtup, weight="0")))
+    if allowed == "positive":
+        with pytest.raises(LHEError, match=r"XWGTUP = 0.0"):
+            read_lhe(write(file_text(idwtup=idwtup, weight="0")))
+    else:
+        assert read_lhe(write(file_text(idwtup=idwtup, weight="0")))[1] is not None
     events = read_lhe(write(file_text(idwtup=-idwtup, weight="-1.25")))[1]
     assert events is not None and events.weight.tolist() == [-1.25] * 3
 
