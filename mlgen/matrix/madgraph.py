@@ -16,9 +16,9 @@ becomes one ``smatrixhel`` call per event and subprocess (the Fortran code is
 per event; this loop is the cost of the route, a few microseconds per call
 on top of the matrix element itself), ``alpha_s`` is passed per event, and the
 subprocesses can be selected by PDG list. What MadGraph's standalone output
-does not say, the card does: external masses (the plugin in
-``plugins/mlgen_madgraph5`` writes them from the model), colour flows for the event
-record, and the s-channel propagators for the phase-space channels.
+does not say, the card does: external masses, colour flows for the event record, and the
+s-channel propagators for the phase-space channels. (MadGraph5's CUDACPP output is the other
+route, with all of these read from the directory: :mod:`mlgen.matrix.mg5`.)
 """
 
 from __future__ import annotations
