@@ -205,9 +205,20 @@ def coverage_check(
         for e, pull, ok, why in rows
     )
     head = f"sampler {result.mean:.6g} +- {result.sdev:.2g} vs {found}"
-    missed = [
-        (e, e.missed_by_sampler) for e, *_ in rows if e.missed_by_sampler and e.missed_by_sampler.significant
-    ]
+    # a region the sampler missed makes it low by about the probe's share there; one it reaches only
+    # rarely (its few points there carry large weights) does not: a sampler that is not below the
+    # probe by at least half that share (within the threshold) has not missed it
+    missed, under = [], []
+    for e, pull, *_ in rows:
+        share = e.missed_by_sampler
+        if share is None or not share.significant:
+            continue
+        deficit = e.result.mean - result.mean
+        slack = threshold * math.hypot(result.sdev, e.result.sdev)
+        if pull < 0 and deficit > 0.5 * share.share * abs(e.result.mean) - slack:
+            missed.append((e, share))
+        else:
+            under.append((e, share))
     below = [(e, pull) for e, pull, ok, _ in rows if ok and pull < -threshold]
     above = [(e, pull) for e, pull, ok, _ in rows if ok and pull > threshold]
     agree = [e for e, pull, ok, _ in rows if ok and abs(pull) <= threshold]
@@ -246,6 +257,13 @@ def coverage_check(
     elif agree:
         verdict = "confirmed"
         message = f"coverage check passed (pull {pull0:+.2f} against the {e0.name})"
+        if under:
+            e, share = max(under, key=lambda m: m[1].share)
+            assert share is not None
+            message += (
+                f"; the sampler is thin at {share.where()}, where the {e.name} carries {share.share:.1%} "
+                "of sigma: its few points there weigh much (more training would lower the error)"
+            )
     else:
         verdict = "unconfirmed"
         message = (

@@ -172,6 +172,7 @@ def flow_integrate(
     if explored is not None and mixture is not None:
         probes.append(evidence(result, sampler, "mode-mixture probe", explored, mixture))
     check = coverage_check(result, probes, threshold=settings.coverage_threshold)
+    result.sample = None  # the check's points; the sampler draws more at will
     result.flags["coverage"] = check.to_dict()
     if explored is not None and mixture is not None:
         result.flags["exploration"] = {"modes": mixture.describe(), "n_calls": explored.n_eval}
