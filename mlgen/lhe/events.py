@@ -26,7 +26,6 @@ _WGT = re.compile(rb"<wgt\s+id\s*=\s*['\"]([^'\"]+)['\"]\s*>\s*([^<\s]+)\s*</wgt
 _WEIGHTS = re.compile(rb"<weights\b[^>]*>(.*?)</weights>", re.S)
 _SCALES = re.compile(rb"<scales\b([^>]*?)/?>")
 _ATTR = re.compile(rb"(\w+)\s*=\s*['\"]([^'\"]*)['\"]")
-_INTEGER_CHARS = b"0123456789+- "
 #: the weights each unsigned IDWTUP allows (the Les Houches accord; the negative IDWTUP allow
 #: signs): +3 unweighted events carry one positive weight, +1, +2 and +4 weighted ones may weigh 0
 #: (an event that contributes nothing) but never less
