@@ -223,6 +223,8 @@ def coverage_check(
     above = [(e, pull) for e, pull, ok, _ in rows if ok and pull > threshold]
     agree = [e for e, pull, ok, _ in rows if ok and abs(pull) <= threshold]
     thin = [(e, e.missed_by_probe) for e, *_ in rows if e.missed_by_probe and e.missed_by_probe.significant]
+    # a probe below the sampler that is thin where the sampler's weight sits has missed that region
+    unexplained = [(e, pull) for e, pull in above if not any(t is e for t, _ in thin)]
     if missed:
         e, share = max(missed, key=lambda m: m[1].share)
         assert share is not None
@@ -238,32 +240,35 @@ def coverage_check(
             f"COVERAGE CHECK FAILED: {head}. The sampler is below an informative probe: it has probably "
             f"missed part of phase space, so sigma is likely LOW"
         )
-    elif above and not thin:
+    elif unexplained:
         verdict = "unknown"
         message = (
             f"COVERAGE CHECK FAILED: {head}. The sampler is above the probe, and neither side's points "
             f"show a region the other missed: sigma is UNKNOWN (do not take the larger value; rerun with "
             f"more calls or another seed)"
         )
-    elif thin and (above or not agree):
+    elif agree:
+        verdict = "confirmed"
+        message = f"coverage check passed (pull {pull0:+.2f} against the {e0.name})"
+        for e, share in thin:
+            message += (
+                f"; the {e.name} is thin where the sampler has {share.share:.1%} of sigma "
+                f"({share.where()}): it missed that region"
+            )
+        if under:
+            e, share = max(under, key=lambda m: m[1].share)
+            message += (
+                f"; the sampler is thin at {share.where()}, where the {e.name} carries {share.share:.1%} "
+                "of sigma: its few points there weigh much (more training would lower the error)"
+            )
+    elif thin:
         e, share = max(thin, key=lambda m: m[1].share)
-        assert share is not None
         where = f"the {e.name} is thin where the sampler has {share.share:.1%} of sigma ({share.where()})"
         verdict = "probe_low"
         message = (
             f"coverage check inconclusive: {head}. {where}, so it cannot check the sampler there; no "
             f"probe shows a region the sampler missed, but none checks it either: sigma is UNCONFIRMED"
         )
-    elif agree:
-        verdict = "confirmed"
-        message = f"coverage check passed (pull {pull0:+.2f} against the {e0.name})"
-        if under:
-            e, share = max(under, key=lambda m: m[1].share)
-            assert share is not None
-            message += (
-                f"; the sampler is thin at {share.where()}, where the {e.name} carries {share.share:.1%} "
-                "of sigma: its few points there weigh much (more training would lower the error)"
-            )
     else:
         verdict = "unconfirmed"
         message = (

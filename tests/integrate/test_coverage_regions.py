@@ -109,3 +109,16 @@ def test_a_region_reached_rarely_is_not_called_missed() -> None:
     # below by about the share: missed
     check = coverage_check(_result(0.72, 0.032), [probe])
     assert check.verdict == "low" and "likely LOW" in check.message and "u ~ (0.67)" in check.message
+
+
+def test_a_probe_that_missed_the_samplers_region_does_not_veto_one_that_agrees() -> None:
+    """The ZueNIS camel's seed 0 at 3e5 calls: VEGAS found one peak (0.96e-6, pull +24.6) and is thin
+    where the sampler has 51% of sigma; the mode-mixture probe agrees (pull -1.6): confirmed."""
+    half = RegionShare(0.507, 0.005, 20_000, (0.75,))
+    vegas = ProbeEvidence("VEGAS probe", _result(0.957, 0.035), missed_by_probe=half)
+    mixture = ProbeEvidence("mode-mixture probe", _result(1.9428, 0.0059))
+    check = coverage_check(_result(1.9151, 0.0165), [vegas, mixture])
+    assert check.verdict == "confirmed", check.message
+    assert "the VEGAS probe is thin where the sampler has 50.7% of sigma" in check.message
+    # alone, the same VEGAS probe cannot confirm anything
+    assert coverage_check(_result(1.9151, 0.0165), [vegas]).verdict == "probe_low"
