@@ -14,7 +14,8 @@ For each process archive (``../shared/data/madgraph/<proc>.mad.tar.gz``) and met
   line (``Idle: …``) into compilation and integration + generation.
 * ``vegas``, ``flow``, ``multichannel``: a second fresh copy with the same run card, then
   ``mlgen run <copy> --set integrator.kind=…`` in a child process under ``timeout``. The child
-  counts every event handed to the compiled code (``Bridge.evaluate``: integration with its
+  counts every event handed to the compiled code (``Bridge.evaluate`` and ``Bridge.diagram_sums``:
+  integration with its
   adaptation and training, the multi-channel prior's single-diagram-enhancement weights, the
   pilot sample that fixes the maximum, generation's weighted points, the colour choice of the
   kept events) and writes the count beside ``result.json``. Read back: σ ± error, the integrand
@@ -230,6 +231,11 @@ def evaluate(self, p, *a, **k):
     count["events"] += int(p.shape[0]); count["calls"] += 1
     return _evaluate(self, p, *a, **k)
 bridge.Bridge.evaluate = evaluate
+_sums = bridge.Bridge.diagram_sums
+def diagram_sums(self, p, *a, **k):  # the SDE weights of all channels: one evaluation per event
+    count["events"] += int(p.shape[0]); count["calls"] += 1
+    return _sums(self, p, *a, **k)
+bridge.Bridge.diagram_sums = diagram_sums
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(count)))
 from mlgen.cli import main
 rc = main(sys.argv[2:])
