@@ -242,7 +242,7 @@ def train_multichannel(
 def unweighting_allocation(sample: PointSample, allocation: Tensor, q: float = 1e-3) -> Tensor:
     """The allocation under which every channel's largest weights are equal: ``p_c ~ M_c``, with
     ``M_c`` the maximum whose larger weights carry a fraction ``q`` of channel ``c``'s part of sigma
-    (:func:`~mlgen.unweight.reduced_max`), of the weights per unit allocation ``w p_c`` of channel
+    (:func:`~mlgen.metrics.reduced_max`), of the weights per unit allocation ``w p_c`` of channel
     ``c``'s points in ``sample`` (drawn with ``allocation``). Hit-or-miss then has the efficiency
     ``sigma / sum_c M_c``; a channel with no points keeps its share."""
     n_ch = len(allocation)

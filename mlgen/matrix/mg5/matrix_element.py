@@ -104,14 +104,14 @@ class MadGraphCPP:
             if (self.build.subprocess_dir / "configs.inc").is_file()
             else ()
         )
-        if configs and len(configs) != len(self.info.channels):
+        if configs and self.info.channels and len(configs) != len(self.info.channels):
             raise ValueError(
                 f"{self.build.subprocess_dir}: configs.inc has {len(configs)} configs but coloramps.h "
                 f"maps {len(self.info.channels)} channels to configs"
             )
-        self.configs: tuple[ChannelConfig, ...] = tuple(
-            dataclasses.replace(c, diagram=self.info.channels[c.number - 1]) for c in configs
-        )
+        if self.info.channels:  # without channel2iconfig (older CUDACPP) MAPCONFIG is all there is
+            configs = tuple(dataclasses.replace(c, diagram=self.info.channels[c.number - 1]) for c in configs)
+        self.configs: tuple[ChannelConfig, ...] = configs
         self.card_values = card_parameters(self.info.param_card)
         coloured = any(abs(p) <= 6 or p == 21 for p in self.info.pdg)
         self._needs_colour = coloured and not self.info.colour_flows
