@@ -207,15 +207,15 @@ def coverage_check(
     head = f"sampler {result.mean:.6g} +- {result.sdev:.2g} vs {found}"
     # a region the sampler missed makes it low by about the probe's share there; one it reaches only
     # rarely (its few points there carry large weights) does not: a sampler that is not below the
-    # probe by at least half that share (within the threshold) has not missed it
+    # probe by at least half that share has not missed it (ZueNIS camel at 3e5 calls, seed 1: a
+    # sampler 1.4% low, within its error, thin where the probe has a few percent)
     missed, under = [], []
     for e, pull, *_ in rows:
         share = e.missed_by_sampler
         if share is None or not share.significant:
             continue
         deficit = e.result.mean - result.mean
-        slack = threshold * math.hypot(result.sdev, e.result.sdev)
-        if pull < 0 and deficit > 0.5 * share.share * abs(e.result.mean) - slack:
+        if pull < 0 and deficit > 0.5 * share.share * abs(e.result.mean):
             missed.append((e, share))
         else:
             under.append((e, share))
