@@ -241,6 +241,15 @@ def prepare(
     bar while a neural sampler trains."""
     say = log or (lambda _msg: None)
     device = resolve_device(card.run.device)
+    if card.hooks:  # a hook the card may not name is refused before anything is computed
+        from mlgen.hooks import resolve_step
+
+        base_dir = Path(card.source).parent if card.source else None
+        for i, hook in enumerate(card.hooks, 1):
+            try:
+                resolve_step(hook.step, base_dir)
+            except ValueError as err:
+                raise ValueError(f"{card.source}: hooks {i} ({hook.step}): {err}") from None
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     process = build_process(card, device)

@@ -144,3 +144,22 @@ def test_mlgen_functions_are_reached_by_their_registered_names_only(tmp_path: Pa
     me = load_matrix_element("mlgen.matrix.ee_mumu:EEMuMu", parameters=None)
     assert me.name
     assert resolve_step("shower").__name__ == "_shower"  # the built-in step, by its name
+
+
+def test_mlgen_run_refuses_a_hook_naming_os_system_before_building_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mlgen run`` on a card whose second hook names ``os:system``: refused in one line naming the
+    card and the hook, before the process is built (nothing is integrated, no output written)."""
+    import mlgen.run as run_module
+
+    text = (Path(__file__).resolve().parents[1] / "cards" / "ee_mumu.toml").read_text()
+    card_path = tmp_path / "card.toml"
+    card_path.write_text(text + '\n[[hooks]]\nstep = "compare"\n\n[[hooks]]\nstep = "os:system"\noptions = { command = "touch x" }\n')
+    built: list[object] = []
+    monkeypatch.setattr(run_module, "build_process", lambda *a, **k: built.append(a))
+    from mlgen.cards import load_card
+
+    with pytest.raises(ValueError, match=r"card.toml: hooks 2 \(os:system\): .*standard library") as err:
+        run_module.prepare(load_card(card_path), log=None)
+    assert "\n" not in str(err.value) and not built
