@@ -319,8 +319,15 @@ def table(rows: list[dict[str, Any]]) -> str:
         run = f"{r['run_s']:.0f}" if r.get("run_s") is not None else "–"
         per_ev = f"{r['run_s'] / n * 1e4:.0f}" if n and r.get("run_s") is not None else "–"
         rc = f"{r['rc']}" + (" (timeout)" if r.get("timed_out") else "")
+        # settings beyond the method's defaults (--set) name the row
+        extra = {
+            k.removeprefix("integrator."): v
+            for k, v in (r.get("settings") or {}).items()
+            if k != "integrator.kind" and k not in COMMON_SETTINGS and MLGEN_SETTINGS.get(r["method"], {}).get(k) != v
+        }
+        method = r["method"] + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
         out.append(
-            f"| {r['process']} | {r['method']} | {sig} | {pull} | {n} | {per} | {code} | {overall} | {eps} "
+            f"| {r['process']} | {method} | {sig} | {pull} | {n} | {per} | {code} | {overall} | {eps} "
             f"| {comp} | {run} | {per_ev} | {rc} |"
         )
     return "\n".join(out)
