@@ -10,7 +10,7 @@ then ``--eval`` fresh points whose weights give the figures of merit:
 * ``eff_max`` = mean(w)/max(w) at N = ``--eval`` and ``eff_q`` with the reduced
   maximum whose overweights carry at most 0.1% of sigma;
 * ``error_uncertainty``: the relative uncertainty of the weights' variance (how well
-  the error bar is known; above 0.3 mlgen flags the result as heavy-tailed);
+  the error bar is known; above 0.5 mlgen flags the result as heavy-tailed);
 * training wall time, sampling rate (points/s including the integrand), device.
 
 Usage (madnis lives in the benchmark's own environment, see benchmarks/README.md)::
@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mlgen.device import resolve_device  # noqa: E402
-from mlgen.integrate.integrands import bw_ridge, camel, gauss  # noqa: E402
+from mlgen.integrate.integrands import bw_ridge, camel, gauss, zunis_camel  # noqa: E402
 from mlgen.integrate.nis import FlowSettings, flow_integrate  # noqa: E402
 from mlgen.integrate.result import MAX_ERROR_UNCERTAINTY  # noqa: E402
 from mlgen.integrate.train import TrainConfig  # noqa: E402
@@ -51,6 +51,9 @@ ANALYTIC = {  # name: (dimension, (f, exact))
     "camel8": (8, lambda: camel(8, 0.2)),
     "camel16": (16, lambda: camel(16, 0.2)),
     "camelN8": (8, lambda: camel(8, 0.1)),
+    # issue 30: the i-flow camel (arXiv:2001.05486) with alpha = 0.1 in 16-d, ZueNIS' camel (s = 0.1, 8-d)
+    "camelN16": (16, lambda: camel(16, 0.1)),
+    "zcamel8": (8, lambda: zunis_camel(8, 0.1)),
     "gauss16": (16, lambda: gauss(16, 0.2)),
     "ridge8": (8, lambda: bw_ridge(8, 0.02)),
 }
@@ -66,7 +69,12 @@ METHODS = ("vegas", "mlgen_flow", "mlgen_multichannel", "madnis")
 #: until 2026-12-02; "mlgen_flow_cold" in that day's raw files is today's default), and with the
 #: training's defensive shares kept (no re-choice after training; mlgen's default until 2026-12-06),
 #: and with the loss fitting the whole defensive mixture instead of the flow alone (idem)
+#: "mlgen_quick": flow_integrate's own result at --train-calls calls in all (VEGAS, probes, exploration,
+#: training and its final iterations), as a user's quick run reports it, with its coverage verdict and
+#: warnings; "mlgen_quick_noexplore" the same without the exploration (mlgen before 2026-12-07)
 EXTRA_METHODS = (
+    "mlgen_quick",
+    "mlgen_quick_noexplore",
     "mlgen_flow_mixture",
     "mlgen_flow_d02",
     "mlgen_flow_variance",
@@ -154,6 +162,62 @@ def run_mlgen_flow(
         "coverage": result.flags["coverage"]["message"],
         "confirmed": result.flags["coverage"]["confirmed"],
         "shares": result.flags.get("defensive"),
+    }
+
+
+def run_mlgen_quick(
+    f: Callable, dim: int, budget: int, seed: int, exact: float, device, explore: bool = True
+) -> dict:
+    """flow_integrate's own sigma, verdict and warnings at ``budget`` calls in all."""
+    vegas_n = max(budget // 50, 5_000)
+    n_per_iter = max(budget // 15, 5_000)
+    settings = FlowSettings(vegas_adapt_iter=5, vegas_per_iter=vegas_n, probe_iter=2, explore=explore)
+    explore_calls = (
+        settings.explore_starts * (settings.explore_steps + 2 + 4 * dim) + 2 * vegas_n if explore else 0
+    )
+    train_calls = budget - 7 * vegas_n - 4 * n_per_iter - explore_calls
+    settings = FlowSettings(
+        vegas_adapt_iter=5,
+        vegas_per_iter=vegas_n,
+        probe_iter=2,
+        explore=explore,
+        train=TrainConfig(n_calls=train_calls),
+        n_iter=4,
+        n_per_iter=n_per_iter,
+    )
+    t0 = time.perf_counter()
+    result, _ = flow_integrate(f, dim, settings, seed=seed, device=device)
+    wall = time.perf_counter() - t0
+    stats = result.weight_stats
+    coverage = result.flags["coverage"]
+    pull = (result.mean - exact) / result.sdev if result.sdev > 0 else math.inf
+    warned = "warning" in result.flags
+    if abs(pull) < 4:
+        outcome = "right, false alarm" if warned else "right"
+    elif not warned:
+        outcome = "WRONG, SILENT"
+    elif result.mean < exact and coverage["verdict"] in ("low", "unknown"):
+        outcome = f"wrong, flagged {coverage['verdict']}"
+    elif result.mean > exact and coverage["verdict"] == "unknown":
+        outcome = "wrong, flagged unknown"
+    else:
+        outcome = f"wrong, MISDIAGNOSED ({coverage['verdict']})"
+    return {
+        "estimate": result.mean,
+        "error": result.sdev,
+        "pull": pull,
+        "spread": stats.get("spread", math.nan),
+        "eff_max": stats.get("eff_max", math.nan),
+        "eff_q": stats.get("eff_q", math.nan),
+        "error_uncertainty": stats.get("error_uncertainty", math.nan),
+        "train_s": wall,
+        "rate_per_s": result.n_eval / wall,
+        "n_eval": result.n_eval,
+        "coverage": coverage["message"],
+        "verdict": coverage["verdict"],
+        "confirmed": coverage["confirmed"],
+        "warning": result.flags.get("warning", ""),
+        "outcome": outcome,
     }
 
 
@@ -250,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_vegas(f, dim, args.train_calls, args.n_eval, seed, exact)
                 elif method == "mlgen_flow":
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device)
+                elif method in ("mlgen_quick", "mlgen_quick_noexplore"):
+                    explore = method == "mlgen_quick"
+                    row = run_mlgen_quick(f, dim, args.train_calls, seed, exact, device, explore)
                 elif method == "mlgen_flow_d02":
                     row = run_mlgen_flow(f, dim, args.train_calls, args.n_eval, seed, exact, device, 0.02)
                 elif method == "mlgen_flow_variance":
@@ -300,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"eff_max {row['eff_max']:.3g}  eff_q {row['eff_q']:.3g}  train {row['train_s']:.1f} s  "
                     f"{row['rate_per_s']:.3g} pts/s  err.unc {row['error_uncertainty']:.2f}"
                     + ("" if row.get("confirmed", True) else "  [FLAGGED]")
+                    + (f"  {row['outcome']} ({row['verdict']})" if "outcome" in row else "")
                     + ("  [HEAVY TAIL]" if row["error_uncertainty"] > MAX_ERROR_UNCERTAINTY else "")
                     + (
                         f"  shares {row['shares']['defensive']:g}/{row['shares']['uniform']:g}"
@@ -308,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     flush=True,
                 )
+    tally: dict[tuple[str, str], dict[str, int]] = {}
+    for row in rows:
+        if "outcome" in row:
+            counts = tally.setdefault((row["case"], row["method"]), {})
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    for (case, method), counts in tally.items():
+        print(f"{case:10s} {method:22s} " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     print(f"\nmachine: {machine}; training budget {args.train_calls} calls, {args.n_eval} evaluation points")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
