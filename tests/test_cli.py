@@ -300,11 +300,13 @@ def test_unknown_hook_step_is_named_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     card = _hook_card(tmp_path, ["shower", "amplfy"])
-    assert main(_short_run(card, tmp_path / "out", 20, "--no-progress")) == 1
+    # a card error (exit 2), found before the process is built: nothing integrated, nothing written
+    assert main(_short_run(card, tmp_path / "out", 20, "--no-progress")) == 2
     assert (
-        "hook 2 (amplfy): step 'amplfy': expected a built-in step (compare, positive, shower)"
+        "hooks 2 (amplfy): step 'amplfy': expected a built-in step (compare, positive, shower)"
         in capsys.readouterr().err
     )
+    assert not (tmp_path / "out" / "result.json").exists()
 
 
 def test_compare_hook_against_an_earlier_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
