@@ -313,7 +313,7 @@ def physics_settings(card: Card, process: Process) -> dict[str, Any]:
         f"scales.{k}" for k in ("mu_r", "mu_f", "factor_r", "factor_f", *(("value",) if uses_value else ()))
     ]
     if process.pdf is not None:
-        keys += ["pdf.set", "pdf.member", "pdf.backend", "pdf.alphas_loops", "pdf.alphas_nf_max"]
+        keys += ["pdf.set", "pdf.member", "pdf.backend", "pdf.alphas_loops", "pdf.alphas_nf_max", "pdf.alphas_mz"]
     settings: dict[str, Any] = {
         "beams": {"particles": list(card.beams.particles), "sqrt_s_gev": card.beams.sqrt_s},
         "pdf": None

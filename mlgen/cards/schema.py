@@ -135,13 +135,16 @@ class PDFCard:
     (the pythia8mc wheel's): by default the set's order (LO 1); MadEvent runs its built-in
     NNPDF 2.3 sets at 2 loops. ``alphas_nf_max`` caps the number of active flavours in that
     running (default 6: a top threshold at 172.5 GeV, as LHAPDF's ``ode``; MadEvent's
-    ``alfas_functions.f`` stops at 5, which gives a 1% smaller alpha_s^2 at 250 GeV)."""
+    ``alfas_functions.f`` stops at 5, which gives a 1% smaller alpha_s^2 at 250 GeV).
+    ``alphas_mz`` runs alpha_s from this value at M_Z instead of the set's own (the PDFs stay the
+    set's: a choice made knowingly, e.g. to match another program's coupling)."""
 
     set: str = "NNPDF23_lo_as_0130_qed"
     member: int = 0
     backend: Literal["mlgen", "lhapdf"] = "mlgen"
     alphas_loops: int | None = None
     alphas_nf_max: int | None = None
+    alphas_mz: float | None = None
 
     def validate(self) -> None:
         if self.member < 0:
@@ -150,6 +153,8 @@ class PDFCard:
             raise ValueError(f"alphas_loops: expected 1, 2 or 3, got {self.alphas_loops}")
         if self.alphas_nf_max is not None and self.alphas_nf_max not in (3, 4, 5, 6):
             raise ValueError(f"alphas_nf_max: expected 3, 4, 5 or 6, got {self.alphas_nf_max}")
+        if self.alphas_mz is not None and not 0.05 <= self.alphas_mz <= 0.3:
+            raise ValueError(f"alphas_mz: expected alpha_s(M_Z) between 0.05 and 0.3, got {self.alphas_mz}")
 
 
 @dataclass(frozen=True)

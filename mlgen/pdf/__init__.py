@@ -34,13 +34,25 @@ def load(
         name_or_path: LHAPDF set name, set folder or member ``.dat`` file.
         member: member number.
         backend: ``"mlgen"`` (own reader and torch interpolation) or ``"lhapdf"``.
-        alphas_mz, alphas_loops: alpha_s(M_Z) and loop order to use when the set has
-            no ``.info`` (the wheel's files): default from the name (``as_0130``) and
-            its order (LO 1, NLO 2, NNLO 3 loops), with LHAPDF's default thresholds.
+        alphas_mz, alphas_loops: alpha_s(M_Z) and loop order of the running. Without them a set
+            with an ``.info`` table uses it; one without (the wheel's files) runs from the value in
+            its name (``as_0130``) at its order (LO 1, NLO 2, NNLO 3 loops), with LHAPDF's default
+            thresholds. ``alphas_mz`` given replaces the set's value (its table too).
         alphas_nf_max: at most this many active flavours in that running (default 6); given, it
             runs alpha_s from the set's alpha_s(M_Z) even where the ``.info`` has a table.
+
+    Raises:
+        ValueError: alpha_s settings with ``backend = "lhapdf"`` (that backend runs alpha_s as
+            the set says), or an unknown backend.
     """
     if backend == "lhapdf":
+        given = {"alphas_mz": alphas_mz, "alphas_loops": alphas_loops, "alphas_nf_max": alphas_nf_max}
+        named = [k for k, v in given.items() if v is not None]
+        if named:
+            raise ValueError(
+                f"{', '.join(named)}: not with backend = 'lhapdf' (it runs alpha_s as the set says); "
+                "use backend = 'mlgen'"
+            )
         from mlgen.pdf.lhapdf_backend import load_lhapdf
 
         return load_lhapdf(str(name_or_path), member)  # type: ignore[return-value]

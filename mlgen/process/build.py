@@ -150,6 +150,7 @@ def build_process(
             backend=card.pdf.backend,
             alphas_loops=card.pdf.alphas_loops,
             alphas_nf_max=card.pdf.alphas_nf_max,
+            alphas_mz=card.pdf.alphas_mz,
         )
     else:
         from mlgen.physics.alphas import AlphaS

@@ -79,3 +79,35 @@ def test_agrees_with_madevents_own_alfas_functions(tmp_path: Path) -> None:
     # MadEvent's Newton iteration stops at a tolerance of 5e-4 (in 1/alpha_s terms): 1e-4 relative
     np.testing.assert_allclose(mlgen_alphas(5), madevent, rtol=1e-4)
     assert np.abs(mlgen_alphas(None) / madevent - 1).max() > 5e-3  # what the default would have been
+
+
+def test_card_alphas_mz_rescales_every_point_by_the_ratio_of_alpha_s_squared() -> None:
+    """g g -> t t~ at a fixed scale through [pdf] alphas_mz = 0.118 against the set's 0.130: the PDFs
+    are the same, so each point's weight changes by exactly (alpha_s(mu; 0.118) / alpha_s(mu; 0.130))^2
+    (the two-loop closed form at mu = m_t), and alpha_s(M_Z) is the card's."""
+    from mlgen.cards import parse_card
+    from mlgen.process.build import build_process
+
+    def card(extra: str) -> str:
+        return (
+            '[process]\nmatrix_element = "ttbar"\n[beams]\nsqrt_s = 13000.0\n'
+            f'[pdf]\nset = "NNPDF23_lo_as_0130_qed"\nalphas_loops = 2\nalphas_nf_max = 5\n{extra}'
+            '[scales]\nmu_r = "fixed"\nmu_f = "fixed"\nvalue = 173.0\nvariations = false\n'
+        )
+
+    base, low = (build_process(parse_card(card(x))) for x in ("", "alphas_mz = 0.118\n"))
+    assert low.pdf is not None and base.pdf is not None
+    mz2 = torch.tensor([91.1876**2], dtype=torch.float64)
+    assert abs(float(low.pdf.alphasQ2(mz2)[0]) - 0.118) < 1e-9
+    u = torch.rand(2000, base.dim, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    w_base, w_low = base.evaluate(u).weight, low.evaluate(u).weight
+    inside = w_base > 0
+    assert int(inside.sum()) > 1000
+    want = (two_loop(173.0, a0=0.118, q0=91.1876) / two_loop(173.0, a0=0.130, q0=91.1876)) ** 2
+    torch.testing.assert_close(w_low[inside] / w_base[inside], torch.full_like(w_base[inside], want), rtol=2e-6, atol=0)
+    assert want < 0.85  # the test can tell: alpha_s^2 falls by 16%
+
+
+def test_alphas_settings_with_the_lhapdf_backend_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"^alphas_mz: not with backend = 'lhapdf'"):
+        load("NNPDF23_lo_as_0130_qed", backend="lhapdf", alphas_mz=0.118)
