@@ -212,6 +212,17 @@ def _max_born_jets(header: str, nq: int, nlo_only: bool) -> int | None:
     return max(counts) if counts else None
 
 
+#: what MLM and FxFx share: Pythia's MadGraph-style matching (kT jets), with mlgen's values written
+#: explicitly rather than taken from the header by setMad (so that a user's --set wins)
+_JET_MATCHING = (
+    "JetMatching:merge = on",
+    "JetMatching:scheme = 1",
+    "JetMatching:setMad = off",
+    "JetMatching:jetAlgorithm = 2",
+    "JetMatching:slowJetPower = 1",
+)
+
+
 def _madgraph(card: dict[str, str], header: str) -> MergingPlan:
     ickkw = int(_number(card, "ickkw") or 0)
     nq = int(_number(card, "maxjetflavor") or 5)
@@ -219,11 +230,7 @@ def _madgraph(card: dict[str, str], header: str) -> MergingPlan:
     if ickkw == 1:
         n_jet_max = _max_born_jets(header, nq, nlo_only=False)
         settings = [
-            "JetMatching:merge = on",
-            "JetMatching:scheme = 1",
-            "JetMatching:setMad = off",
-            "JetMatching:jetAlgorithm = 2",
-            "JetMatching:slowJetPower = 1",
+            *_JET_MATCHING,
             "JetMatching:coneRadius = 1.0",
             f"JetMatching:etaJetMax = {_eta_max(card)}",
             f"JetMatching:nQmatch = {nq}",
@@ -244,11 +251,7 @@ def _madgraph(card: dict[str, str], header: str) -> MergingPlan:
         n_jet_max = _max_born_jets(header, nq, nlo_only=True)
         settings = [
             *AMCATNLO_SHOWER,
-            "JetMatching:merge = on",
-            "JetMatching:scheme = 1",
-            "JetMatching:setMad = off",
-            "JetMatching:jetAlgorithm = 2",
-            "JetMatching:slowJetPower = 1",
+            *_JET_MATCHING,
             f"JetMatching:coneRadius = {_number(card, 'jetradius') or 1.0}",
             "JetMatching:etaJetMax = 1000",
             "JetMatching:doFxFx = on",

@@ -16,7 +16,7 @@ from typing import Any
 from mlgen.cards.schema import Card
 from mlgen.events import EventBatch
 from mlgen.run import event_stream, prepare
-from mlgen.shower import ShowerReport, import_pythia, run_pythia
+from mlgen.shower import ShowerReport, apply_user_settings, import_pythia, run_pythia
 
 from .lhaup import MlgenLHAup
 
@@ -60,14 +60,7 @@ def shower_card(
         used.append("PDF:lepton = off")
     for line in used:
         pythia.readString(line)
-    if pythia_card is not None:
-        if not pythia.readFile(str(pythia_card)):
-            raise ValueError(f"{pythia_card}: Pythia rejected this card")
-        used.append(f"readFile {pythia_card}")
-    for line in settings:
-        if not pythia.readString(line):
-            raise ValueError(f"Pythia rejected the setting {line!r}")
-        used.append(line)
+    used += apply_user_settings(pythia, pythia_card, settings)
     pythia.setLHAupPtr(lha)
     return run_pythia(
         pythia,
