@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -103,13 +104,7 @@ def test_cards_lists_prints_and_copies_with_the_files_a_card_names(
     assert "no shipped card 'no_such_card'" in capsys.readouterr().err
 
 
-# positive's --tau names the constant, not its value (another owner's file, issue 29); a fix passes
-TAU_NAMED = pytest.mark.xfail(reason="--tau help names mlgen.resample.embedding.TAU", strict=False)
-
-
-@pytest.mark.parametrize(
-    "command", [pytest.param(c, marks=TAU_NAMED) if c == "positive" else c for c in COMMANDS]
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_is_plain_text_with_defaults(command: str) -> None:
     parser = _parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]  # type: ignore[attr-defined]
@@ -119,6 +114,19 @@ def test_help_is_plain_text_with_defaults(command: str) -> None:
     for action in sub._actions:
         if action.option_strings and action.default not in (None, False, [], "==SUPPRESS=="):
             assert "default" in (action.help or "") or f"(default: {action.default})" in text, action.dest
+
+
+def test_positive_tau_in_the_help_is_the_distances_default() -> None:
+    """The parser shows --tau's value without importing torch; it is the embedding's own default."""
+    from mlgen.commands import positive
+    from mlgen.resample.embedding import TAU
+
+    assert positive.TAU == TAU
+    sub = next(a for a in _parser()._actions if a.dest == "command").choices["positive"]  # type: ignore[index]
+    assert f"(default: {TAU})" in " ".join(sub.format_help().split())
+    built = "import sys; from mlgen.cli import _parser; _parser(); print('torch' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", built], capture_output=True, text=True, check=True)
+    assert run.stdout == "False\n"
 
 
 def test_merge_scale_takes_the_fraction_its_help_names(tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # the parser is built without importing torch
     from mlgen.positive import PositiveReport
 
 HELP = "turn a sample with negative weights into positive (weighted or unweighted) events"
+#: The distance's pT weight, shown in --help: :data:`mlgen.resample.embedding.TAU`, written out here
+#: because that module imports torch and the parser is built without it (a test keeps the two equal).
+TAU = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tau",
         type=float,
-        help="weight of pT differences in the distance (default: mlgen.resample.embedding.TAU)",
+        default=TAU,
+        help="weight of pT differences against 3-momentum differences in the event distance",
     )
     parser.add_argument("--jet-radius", type=float, default=0.4, help="anti-kT R for partons in the distance")
     parser.add_argument("--unweight", action="store_true", help="cell, neural: write unweighted events")
@@ -88,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         method=method,
         max_cell_size=args.max_cell_size,
         cell_share=args.cell_share,
-        tau=PositiveConfig.tau if args.tau is None else args.tau,
+        tau=args.tau,
         jet_radius=args.jet_radius,
         unweight=args.unweight,
         n_out=args.n,
