@@ -13,6 +13,7 @@ from scipy.stats import chi2 as chi2_dist
 from torch import Tensor
 
 from mlgen.integrate.tail import KHAT_UNRELIABLE, pareto_k
+from mlgen.measured import format_share
 from mlgen.metrics import (
     effective_sample_size,
     error_uncertainty,
@@ -198,7 +199,7 @@ class IntegrationResult:
             lines.append(
                 f"weights (N = {s['n']}): std/mean = {s['spread']:.3g}, N_eff = {s['n_eff']:.4g}, "
                 f"eps(max) = {s['eff_max']:.3g}, eps(q = {s['q']:g}) = {s['eff_q']:.3g}, "
-                f"error known to {s['error_uncertainty']:.0%}, "
+                f"{_error_known(s['error_uncertainty'])}, "
                 f"tail shape k = {s.get('pareto_k', math.nan):.2f}"
             )
         for key, value in self.flags.items():
@@ -237,5 +238,20 @@ def _shares(s: dict[str, Any]) -> str:
     )
 
 
+def _error_known(error_uncertainty: float) -> str:
+    """How well the error is known (:func:`~mlgen.metrics.error_uncertainty`) in words: two significant
+    digits, never a rounded "0%"; 0 only for constant weights, whose error is exactly 0."""
+    if error_uncertainty == 0:
+        return "error exact (constant weights)"
+    if not math.isfinite(error_uncertainty):
+        return "how well the error is known: unknown"
+    return f"error known to {format_share(error_uncertainty)}"
+
+
 def _fmt(mean: float, sdev: float) -> str:
+    """``mean +- sdev`` at the table's precision; a zero or unknown error said in words, not "+- 0"."""
+    if sdev == 0:
+        return f"{mean:.8g} (no spread)"
+    if not math.isfinite(sdev):
+        return f"{mean:.8g} (no error)"
     return f"{mean:.8g} +- {sdev:.3g}"
