@@ -86,6 +86,22 @@ def test_flow_training_keys_reach_the_trainer_and_are_checked() -> None:
         load_card(ROOT / "cards" / "drell_yan.toml", ["integrator.flow.min_uniform=0.7"])
 
 
+def test_exploration_keys_reach_the_flow_settings_and_are_checked() -> None:
+    from mlgen.run import flow_settings
+
+    dy = ROOT / "cards" / "drell_yan.toml"
+    default = flow_settings(load_card(dy))
+    assert default.explore and (default.explore_starts, default.explore_steps) == (64, 200)
+    keys = ("explore=false", "explore_starts=16", "explore_steps=50")
+    card = load_card(dy, [f"integrator.flow.{key}" for key in keys])
+    settings = flow_settings(card)
+    assert not settings.explore and (settings.explore_starts, settings.explore_steps) == (16, 50)
+    with pytest.raises(CardError, match="explore_steps: expected an integer >= 1"):
+        load_card(dy, ["integrator.flow.explore_steps=0"])
+    with pytest.raises(CardError, match="integrator.flow.explore"):
+        load_card(dy, ['integrator.flow.explore="yes"'])
+
+
 def test_renamed_flow_keys_reach_the_flow_and_old_spellings_warn() -> None:
     from mlgen.run import flow_settings
 

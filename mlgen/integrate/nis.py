@@ -253,7 +253,7 @@ def flow_settings(options: Mapping[str, Any], budget: Budget) -> FlowSettings:
         "tune_shares",
         "min_uniform",
     )
-    plain += ("warm_start", "coverage_threshold")
+    plain += ("warm_start", "coverage_threshold", "explore", "explore_starts", "explore_steps")
     return replace(
         base,
         vegas_adapt_iter=budget.n_adapt_iter,

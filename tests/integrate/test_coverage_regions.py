@@ -155,3 +155,34 @@ def test_flow_integrate_on_the_narrow_16d_camel_is_right_or_called_low() -> None
     else:
         assert coverage["verdict"] == "low" and result.mean < exact, result.summary()
         assert "sigma is likely LOW" in result.flags["warning"]
+
+
+def test_the_exploration_runs_as_the_settings_say_and_its_calls_are_counted() -> None:
+    """``explore = false`` spends no call on it; ``explore_starts x explore_steps`` sets the climbs,
+    and every call of the climbs and of their probe is in ``n_eval`` (the ZueNIS camel in 4-d)."""
+    from dataclasses import replace
+
+    from mlgen.integrate.nis import FlowSettings, flow_integrate
+    from mlgen.integrate.train import TrainConfig
+
+    torch.set_num_threads(1)
+    f, exact = zunis_camel(4, 0.1)
+    base = FlowSettings(
+        vegas_adapt_iter=2,
+        vegas_per_iter=2_000,
+        probe_iter=2,
+        flow=dict(n_bins=6, hidden=8, layers=1),
+        train=TrainConfig(n_calls=4_000, batch=1_000),
+        n_iter=2,
+        n_per_iter=2_000,
+    )
+    off, _ = flow_integrate(f, 4, replace(base, explore=False), seed=1)
+    assert "exploration" not in off.flags
+    on, _ = flow_integrate(f, 4, replace(base, explore_starts=16, explore_steps=30), seed=1)
+    explored = on.flags["exploration"]
+    assert explored["modes"].startswith("2 modes"), explored
+    # the climbs (16 x 30 steps, the starts, the Newton steps) and the probe's 2 x 2000 points
+    assert explored["n_calls"] >= 16 * 30 + 2 * 2_000
+    assert on.n_eval - off.n_eval == explored["n_calls"]
+    for result in (off, on):
+        assert abs(result.mean - exact) < 4 * result.sdev, result.summary()
