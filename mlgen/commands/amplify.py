@@ -42,9 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", help="write the training report (losses per epoch) as JSON here")
-    parser.add_argument("--save", metavar="MODEL", help="write the trained generators here")
+    parser.add_argument("--save", metavar="MODEL", help="write the trained generators (flows or GANs) here")
     parser.add_argument(
-        "--load", metavar="MODEL", help="generate with these generators (--save) instead of training"
+        "--load",
+        metavar="MODEL",
+        help="generate with these generators (--save) instead of training; --model, if given, must be theirs",
     )
     parser.add_argument("--no-progress", action="store_true")
 
@@ -78,6 +80,7 @@ def main(args: argparse.Namespace) -> int:
     from mlgen.device import resolve_device
     from mlgen.generative.amplify import amplify
     from mlgen.generative.config import AmplifyConfig, GANConfig
+    from mlgen.generative.persist import saved_model
     from mlgen.generative.refine import RefineConfig
     from mlgen.lhe import LHEWriter
     from mlgen.lhe.passthrough import account_for_dropped, read_events
@@ -91,9 +94,9 @@ def main(args: argparse.Namespace) -> int:
     n_out = args.n if args.n is not None else int(round(args.factor * len(events)))
     if n_out < 1:
         raise ValueError(f"-n/--factor: expected at least one event to write, got {n_out}")
+    if args.load and args.model is None:
+        args.model = saved_model(args.load)  # the file's model, where --model names none
     gan = GANConfig() if args.model == "gan" else None
-    if gan is not None and (args.save or args.load):
-        raise ValueError("--save and --load keep trained flows; a --model gan cannot be saved yet")
     config = AmplifyConfig(epochs=args.epochs, adversarial=_adversarial(args), seed=args.seed, gan=gan)
     bar = None
     if not args.no_progress and not args.load:

@@ -183,7 +183,7 @@ def amplify(
     fractions_t = torch.tensor(fractions, dtype=torch.float64)
     # the counts the first draw will give (the same stream): for the log
     counts = torch.multinomial(fractions_t, n_out, replacement=True, generator=torch_generator(layouts_seed))
-    loaded = load_models(load, groups, device) if load is not None else None
+    loaded = load_models(load, groups, device, config.model) if load is not None else None
     spectrum = header_spectrum(info)
     models, layouts = [], []
     for k, (group, frac, group_seed) in enumerate(zip(groups, fractions, training.spawn(len(groups)))):

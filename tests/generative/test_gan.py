@@ -21,8 +21,11 @@ from mlgen.events import EventBatch, ProcessLine, RunInfo
 from mlgen.generative.amplify import amplify
 from mlgen.generative.config import AmplifyConfig, GANConfig
 from mlgen.generative.gan import discriminator_loss, gan_discriminator, mmd_breit_wigner, to_gaussian, to_unit
+from mlgen.generative.model import GANModel
+from mlgen.generative.persist import MODEL_FORMAT, load_models
 from mlgen.generative.quality import amplification_factor
-from mlgen.lhe import read_lhe
+from mlgen.generative.representation import group_events
+from mlgen.lhe import read_lhe, write_lhe
 from mlgen.seeds import numpy_rng
 
 ZJETS = (
@@ -202,3 +205,41 @@ def test_the_gans_events_from_madgraph_z_jets_are_lhe_that_pythia_showers(
     assert len(events) == 300 and info.weight_strategy == 3
     report = shower_lhe(out, 50, hadronise=False, mpi=False)
     assert report.n_showered == 50 and report.n_errors == 0
+
+
+def test_a_saved_gan_gives_the_same_events_again_and_is_read_as_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Train a GAN once with ``save``, generate later with ``load``: the same seed gives the same events,
+    bit for bit, with no training; the file is tensors and plain values (``weights_only``), it keeps the
+    columns held fixed, and a file of another model is refused, naming it."""
+    rng = numpy_rng(5)
+    info, batch = toy_events(*toy_draw(600, rng), rng)
+    config = AmplifyConfig(epochs=3, knots=6, seed=4, gan=GANConfig(hidden=16, layers=2, batch=128))
+    model = tmp_path / "toy_gan.pt"
+    first, report = amplify(batch, info, 500, config=config, save=model)
+    again, report_again = amplify(batch, info, 500, config=config, load=model)
+    assert report_again.model == "gan" and report_again.train_seconds == 0.0
+    assert torch.equal(first.momenta, again.momenta) and torch.equal(first.pdg, again.pdg)
+    assert report_again.groups[0].best_epoch == report.groups[0].best_epoch
+    state = torch.load(model, weights_only=True)
+    assert state["format"] == MODEL_FORMAT and state["model"] == "gan"
+    (saved,) = state["models"]
+    # the toy's fixed pair mass: its column held at one value, not generated, after loading too
+    assert saved["fixed"] and all(isinstance(j, int) for j, _ in saved["fixed"])
+    (loaded,) = load_models(model, group_events(batch, info.sqrt_s, by_process=True), torch.device("cpu"), "gan")
+    assert isinstance(loaded, GANModel) and loaded.fixed == {j: v for j, v in saved["fixed"]}
+    with pytest.raises(ValueError, match="toy_gan.pt: holds the generators of the model gan, not of flow"):
+        amplify(batch, info, 10, config=AmplifyConfig(knots=6), load=model)
+    # the command takes the file's model when --model names none, and refuses another
+    lhe = tmp_path / "toy.lhe"
+    write_lhe(lhe, info, batch)
+    out = tmp_path / "again.lhe"
+    assert main(["amplify", str(lhe), "-o", str(out), "-n", "500", "--load", str(model), "--seed", "4"]) == 0
+    assert "(gan; " in capsys.readouterr().out
+    written = read_lhe(out)[1]
+    assert written is not None and torch.allclose(written.momenta, again.momenta, rtol=1e-9, atol=1e-9)
+    argv = ["amplify", str(lhe), "-o", str(tmp_path / "x.lhe"), "-n", "5", "--load", str(model), "--model", "flow"]
+    assert main(argv) != 0
+    assert "holds the generators of the model gan, not of flow" in capsys.readouterr().err
+    assert not (tmp_path / "x.lhe").exists()
