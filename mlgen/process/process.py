@@ -162,7 +162,7 @@ class Process:
         passed = self.cuts.passes(p) & torch.isfinite(log_weight)
         mu_r, mu_f = self._scales(p)
         alpha_s = self._alpha_s(mu_r * mu_r)
-        me2 = self.matrix_element(p, alpha_s)
+        me2 = self._matrix_element_inside(p, alpha_s, passed)
         shat = x1 * x2 * self.sqrt_s**2
         jac = torch.where(passed, torch.exp(log_weight), torch.zeros_like(log_weight))
         norm = jac * GEV2_TO_PB / (2.0 * shat)
@@ -173,6 +173,18 @@ class Process:
         if variations and self.scales.variations:
             result.variations = self._variations(result, me2, norm)
         return result
+
+    def _matrix_element_inside(self, p: Tensor, alpha_s: Tensor, passed: Tensor) -> Tensor:
+        """``(B, K)`` ``|M|^2`` computed only at the points inside the cuts (0 elsewhere), as
+        MadEvent calls its matrix element only after ``passcuts``: for a generated matrix element
+        with many diagrams the points the cuts remove cost nothing."""
+        if bool(passed.all()):
+            return self.matrix_element(p, alpha_s)
+        me2 = torch.zeros(p.shape[0], len(self.matrix_element.subprocesses), dtype=p.dtype, device=p.device)
+        idx = torch.nonzero(passed).squeeze(1)
+        if idx.numel():
+            me2[idx] = self.matrix_element(p[idx], alpha_s[idx]).to(me2.dtype)
+        return me2
 
     def _variations(self, ev: Evaluation, me2: Tensor, norm: Tensor) -> Tensor:
         """Weights for the nine (mu_R, mu_F) factor pairs, at full cost of the PDFs only:

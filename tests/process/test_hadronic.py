@@ -101,3 +101,46 @@ def test_bwcutoff_map_agrees_with_the_cut_alone() -> None:
     assert abs(r.mean - cut.mean) < 4 * (r.sdev**2 + cut.sdev**2) ** 0.5, (r.mean, r.sdev, cut.mean, cut.sdev)
     # four Breit-Wigners, each losing ~2% beyond 15 widths
     assert 0.8 < r.mean / full.mean < 0.97, r.mean / full.mean
+
+
+
+def test_matrix_element_called_only_inside_the_cuts() -> None:
+    """As MadEvent calls its matrix element only after ``passcuts``: the points the cuts remove
+    never reach the matrix element, and the weights are those of the same process without the
+    cuts (|M|^2 at every point) times the cuts' mask."""
+    import torch
+
+    from mlgen.process.cuts import Cuts
+
+    card = (
+        '[process]\nmatrix_element = "drell_yan"\n'
+        + HEAD.replace("variations = false", "variations = true")
+        + WINDOW
+        + '[[cuts]]\nobservable = "delta_r"\nobjects = "leptons"\nmin = 3.6\n'  # not in the maps
+    )
+    process = build_process(parse_card(card))
+    inner = process.matrix_element
+    seen: list[int] = []
+
+    class Counting:
+        subprocesses = inner.subprocesses
+
+        def __call__(self, p, alpha_s):  # type: ignore[no-untyped-def]
+            seen.append(int(p.shape[0]))
+            return inner(p, alpha_s)
+
+    u = torch.rand(4000, process.dim, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    process.matrix_element = Counting()  # type: ignore[assignment]
+    inside = process.evaluate(u, variations=True)
+    n_passed = int(inside.passed.sum())
+    assert 0 < n_passed < u.shape[0]  # the cuts remove some points, keep others
+    assert seen == [n_passed]
+    cuts = process.cuts
+    process.cuts = Cuts([])
+    everywhere = process.evaluate(u, variations=True)
+    assert seen == [n_passed, u.shape[0]]  # without cuts: every point
+    mask = cuts.passes(everywhere.momenta)
+    assert torch.equal(mask, inside.passed)
+    assert torch.equal(inside.weight, everywhere.weight * mask)
+    assert inside.variations is not None and everywhere.variations is not None
+    assert torch.equal(inside.variations, everywhere.variations * mask[:, None])
