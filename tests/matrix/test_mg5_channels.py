@@ -291,3 +291,28 @@ def test_configs_map_to_the_cpp_codes_channel_ids(tmp_path: Path) -> None:
     assert len(info.channels) == len(configs) == 105
     assert configs[0].diagram == 1 and info.channels[0] == 2
     assert len(set(info.channels)) == 105 and 1 not in info.channels and max(info.channels) <= 123
+
+
+def test_colour_choice_from_one_call_has_the_per_channel_distribution(gg_ttg) -> None:  # noqa: ANN001
+    """An event's colour flow: channel drawn by its enhancement weight, then MG5's choice for it.
+    Drawn from the one-call diagram sums (two code calls per event) it has the distribution of the
+    per-channel route (one call per channel): at three fixed points, 6000 draws each way."""
+    me = gg_ttg.matrix_element
+    assert me.bridge.has_diagram_sums
+    u = uniform(400, gg_ttg.dim, seed=11)
+    ev = gg_ttg.evaluate(u, variations=False)
+    points = ev.momenta[ev.passed][:3]
+    assert points.shape[0] == 3
+    n, flows = 6000, len(me.info.colour_flows)
+    for k in range(3):
+        p = points[k : k + 1].expand(n, -1, -1).contiguous()
+        fast = me.colour_weights(p)[:, 0].sum(0)
+        alpha_s = torch.full((n,), 0.118, dtype=torch.float64)
+        rnd = torch.rand(2, n, dtype=torch.float64, generator=me.generator)
+        slow = torch.bincount(me._colour_per_channel(p, alpha_s, rnd), minlength=flows).to(torch.float64)
+        assert fast.sum() == slow.sum() == n
+        # each flow's count: binomial in both, the difference within 4 sigma
+        f, s = fast / n, slow / n
+        sigma = torch.sqrt((f * (1 - f) + s * (1 - s)) / n).clamp(min=1 / n)
+        assert torch.all((f - s).abs() < 4 * sigma), (k, f, s)
+        assert int((fast > 0).sum()) >= 2  # more than one flow possible: the test can fail

@@ -11,9 +11,8 @@ Colour: MG5 chooses a leading colour flow only for a channel (a diagram id, ``.m
 the flows that diagram allows, in proportion to their ``|jamp|^2``, as MadEvent does. For the event
 record of a point sampled without a channel, :meth:`MadGraphCPP.colour_weights` first draws the
 channel in proportion to its single-diagram-enhancement weight and returns MG5's choice for it, so
-an event's flow has MadEvent's distribution. That costs one call per channel: cheap for
-``g g -> t t~`` (3 channels), heavy for many diagrams, where a multi-channel integrand should pass
-its channel to :meth:`MadGraphCPP.evaluate` instead. A ``.sa`` directory has no colour information:
+an event's flow has MadEvent's distribution. With mlgen's patched build (every diagram's
+``|amplitude|^2`` in one call) that costs two calls per event; otherwise one per channel. A ``.sa`` directory has no colour information:
 coloured processes from it integrate, but cannot make event records.
 """
 
@@ -172,7 +171,10 @@ class MadGraphCPP:
 
     def colour_weights(self, p: Tensor) -> Tensor | None:
         """``(B, 1, F)``: one-hot of MG5's colour flow for a channel drawn per event in proportion to
-        its enhancement weight (random numbers from :attr:`generator`); ``None`` without colour."""
+        its enhancement weight (random numbers from :attr:`generator`); ``None`` without colour.
+        Where the build gives every diagram's ``|amplitude|^2`` (:meth:`channel_weights` in one
+        call) the channel is drawn from those and the code called once more with it: two
+        evaluations per event whatever the number of channels; else one per channel."""
         if self._needs_colour:
             raise ValueError(
                 f"{self.name}: a .sa directory has no colour flows for the event record; "
@@ -180,12 +182,27 @@ class MadGraphCPP:
             )
         if not self.info.colour_flows:
             return None
-        channels = self.info.channels
         batch = p.shape[0]
         alpha_s = self._alpha_s(p, None)
         rnd = torch.rand(2, batch, dtype=torch.float64, generator=self.generator)
+        if self.bridge.has_diagram_sums and self.configs:
+            w = self.channel_weights(p, alpha_s).cpu()
+            w = torch.where(w.sum(1, keepdim=True) > 0, w, torch.ones_like(w))
+            pick = torch.multinomial(w, 1, generator=self.generator).squeeze(1)
+            ids = torch.tensor([c.diagram for c in self.configs], dtype=torch.long)[pick]
+            colour = self.bridge.evaluate(p, alpha_s, rnd[0], rnd[1], ids).colour.cpu()
+        else:
+            colour = self._colour_per_channel(p, alpha_s, rnd)
+        one_hot = torch.zeros(batch, 1, len(self.info.colour_flows), dtype=torch.float64)
+        one_hot[torch.arange(batch), 0, colour.clamp(min=0)] = 1.0
+        return one_hot.to(p.device)
+
+    def _colour_per_channel(self, p: Tensor, alpha_s: Tensor, rnd: Tensor) -> Tensor:
+        """``(B,)`` colour flow indices: the code's choice for every channel id, then one channel
+        per event in proportion to its enhancement weight (one evaluation per channel)."""
+        batch = p.shape[0]
         weights, colours = [], []
-        for c in channels:
+        for c in self.info.channels:
             ids = torch.full((batch,), c, dtype=torch.long)
             out = self.bridge.evaluate(p, alpha_s, rnd[0], rnd[1], ids)
             weights.append(out.sde_weight.cpu())
@@ -193,10 +210,7 @@ class MadGraphCPP:
         w = torch.stack(weights, dim=1)
         w = torch.where(w.sum(1, keepdim=True) > 0, w, torch.ones_like(w))
         pick = torch.multinomial(w, 1, generator=self.generator).squeeze(1)
-        colour = torch.stack(colours, dim=1)[torch.arange(batch), pick]
-        one_hot = torch.zeros(batch, 1, len(self.info.colour_flows), dtype=torch.float64)
-        one_hot[torch.arange(batch), 0, colour.clamp(min=0)] = 1.0
-        return one_hot.to(p.device)
+        return torch.stack(colours, dim=1)[torch.arange(batch), pick]
 
 
 def madgraph(path: str, *, base_dir: Path | None = None, name: str = "", **options: Any) -> Any:
