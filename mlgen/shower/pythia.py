@@ -30,6 +30,7 @@ from typing import Any
 
 from mlgen.events import EventBatch, RunInfo
 from mlgen.lhe import LHEWriter, iter_lhe, read_lhe
+from mlgen.measured import format_measured
 from mlgen.shower.colour import assign_unique_colour_flow, lacks_colour_flow
 from mlgen.shower.merging import MergingPlan, merging_plan
 
@@ -61,7 +62,7 @@ class ShowerReport:
         n_warnings: warnings in Pythia's message statistics.
         messages: Pythia's message table, ``{message: times}``.
         sigma_pb, sigma_err_pb: the cross section Pythia estimated (``sigmaGen``,
-            converted from mb to pb) and its error.
+            converted from mb to pb) and its error (0 where none is known: printed in words).
         mean_final_multiplicity: average number of final-state particles.
         settings: the Pythia settings used.
         merging: the matching or merging Pythia ran: ``"none"``, ``"MLM"``, ``"FxFx"``,
@@ -97,7 +98,7 @@ class ShowerReport:
         return (
             f"Pythia 8 showered {self.n_showered} events from {self.path}{merged} "
             f"({self.n_failed} failed, {self.n_errors} errors, {self.n_warnings} warnings); "
-            f"sigma seen by Pythia = {self.sigma_pb:.6g} +- {self.sigma_err_pb:.3g} pb; "
+            f"sigma seen by Pythia = {format_measured(self.sigma_pb, self.sigma_err_pb or None, 'pb')}; "
             f"<final-state multiplicity> = {self.mean_final_multiplicity:.1f}{notes}"
         )
 

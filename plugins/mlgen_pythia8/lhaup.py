@@ -54,6 +54,10 @@ class MlgenLHAup(_pythia8mc.LHAup):
         self.setStrategy(info.weight_strategy)
         for proc in info.processes:
             self.addProcess(proc.id, proc.xsec_pb, proc.error_pb, proc.xmax_pb)
+        # the sums Pythia reports for strategy +-3 (sigmaGen, sigmaErr): addProcess leaves them at 0,
+        # as Pythia's own LHEF reader fills them after its addProcess calls (sigmaErr was "+- 0")
+        self.xSecSumSave = info.xsec_pb
+        self.xErrSumSave = info.error_pb
         return True
 
     def _next_row(self) -> bool:

@@ -14,6 +14,7 @@ from mlgen.cards import load_card  # noqa: E402
 from mlgen.cli import main  # noqa: E402
 from mlgen.commands.shower import _plugin  # noqa: E402
 from mlgen.lhe import read_lhe  # noqa: E402
+from mlgen.measured import format_measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = [
@@ -54,8 +55,11 @@ def test_memory_route_matches_lhe_route(tmp_path: Path) -> None:
         argv += ["--set", item]
     assert main(argv) == 0
     info, events = read_lhe(tmp_path / "events.lhe.gz")
-    # Pythia's sigma is mlgen's, well within its error
+    # Pythia's sigma is mlgen's, well within its error; with no vetoes the error is the integration's
+    # (Pythia's own sigmaErr is 0 for strategy 3: it printed "+- 0 pb")
     assert abs(report.sigma_pb - info.xsec_pb) < info.error_pb
+    assert report.sigma_err_pb == pytest.approx(info.error_pb, rel=1e-3)
+    assert format_measured(report.sigma_pb, info.error_pb, "pb") in report.summary()
     electron = (events.pdg == 11) & (events.status == 1)
     from_lhe = events.momenta[electron][:, 1:].numpy()
     from_memory = np.concatenate(leptons)
