@@ -38,7 +38,8 @@ class GenerationReport:
     """What event generation did.
 
     Attributes:
-        n_weighted: weighted points drawn (integrand evaluations).
+        n_weighted: weighted points drawn (integrand evaluations), the pilot's included where
+            it was drawn here.
         n_nonzero: points with a non-zero weight (inside cuts).
         n_unweighted: events kept (hit-or-miss stops once ``n_events`` are in hand).
         w_max_pb: the maximum used for hit-or-miss, pb.
@@ -140,7 +141,8 @@ def generate_unweighted(
         mode: ``max``, ``reduced`` or ``none`` (``none`` yields weighted events).
         overweight_fraction: ``q`` for ``reduced``.
         batch_size: weighted points per step.
-        pilot: weights of a pilot sample to fix ``w_max``; drawn if ``None``.
+        pilot: weights of a pilot sample to fix ``w_max``; if ``None``, ``batch_size`` points are
+            drawn, fix it, and are the first batch of the hit-or-miss (their cost is not lost).
         progress: called with the number of events kept so far.
 
     Yields:
@@ -151,9 +153,13 @@ def generate_unweighted(
     """
     builder = EventBuilder(process.matrix_element)
     report = GenerationReport(mode=mode)
+    first: tuple[Evaluation, Tensor, Tensor | None] | None = None
     if pilot is None:
-        u, log_q = sampler.sample(batch_size, generator)
-        pilot = process(u) / torch.exp(log_q)
+        # the pilot's points are events too: hit-or-miss runs on them first, against the maximum
+        # they fixed (as MadEvent unweights the very points its maximum comes from); overweights
+        # keep their weight above 1, so no point is clipped
+        first = _weighted_points(process, sampler, batch_size, generator)
+        pilot = first[1]
     magnitudes = pilot.abs()
     w_max = choose_max(pilot, mode, overweight_fraction)
     report.w_max_pb = w_max
@@ -164,8 +170,12 @@ def generate_unweighted(
             break
         # no more points than the expected efficiency needs for the events still missing
         expected = float(magnitudes.mean()) / w_max if mode != "none" else float((pilot != 0).double().mean())
-        step = min(batch_size, max(1000, int(1.3 * (n_events - kept) / max(expected, 1e-9))))
-        ev, w, extra = _weighted_points(process, sampler, step, generator)
+        if first is not None:
+            (ev, w, extra), first = first, None
+            step = int(w.shape[0])
+        else:
+            step = min(batch_size, max(1000, int(1.3 * (n_events - kept) / max(expected, 1e-9))))
+            ev, w, extra = _weighted_points(process, sampler, step, generator)
         report.n_weighted += step
         report.n_nonzero += int((w != 0).sum())
         total += float(w.sum())

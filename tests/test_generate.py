@@ -75,3 +75,35 @@ def test_unweighted_events_follow_the_weighted_distribution(dy, mode: str) -> No
     expected -= float(np.clip(np.abs(w) - report.w_max_pb, 0, None).mean()) / report.w_max_pb
     err = (expected * (1 - expected) / report.n_weighted) ** 0.5
     assert abs(report.efficiency - expected) < 4 * err + 2e-3
+
+
+def test_the_pilot_points_are_the_first_events(dy) -> None:
+    """The pilot sample that fixes the maximum is hit-or-missed itself: every integrand evaluation
+    of the generation is a weighted point of the report, and a small run needs no further batch."""
+    process, _, sampler = dy
+    calls: list[int] = []
+
+    class Counting:
+        def __init__(self, inner):  # noqa: ANN001
+            self.inner = inner
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(self.inner, name)
+
+        def evaluate(self, u, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            calls.append(int(u.shape[0]))
+            return self.inner.evaluate(u, **kwargs)
+
+        def __call__(self, u):  # noqa: ANN001, ANN204
+            calls.append(int(u.shape[0]))
+            return self.inner(u)
+
+    runs = list(
+        generate_unweighted(Counting(process), sampler, 500, generator=torch_generator(3), mode="max", batch_size=20_000)
+    )
+    report = runs[-1][1]
+    assert calls == [20_000] and len(runs) == 1
+    assert report.n_weighted == 20_000 and report.n_unweighted == 500
+    assert sum(len(batch) for batch, _ in runs) == 500
+    # with the pilot's own maximum, no pilot event is an overweight
+    assert report.n_overweight == 0 and float(runs[0][0].weight.max()) <= 1.0
