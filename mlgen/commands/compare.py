@@ -20,6 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bins", type=int, default=30)
     parser.add_argument("--max-events", type=int, help="read at most this many events of each file")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--labels",
+        metavar="A,B",
+        type=_labels,
+        help="legend labels of A and B (default: the shortest ends of their paths that differ, "
+        "e.g. flow/events and vegas/events)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -33,16 +40,17 @@ def main(args: argparse.Namespace) -> int:
     truth = read(args.truth) if args.truth else None
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    labels = args.labels or path_labels(args.a, args.b)
     report = compare_samples(
         a,
         b,
         truth,
         out_dir=out,
-        labels=(_short(args.a), _short(args.b)),
+        labels=labels,
         n_bins=args.bins,
         n_train=args.n_train,
     )
-    data = report.to_json() | {"a": args.a, "b": args.b, "truth": args.truth}
+    data = report.to_json() | {"a": args.a, "b": args.b, "truth": args.truth, "labels": list(labels)}
     write_text(out / "compare.json", json.dumps(data, indent=2))
     if args.json:
         print(json.dumps(data, indent=2))
@@ -63,6 +71,28 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _short(path: str) -> str:
-    name = Path(path).name.removesuffix(".gz").removesuffix(".lhe")
-    return name if len(name) <= 24 else name[:10] + "..." + name[-11:]
+def _labels(text: str) -> tuple[str, str]:
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"expected two labels A,B, got {text!r}")
+    return parts[0], parts[1]
+
+
+def path_labels(a: str, b: str) -> tuple[str, str]:
+    """Legend labels for two files: the file names without ``.lhe(.gz)`` when they differ, else the
+    shortest ends of the paths that do (two runs' ``events.lhe.gz``: ``flow/events``, ``vegas/events``).
+
+    >>> path_labels("runs/flow/events.lhe.gz", "runs/vegas/events.lhe.gz")
+    ('flow/events', 'vegas/events')
+    """
+
+    def parts(path: str) -> list[str]:
+        p = Path(path).absolute()
+        return [*p.parent.parts, p.name.removesuffix(".gz").removesuffix(".lhe")]
+
+    pa, pb = parts(a), parts(b)
+    for k in range(1, max(len(pa), len(pb)) + 1):
+        la, lb = "/".join(pa[-k:]), "/".join(pb[-k:])
+        if la != lb:
+            return la, lb
+    return f"{a} (A)", f"{b} (B)"

@@ -119,3 +119,26 @@ def test_compare_cli_with_truth_reports_amplification(
         f for f in report["amplification"] if f["region"] == "bulk" and f["observable"] == "m_leptons [GeV]"
     ]
     assert 0.4 < bulk[0]["g"] < 2.0
+
+
+@pytest.mark.skipif(not ZJETS.is_file(), reason="../shared/data/lhe not present")
+def test_compare_legends_tell_two_runs_events_apart(tmp_path: Path) -> None:
+    """Two runs' events.lhe.gz were both labelled "events"; now their directories tell them apart,
+    or the user's --labels do."""
+    from mlgen.cli import _parser
+    from mlgen.commands.compare import path_labels
+    from mlgen.lhe import LHEWriter
+
+    info, events = read_lhe(ZJETS, max_events=600)
+    for run, part in (("flow", torch.arange(0, 300)), ("vegas", torch.arange(300, 600))):
+        (tmp_path / run).mkdir()
+        with LHEWriter(tmp_path / run / "events.lhe.gz", info) as writer:
+            writer.write(events[part])
+    a, b = str(tmp_path / "flow" / "events.lhe.gz"), str(tmp_path / "vegas" / "events.lhe.gz")
+    assert main(["compare", a, b, "-o", str(tmp_path / "cmp"), "--bins", "10"]) == 0
+    labels = json.loads((tmp_path / "cmp" / "compare.json").read_text())["labels"]
+    assert labels == ["flow/events", "vegas/events"]
+    assert path_labels("a.lhe", "runs/b.lhe.gz") == ("a", "b")
+    assert _parser().parse_args(["compare", a, b, "--labels", "NF, VEGAS"]).labels == ("NF", "VEGAS")
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["compare", a, b, "--labels", "only-one"])
