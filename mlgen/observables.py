@@ -3,7 +3,8 @@
 For each object class found in the final state (status 1; tops and Ws also as
 status-2 resonances, whose mass is then an observable too): the multiplicity
 ``n_<class>``; with one object or more the leading object's pT and rapidity;
-with two or more the system's mass, pT and rapidity. With exactly one negative
+with two or more the system's mass (``m_top (system)`` for tops and Ws, whose
+leading object's own mass is ``m leading top``), pT and rapidity. With exactly one negative
 and one positive charged lepton, the Collins-Soper angle ``cos theta*`` of the
 negative one (the Drell-Yan forward-backward asymmetry lives there). At a
 lepton collider with two or three final-state partons, the infrared-safe event shapes ``1 - T`` (thrust)
@@ -15,7 +16,7 @@ bin by bin.
 
 from __future__ import annotations
 
-__all__ = ["CLASSES", "observables"]
+__all__ = ["CLASSES", "RESONANCES", "observables"]
 
 import numpy as np
 import torch
@@ -31,6 +32,10 @@ CLASSES = {
     "W": lambda a: a == 24,
     "photons": lambda a: a == 22,
 }
+
+#: Classes that are also found as status-2 resonances: ``m_top`` would read as the top's own mass, so
+#: their system's mass is ``m_top (system)`` and the leading one's own ``m leading top``.
+RESONANCES = ("top", "W")
 
 
 def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, np.ndarray]:
@@ -51,8 +56,10 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
         system = p.sum(1)
         two = (count >= 2).cpu().numpy()
         if two.any():
+            # a resonance class's system (t t~, W+ W-) named so, unlike its leading object's own mass
+            mass = f"m_{name} (system) [GeV]" if name in RESONANCES else f"m_{name} [GeV]"
             for label, values in (
-                (f"m_{name} [GeV]", v.mass(system)),
+                (mass, v.mass(system)),
                 (f"y_{name} (system)", v.rapidity(system)),
                 (f"pT_{name} (system) [GeV]", v.pt(system)),
             ):
@@ -62,7 +69,7 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
         one = (count >= 1).cpu().numpy()
         out[f"pT leading {name} [GeV]"] = np.where(one, v.pt(leading).cpu().numpy(), np.nan)
         out[f"y leading {name}"] = np.where(one, v.rapidity(leading).cpu().numpy(), np.nan)
-        if name in ("top", "W") and bool(resonance.any()):
+        if name in RESONANCES and bool(resonance.any()):
             # the resonance's own line shape: where the narrow peak is and how wide
             out[f"m leading {name} [GeV]"] = np.where(one, v.mass(leading).cpu().numpy(), np.nan)
     cos = _cos_theta_cs(batch)

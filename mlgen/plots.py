@@ -6,7 +6,7 @@ the install hint.
 
 from __future__ import annotations
 
-__all__ = ["differential_cross_section", "event_observables", "plot_run"]
+__all__ = ["degenerate", "differential_cross_section", "event_observables", "plot_run"]
 
 from pathlib import Path
 
@@ -77,7 +77,8 @@ def plot_run(
             (without them) the sum of the events' weights (unweighted files: ``sigma / N`` each).
 
     Every plot is ``dsigma/dX`` in pb per unit of X (:func:`differential_cross_section`), so a
-    weighted and an unweighted sample of one run give the same curve.
+    weighted and an unweighted sample of one run give the same curve. An observable with one value
+    in every event (:func:`degenerate`: the pair's pT of a 2 -> 2 process) is not plotted.
 
     Returns:
         The files written.
@@ -92,6 +93,8 @@ def plot_run(
         sigma_pb = float(np.mean(weights)) if weights is not None and len(weights) else float(w.sum())
     for name, values in event_observables(batch).items():
         finite = np.isfinite(values)
+        if degenerate(values[finite]):
+            continue
         lo, hi = np.quantile(values[finite], [0.001, 0.999]) if finite.any() else (0.0, 1.0)
         if hi <= lo:
             hi = lo + 1.0
@@ -132,6 +135,22 @@ def plot_run(
     return written
 
 
+def degenerate(values: np.ndarray) -> bool:
+    """Whether ``values`` (finite) are one value up to rounding: nothing to plot (a 2 -> 2 pair's pT is
+    0, an e+ e- -> W+ W- pair's mass is sqrt(s)); also when there are none.
+
+    >>> degenerate(np.array([1e-13, 0.0, 3e-14])), degenerate(np.array([500.0, 500.0 + 1e-10]))
+    (True, True)
+    >>> degenerate(np.array([91.0, 91.2]))
+    False
+    """
+    if len(values) == 0:
+        return True
+    lo, hi = float(values.min()), float(values.max())
+    return hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1.0)
+
+
 def _slug(name: str) -> str:
-    keep = [c if c.isalnum() else "_" for c in name.split("[")[0].strip()]
-    return "".join(keep).strip("_").lower()
+    """The file name of an observable's plot: ``pT_top (system) [GeV]`` -> ``pt_top_system``."""
+    keep = "".join(c if c.isalnum() else "_" for c in name.split("[")[0].strip())
+    return "_".join(part for part in keep.split("_") if part).lower()
