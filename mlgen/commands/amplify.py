@@ -170,8 +170,8 @@ def main(args: argparse.Namespace) -> int:
             if args.load
             else f"trained on {len(events)} in {report.train_seconds:.0f} s; "
         )
-        + f"{report.rejected} generated events rejected for x > 1 "
-        "or a resonance below threshold). "
+        + f"{report.rejected} generated events rejected for x > 1, outside the input's x or sqrt(s-hat) "
+        "range, or a resonance below threshold). "
         f"Measure what they are worth: mlgen compare {args.output} {args.input} --truth HELD_OUT.lhe"
     )
     return 0

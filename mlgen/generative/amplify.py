@@ -92,7 +92,8 @@ class AmplifyReport:
 
     @property
     def rejected(self) -> int:
-        """Generated events rejected (``x > 1`` or a resonance below threshold), all layouts."""
+        """Generated events rejected (``x > 1``, outside the input's x or sqrt(s-hat) range, or a resonance
+        below threshold), all layouts."""
         return sum(g.rejected for g in self.groups)
 
     @property
