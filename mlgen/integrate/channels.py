@@ -71,6 +71,11 @@ class ChannelMaps(Protocol):
         """The integrand through channel ``c``'s map at ``u (B, channel_dim)``."""
         ...
 
+    def channel_values(self, parts: Sequence[tuple[int, Tensor]]) -> list[ChannelPoint]:
+        """:meth:`channel_value` of several ``(c, u)`` batches, in that order (a process evaluates
+        them in one call of its matrix element)."""
+        ...
+
     def weighted(self, log_alpha: LogAlpha | None) -> Integrand:
         """The sum over channels with these weights (``None``: the prior) as one integrand on the
         extended cube ``[0, 1]^(1 + channel_dim)`` (:class:`ExtendedIntegrand` or richer)."""
@@ -89,11 +94,10 @@ class ExtendedIntegrand:
         n_channels = self.channels.n_channels
         channel = (u_ext[:, 0] * n_channels).long().clamp(0, n_channels - 1)
         out = torch.zeros(u_ext.shape[0], dtype=torch.float64, device=u_ext.device)
-        for c in range(n_channels):
-            idx = torch.nonzero(channel == c).squeeze(1)
-            if idx.numel() == 0:
-                continue
-            point = self.channels.channel_value(c, u_ext[idx, 1:])
+        present = [(c, torch.nonzero(channel == c).squeeze(1)) for c in range(n_channels)]
+        present = [(c, idx) for c, idx in present if idx.numel()]
+        points = self.channels.channel_values([(c, u_ext[idx, 1:]) for c, idx in present]) if present else []
+        for (c, idx), point in zip(present, points, strict=True):
             with torch.no_grad():
                 log_alpha = (
                     point.log_prior
@@ -190,6 +194,9 @@ class CubeChannels:
         flat = torch.full_like(log_prior, -math.log(self.n_channels))
         log_prior = torch.where(torch.isfinite(log_prior), log_prior, flat)
         return ChannelPoint(self.f(x) * torch.exp(log_jac), x.float(), log_prior)
+
+    def channel_values(self, parts: Sequence[tuple[int, Tensor]]) -> list[ChannelPoint]:
+        return [self.channel_value(c, u) for c, u in parts]
 
     def weighted(self, log_alpha: LogAlpha | None) -> ExtendedIntegrand:
         return ExtendedIntegrand(self, log_alpha)

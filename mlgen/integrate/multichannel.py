@@ -164,7 +164,7 @@ def train_multichannel(
     start = time.perf_counter()
     for step in range(n_fresh):
         channel = sampler._counts(config.batch, generator)
-        drawn: list[tuple[int, Tensor, Tensor, Tensor, Tensor]] = []
+        latent: list[tuple[int, Tensor, Tensor, Tensor]] = []
         for c in range(sampler.n_channels):
             n_c = int((channel == c).sum())
             if n_c < 2:
@@ -172,9 +172,13 @@ def train_multichannel(
             s = sampler.samplers[c]
             v, _ = s.sample_latent(n_c, generator, dtype, density=False)
             u, log_jac = s.to_cube(v)
-            point = channels.channel_value(c, u)
-            f = point.value * torch.exp(log_jac)  # f |J_c| in the channel's latent space
-            drawn.append((c, v, f, point.features, point.log_prior))
+            latent.append((c, v, u, log_jac))
+        # all channels' points in one evaluation of the integrand
+        points = channels.channel_values([(c, u) for c, _, u, _ in latent]) if latent else []
+        drawn: list[tuple[int, Tensor, Tensor, Tensor, Tensor]] = [
+            (c, v, point.value * torch.exp(log_jac), point.features, point.log_prior)  # f |J_c| in latent space
+            for (c, v, _, log_jac), point in zip(latent, points, strict=True)
+        ]
         report.n_calls += config.batch
         if not all(bool(torch.isfinite(b[2]).all()) for b in drawn):
             report.n_skipped += 1

@@ -23,7 +23,7 @@ __all__ = ["ChannelEvaluation", "MultiChannelProcess"]
 import copy
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from mlgen.integrate.channels import ChannelPoint
+from mlgen.phasespace.base import PhaseSpacePoint
 from mlgen.physics.vectors import mass2
 from mlgen.process.priors import ChannelPrior, PropagatorPrior
 from mlgen.process.process import Evaluation, Process
@@ -68,11 +69,7 @@ class MultiChannelProcess:
             raise ValueError(f"{process.name}: channels of different dimensions {sorted(dims)}")
         self.process = process
         self.propagators = [props for props, _ in process.channels]
-        self.channel_processes = []
-        for _, space in process.channels:
-            view = copy.copy(process)
-            view.phase_space = space
-            self.channel_processes.append(view)
+        self.channel_spaces = [space for _, space in process.channels]
         # the distinct daughter sets whose invariant masses the weights look at
         self.daughter_sets = sorted({p.daughters for props in self.propagators for p in props})
         self.n_channels = len(self.propagators)
@@ -108,9 +105,29 @@ class MultiChannelProcess:
 
     def channel_point(self, c: int, u: Tensor, *, variations: bool = False) -> ChannelEvaluation:
         """Evaluate the process through channel ``c``'s map at ``u (B, d)``."""
-        ev = self.channel_processes[c].evaluate(u, variations=variations)
+        return self.channel_points([(c, u)], variations=variations)[0]
+
+    def channel_points(
+        self, parts: Sequence[tuple[int, Tensor]], *, variations: bool = False
+    ) -> list[ChannelEvaluation]:
+        """Batches ``u (B_k, d)`` through their channels' maps ``c_k``, evaluated together: each map
+        gives its momenta, then one call of the process (cuts, PDFs, matrix element) and of the prior
+        for all of them. With many channels (105 for ``g g -> t t~ g g``) and a few points each that
+        is one code call per batch instead of one per channel."""
+        mapped = [self.channel_spaces[c].forward(u) for c, u in parts]
+        sizes = [int(u.shape[0]) for _, u in parts]
+        point = PhaseSpacePoint(
+            torch.cat([m[0].momenta for m in mapped]),
+            torch.cat([m[0].x1 for m in mapped]),
+            torch.cat([m[0].x2 for m in mapped]),
+        )
+        ev = self.process.evaluate_point(point, torch.cat([m[1] for m in mapped]), variations=variations)
         feats, log_prior = self._features_and_prior(ev)
-        return ChannelEvaluation(ev, feats, log_prior)
+        pieces = _split(ev, sizes)
+        return [
+            ChannelEvaluation(e, f, lp)
+            for e, f, lp in zip(pieces, feats.split(sizes), log_prior.split(sizes), strict=True)
+        ]
 
     # the ChannelMaps protocol of the multi-channel sampler (mlgen.integrate.channels)
     @property
@@ -119,8 +136,13 @@ class MultiChannelProcess:
 
     def channel_value(self, c: int, u: Tensor) -> ChannelPoint:
         """``f |J_c|`` through channel ``c``'s map, with the weight network's inputs."""
-        point = self.channel_point(c, u)
-        return ChannelPoint(point.evaluation.weight, point.features, point.log_prior)
+        return self.channel_values([(c, u)])[0]
+
+    def channel_values(self, parts: Sequence[tuple[int, Tensor]]) -> list[ChannelPoint]:
+        """:meth:`channel_value` of several channels' batches in one evaluation (:meth:`channel_points`)."""
+        return [
+            ChannelPoint(p.evaluation.weight, p.features, p.log_prior) for p in self.channel_points(parts)
+        ]
 
     def weighted(self, log_alpha: Callable[[Tensor, Tensor], Tensor] | None) -> MultiChannelProcess:
         """The process as the channel sum with these weights: an integrand and an event source."""
@@ -141,11 +163,10 @@ class MultiChannelProcess:
         channel = self.channel_of(u_ext)
         u = u_ext[:, 1:]
         parts: list[tuple[Tensor, Evaluation]] = []
-        for c in range(self.n_channels):
-            idx = torch.nonzero(channel == c).squeeze(1)
-            if idx.numel() == 0:
-                continue
-            point = self.channel_point(c, u[idx], variations=variations)
+        present = [(c, torch.nonzero(channel == c).squeeze(1)) for c in range(self.n_channels)]
+        present = [(c, idx) for c, idx in present if idx.numel()]
+        points = self.channel_points([(c, u[idx]) for c, idx in present], variations=variations) if present else []
+        for (c, idx), point in zip(present, points, strict=True):
             with torch.no_grad():
                 alpha = torch.exp(self.channel_log_alpha(point)[:, c].to(u.dtype))
             factor = self.n_channels * alpha
@@ -161,6 +182,17 @@ class MultiChannelProcess:
 
     def __call__(self, u_ext: Tensor) -> Tensor:
         return self.evaluate(u_ext, variations=False).weight
+
+
+def _split(ev: Evaluation, sizes: list[int]) -> list[Evaluation]:
+    """``ev`` of ``sum(sizes)`` points cut into consecutive pieces of these sizes."""
+    pieces = [copy.copy(ev) for _ in sizes]
+    for field in dataclasses.fields(Evaluation):
+        value = getattr(ev, field.name)
+        if isinstance(value, Tensor):
+            for piece, part in zip(pieces, value.split(sizes), strict=True):
+                setattr(piece, field.name, part)
+    return pieces
 
 
 def _scatter(parts: list[tuple[Tensor, Evaluation]], n: int) -> Evaluation:

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from mlgen.matrix.base import MatrixElement
+from mlgen.phasespace.base import PhaseSpacePoint
 from mlgen.physics.sm import GMU
 from mlgen.process.cuts import Cuts
 from mlgen.process.luminosity import Luminosity
@@ -158,6 +159,12 @@ class Process:
     def evaluate(self, u: Tensor, *, variations: bool = True) -> Evaluation:
         """Evaluate the integrand and keep what the event record needs."""
         point, log_weight = self.phase_space.forward(u)  # type: ignore[attr-defined]
+        return self.evaluate_point(point, log_weight, variations=variations)
+
+    def evaluate_point(self, point: PhaseSpacePoint, log_weight: Tensor, *, variations: bool = True) -> Evaluation:
+        """The integrand at phase-space points already mapped (``log_weight``: the map's log
+        Jacobian): the cuts, scales, PDFs and matrix element of :meth:`evaluate`, for points of any
+        map (a multi-channel process evaluates all its channels' points in one call)."""
         p, x1, x2 = point.momenta, point.x1, point.x2
         passed = self.cuts.passes(p) & torch.isfinite(log_weight)
         mu_r, mu_f = self._scales(p)

@@ -316,3 +316,27 @@ def test_colour_choice_from_one_call_has_the_per_channel_distribution(gg_ttg) ->
         sigma = torch.sqrt((f * (1 - f) + s * (1 - s)) / n).clamp(min=1 / n)
         assert torch.all((f - s).abs() < 4 * sigma), (k, f, s)
         assert int((fast > 0).sum()) >= 2  # more than one flow possible: the test can fail
+
+
+def test_channels_evaluated_together_equal_one_by_one(gg_ttg, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """All channels' batches in one evaluation (one |M|^2 call, one prior call) give each point
+    exactly what its channel gives alone."""
+    mc = MultiChannelProcess(gg_ttg)
+    parts = [(c, uniform(40 + c, mc.channel_dim, seed=200 + c)) for c in range(mc.n_channels)]
+    alone = [mc.channel_point(c, u) for c, u in parts]
+    calls: list[int] = []
+    original = MadGraphCPP.__call__
+
+    def counting(self, p, alpha_s=None):  # noqa: ANN001, ANN202
+        calls.append(int(p.shape[0]))
+        return original(self, p, alpha_s)
+
+    monkeypatch.setattr(MadGraphCPP, "__call__", counting)
+    together = mc.channel_points(parts)
+    assert len(calls) == 1 and 0 < calls[0] <= sum(40 + c for c in range(mc.n_channels))
+    for a, t in zip(alone, together, strict=True):
+        assert torch.equal(a.evaluation.weight, t.evaluation.weight)
+        assert torch.equal(a.evaluation.momenta, t.evaluation.momenta)
+        assert torch.equal(a.features, t.features)
+        assert torch.allclose(a.log_prior, t.log_prior, rtol=1e-13, atol=1e-13)
+    assert any(bool((t.evaluation.weight > 0).any()) for t in together)
