@@ -16,7 +16,7 @@ bin by bin.
 
 from __future__ import annotations
 
-__all__ = ["CLASSES", "RESONANCES", "observables"]
+__all__ = ["CLASSES", "RESONANCES", "cos_theta_cs", "observables"]
 
 import numpy as np
 import torch
@@ -72,7 +72,7 @@ def observables(batch: EventBatch, *, multiplicities: bool = True) -> dict[str, 
         if name in RESONANCES and bool(resonance.any()):
             # the resonance's own line shape: where the narrow peak is and how wide
             out[f"m leading {name} [GeV]"] = np.where(one, v.mass(leading).cpu().numpy(), np.nan)
-    cos = _cos_theta_cs(batch)
+    cos = cos_theta_cs(batch)
     if cos is not None:
         out["cos theta* (CS)"] = cos
     out |= _event_shapes(batch)
@@ -111,7 +111,7 @@ def _event_shapes(batch: EventBatch) -> dict[str, np.ndarray]:
     return {"1 - T": (1 - thrust).cpu().numpy(), "y3 (Durham)": y3.cpu().numpy()}
 
 
-def _cos_theta_cs(batch: EventBatch) -> np.ndarray | None:
+def cos_theta_cs(batch: EventBatch) -> np.ndarray | None:
     """Collins-Soper ``cos theta*`` of the negative lepton where there is exactly one l- and one l+, else NaN.
 
     ``cos theta* = sign(pz_ll) 2 (p1+ p2- - p1- p2+) / (m_ll sqrt(m_ll^2 + pT_ll^2))``,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 import mlgen
+from mlgen.asymmetries import asymmetries
 from mlgen.atomic import write_text
 from mlgen.cards.schema import Card
 from mlgen.device import resolve_device
@@ -502,6 +503,8 @@ def run_card(
         t0 = time.perf_counter()
         out["subprocesses"] = _subprocesses(prepared, sigma, sigma_err, say)
         timings["subprocesses_s"] = time.perf_counter() - t0
+    if events is not None and len(events):
+        out["asymmetries"] = _asymmetries(events, say)
     write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
     if plots_wanted and events is not None and len(events):
         # after result.json: a plotting failure costs the plots, never the run's numbers
@@ -567,6 +570,14 @@ def _subprocesses(
     more = f" and {len(found) - 4} more" if len(found) > 4 else ""
     say(f"by initial state ({n} points; result.json: subprocesses): {shown}{more}")
     return [s.to_dict() for s in found]
+
+
+def _asymmetries(events: EventBatch, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The events' asymmetries (:mod:`mlgen.asymmetries`), each said in one line, JSON-ready."""
+    found = asymmetries(events.to("cpu"))
+    for a in found:
+        say(f"{a.name} = {format_measured(a.value, a.error)} ({a.definition}; {a.n_events} events)")
+    return [a.to_dict() for a in found]
 
 
 def plotting_available() -> bool:

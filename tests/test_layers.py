@@ -18,7 +18,7 @@ PACKAGE = ROOT / "mlgen"
 LAYERS: list[set[str]] = [
     {"physics", "device", "seeds", "atomic", "metrics", "initialise", "measured"},
     {"pdf", "phasespace", "matrix", "events", "flows", "unweight"},
-    {"lhe", "observables", "integrate"},
+    {"lhe", "observables", "asymmetries", "integrate"},
     {"cards"},
     {"process", "samples"},
     {"generate", "plots", "hepmc", "shower", "resample", "subprocesses"},
