@@ -33,11 +33,12 @@ from mlgen.events import EventBatch, ProcessLine, RunInfo, WeightInfo
 from mlgen.generate import EventSource, generate_unweighted, normalise_unweighted
 from mlgen.integrate import nis
 from mlgen.integrate.base import Sampler
-from mlgen.integrate.kinds import INTEGRATORS, Integrator
+from mlgen.integrate.kinds import INTEGRATORS, Integrator, kind_of
 from mlgen.integrate.loop import integrate
 from mlgen.integrate.nis import FlowSettings
 from mlgen.integrate.persist import SavedSampler, load_saved, save_sampler
 from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.lhe.markup import attribute, cdata
 from mlgen.measured import format_measured, format_share
 from mlgen.physics.slha import format_slha
 from mlgen.process.build import build_process
@@ -152,7 +153,8 @@ def _integrate(
     cfg = card.integrator
     if cfg.load is None:
         kind = INTEGRATORS[cfg.kind]
-        channels = MultiChannelProcess(process) if kind.uses_channels else None
+        several = kind.accepts_channels and len(process.channels) > 1
+        channels = MultiChannelProcess(process) if kind.uses_channels or several else None
         integrator = kind.from_options(asdict(cfg.flow))
         total = cfg.flow.n_calls if cfg.kind in ("flow", "multichannel") else 0
         bar = _progress_bar(total, progress and total > 0, "training calls")
@@ -166,8 +168,10 @@ def _integrate(
             progress=None if bar is None else (lambda calls, _spread: bar(calls)),
         )
         _close(bar)
-        n_channels = 1 if channels is None else channels.n_channels
-        record = trained_on(card, process, cfg.kind, sampler.dim, n_channels)
+        chosen = kind_of(sampler) if kind.chooses_kind else cfg.kind  # the summary says why
+        kind = INTEGRATORS[chosen]
+        n_channels = channels.n_channels if channels is not None and kind.uses_channels else 1
+        record = trained_on(card, process, chosen, sampler.dim, n_channels)
         return result, sampler, _source(kind, process, sampler), record
     saved, path = _load(card, device)
     kind, sampler = INTEGRATORS[saved.kind], saved.sampler
@@ -284,7 +288,7 @@ def prepare(
         weights=_weight_infos() if card.scales.variations else (),
         header=header
         if header is not None
-        else f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
+        else f"<mlgen_card source={attribute(str(card.source))}>\n{cdata(chr(10) + card_text)}\n</mlgen_card>\n"
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
     return Prepared(

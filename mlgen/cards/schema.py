@@ -291,7 +291,11 @@ class FlowCard:
 class IntegratorCard:
     """How to integrate: the sampler kind and its budget.
 
-    ``kind`` is a name of :data:`mlgen.integrate.kinds.INTEGRATORS`. ``load`` names a
+    ``kind`` is a name of :data:`mlgen.integrate.kinds.INTEGRATORS`. ``auto`` runs VEGAS and an
+    exploration that checks it, and trains a flow (the multi-channel flow where the process has
+    several channels) only where VEGAS's estimate cannot be trusted or a flow reaches VEGAS's
+    precision sooner at the measured cost per call (an expensive integrand); the printout says
+    what it chose and why, and a saved sampler names the kind chosen. ``load`` names a
     sampler saved by an earlier run (``sampler.pt``): it is used as it stands, with no
     adaptation or training, to generate more events. It must have been trained on the
     card's process (matrix element, particles, dimension, channels: another is refused).

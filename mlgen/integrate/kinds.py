@@ -19,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "INTEGRATORS",
+    "AutoIntegrator",
     "FlowIntegrator",
     "Integrator",
     "MultiChannelIntegrator",
@@ -28,18 +29,32 @@ __all__ = [
     "kind_of",
 ]
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Protocol, cast
 
+import time
+
 import torch
 
+from mlgen.flows.coupling import Flow
+from mlgen.integrate.auto import AutoChoice, Costs, choose, flow_paid, time_per_call
 from mlgen.integrate.base import Budget, Integrand, Sampler
+from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.channels import ChannelMaps, CubeChannels, CubeMap
+from mlgen.integrate.explore import ModeMixture
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.multichannel import MultiChannelSampler, multichannel_integrate
-from mlgen.integrate.nis import FlowSettings, flow_integrate, flow_settings
+from mlgen.integrate.nis import (
+    FlowSettings,
+    evidence,
+    exploration_stream,
+    explore,
+    flow_integrate,
+    flow_settings,
+)
 from mlgen.integrate.result import IntegrationResult
 from mlgen.integrate.uniform import UniformSampler
 from mlgen.integrate.vegas_grid import VegasSampler
@@ -66,11 +81,16 @@ class Integrator:
         uses_channels: ``fit`` takes channel maps and its sampler draws points of the extended cube
             ``[0, 1]^(1 + dim)`` (:meth:`MultiChannelSampler.integrand` gives the integrand there).
         needs_adaptation: the fit needs ``budget.n_adapt_iter >= 1``.
+        accepts_channels: ``fit`` takes channel maps where the process has several, and may use them.
+        chooses_kind: the fit picks another kind and returns that kind's sampler (a sampler file then
+            names the kind chosen, and the kind is not a sampler's kind in :func:`kind_of`).
     """
 
     sampler_type: ClassVar[type[SavedSampler]]
     uses_channels: ClassVar[bool] = False
     needs_adaptation: ClassVar[bool] = False
+    accepts_channels: ClassVar[bool] = False
+    chooses_kind: ClassVar[bool] = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Integrator:
@@ -236,11 +256,171 @@ class MultiChannelIntegrator(FlowIntegrator):
         return cast(MultiChannelSampler, sampler).integrand(channels)
 
 
+class AutoIntegrator(FlowIntegrator):
+    """VEGAS unless its estimate cannot be trusted or a flow pays in wall time (:mod:`mlgen.integrate.auto`).
+
+    Measures the integrand's cost per call (on 2048 uniform points, counted in ``n_eval``) and a
+    fresh flow's per point. Where the flow's calls
+    before its final iterations cost less than VEGAS's calls alone (an expensive integrand), the flow
+    (the multi-channel flow where ``channels`` has several) is trained straight away, with its own
+    VEGAS probe, exploration and coverage check. Otherwise VEGAS runs as kind ``vegas`` does (same seed,
+    same numbers), the exploration checks it, and :func:`~mlgen.integrate.auto.choose` keeps it or
+    trains the flow, reusing the exploration. ``result.flags["auto"]`` says what was chosen and why.
+    """
+
+    accepts_channels = True
+    chooses_kind = True
+
+    def __init__(self, settings: FlowSettings | None = None, n_bins: int = 1000) -> None:
+        super().__init__(settings)
+        self.n_bins = n_bins
+
+    def fit(
+        self,
+        f: Integrand,
+        dim: int,
+        budget: Budget,
+        seed: SeedLike,
+        *,
+        device: torch.device | str = "cpu",
+        channels: ChannelMaps | Sequence[CubeMap] | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[IntegrationResult, Sampler]:
+        settings = self._settings(budget)
+        maps = CubeChannels(f, channels, dim) if isinstance(channels, Sequence) else channels
+        flow_kind = "multichannel" if maps is not None and maps.n_channels > 1 else "flow"
+        costs, timing_calls = self._costs(f, dim, budget, settings, device, maps)
+        n_vegas = (budget.n_adapt_iter + budget.n_iter) * budget.n_per_iter
+        if costs.flow_fixed_seconds < n_vegas * costs.call_seconds:
+            reason = (
+                f"the integrand costs {costs.call_seconds * 1e6:.3g} us a call: a flow's calls before its "
+                f"final iterations ({costs.flow_fixed_seconds:.3g} s) cost less than VEGAS's "
+                f"{n_vegas} calls alone ({n_vegas * costs.call_seconds:.3g} s)"
+            )
+            choice = AutoChoice(flow_kind, reason, costs)
+            return self._fit_flow(choice, f, dim, budget, seed, device, maps, progress, timing_calls)
+        start = time.perf_counter()
+        vegas, grid = vegas_integrate(
+            f,
+            dim,
+            n_adapt_iter=budget.n_adapt_iter,
+            n_per_iter=budget.n_per_iter,
+            n_iter=budget.n_iter,
+            seed=seed,
+            device=device,
+            n_bins=self.n_bins,
+            keep_points=settings.keep_points,
+        )
+        costs = replace(costs, vegas_seconds=time.perf_counter() - start)
+        explored = None
+        check = None
+        if settings.explore and flow_kind == "flow":
+            explored = explore(f, dim, settings, torch_generator(exploration_stream(seed), device))
+            probe, mixture = explored
+            if probe is not None and mixture is not None:
+                mixture_probe = evidence(vegas, grid, "mode-mixture probe", probe, mixture)
+                check = coverage_check(vegas, [mixture_probe], threshold=settings.coverage_threshold)
+        vegas.sample = None
+        choice = choose(vegas, check, costs, flow_kind)
+        if choice.kind == "vegas":
+            vegas.n_eval += timing_calls + (explored[0].n_eval if explored and explored[0] is not None else 0)
+            if check is not None:
+                vegas.flags["coverage"] = check.to_dict()
+            vegas.flags["auto"] = choice.to_dict()
+            return vegas, grid
+        before = timing_calls + vegas.n_eval  # the flow counts the exploration it reuses
+        start = time.perf_counter()
+        result, sampler = self._fit_flow(
+            choice, f, dim, budget, seed, device, maps, progress, before, explored
+        )
+        if choice.vegas_trusted:
+            flow_seconds = time.perf_counter() - start
+            timing = torch.Generator(device=torch.device(device)).manual_seed(0)
+            sampled = time.perf_counter()
+            sampler.sample(4096, timing)
+            per_point = (time.perf_counter() - sampled) / 4096
+            final_seconds = budget.n_iter * budget.n_per_iter * (costs.call_seconds + per_point)
+            paid, sentence = flow_paid(vegas, result, flow_seconds, min(final_seconds, flow_seconds), costs)
+            result.flags["auto"]["reason"] += f"; {sentence}"
+            if not paid:
+                vegas.n_eval += result.n_eval
+                vegas.flags["auto"] = AutoChoice("vegas", f"{choice.reason}, but {sentence}", costs).to_dict()
+                return vegas, grid
+        return result, sampler
+
+    def _fit_flow(
+        self,
+        choice: AutoChoice,
+        f: Integrand,
+        dim: int,
+        budget: Budget,
+        seed: SeedLike,
+        device: torch.device | str,
+        maps: ChannelMaps | None,
+        progress: Progress | None,
+        spent: int,
+        explored: tuple[IntegrationResult | None, ModeMixture | None] | None = None,
+    ) -> tuple[IntegrationResult, Sampler]:
+        result: IntegrationResult
+        sampler: Sampler
+        if choice.kind == "multichannel":
+            assert maps is not None
+            result, sampler = MultiChannelIntegrator(self.settings).fit(
+                f, dim, budget, seed, device=device, channels=maps, progress=progress
+            )
+        else:
+            settings = self._settings(budget)
+            result, sampler = flow_integrate(
+                f, dim, settings, seed=seed, device=device, progress=progress, exploration=explored
+            )
+        result.n_eval += spent
+        result.flags["auto"] = choice.to_dict()
+        return result, sampler
+
+    def _costs(
+        self,
+        f: Integrand,
+        dim: int,
+        budget: Budget,
+        settings: FlowSettings,
+        device: torch.device | str,
+        maps: ChannelMaps | None,
+    ) -> tuple[Costs, int]:
+        """The integrand's cost per call and a lower bound of a flow's per training call (timed: the
+        call and one pass of a fresh flow; a training step adds the backward pass and the optimiser,
+        3-8 times that pass on this machine), and the calls the timing spent."""
+        generator = torch.Generator(device=torch.device(device)).manual_seed(0)  # timing points only
+        u = torch.rand(2048, dim, generator=generator, dtype=torch.float64, device=device)
+        f(u[:64])  # first-call costs (allocations, compilation) are not per call
+        call_seconds = time_per_call(f, u, repeat=1)
+        flow = Flow(dim, **settings.flow).to(device)
+        sampler = FlowSampler(flow, None, settings.defensive, settings.uniform)
+        with torch.no_grad():
+            sampler.sample(16, generator)
+            start = time.perf_counter()
+            sampler.sample(256, generator)
+        pass_seconds = (time.perf_counter() - start) / 256
+        training = settings.train.n_calls
+        probe_calls = (settings.vegas_adapt_iter + settings.probe_iter) * settings.vegas_per_iter
+        if maps is not None and maps.n_channels > 1:
+            per_channel = max(settings.vegas_per_iter // maps.n_channels, 1000)
+            probe_calls = (settings.vegas_adapt_iter + settings.probe_iter) * per_channel * maps.n_channels
+        costs = Costs(
+            vegas_seconds=math.nan,
+            call_seconds=call_seconds,
+            train_seconds=call_seconds + pass_seconds,
+            flow_calls_before_final=probe_calls + training,
+            flow_training_calls=training,
+        )
+        return costs, 64 + len(u)
+
+
 INTEGRATORS: dict[str, type[Integrator]] = {
     "uniform": UniformIntegrator,
     "vegas": VegasIntegrator,
     "flow": FlowIntegrator,
     "multichannel": MultiChannelIntegrator,
+    "auto": AutoIntegrator,
 }
 """Integrator kinds by name: what ``[integrator] kind`` accepts."""
 
@@ -252,7 +432,7 @@ def kind_of(sampler: Sampler) -> str:
         TypeError: for a sampler no registered kind makes.
     """
     for name, cls in INTEGRATORS.items():
-        if type(sampler) is cls.sampler_type:
+        if not cls.chooses_kind and type(sampler) is cls.sampler_type:
             return name
     raise TypeError(f"no integrator kind makes samplers of type {type(sampler).__name__}")
 

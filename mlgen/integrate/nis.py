@@ -17,12 +17,21 @@ sampler's points about each probe's, to say where they disagree
 
 from __future__ import annotations
 
-__all__ = ["Budget", "FlowSettings", "evidence", "explore", "flow_integrate", "flow_settings"]
+__all__ = [
+    "Budget",
+    "FlowSettings",
+    "evidence",
+    "exploration_stream",
+    "explore",
+    "flow_integrate",
+    "flow_settings",
+]
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -98,12 +107,15 @@ def flow_integrate(
     seed: SeedLike = 1,
     device: torch.device | str = "cpu",
     progress: Callable[[int, float], None] | None = None,
+    exploration: tuple[IntegrationResult | None, ModeMixture | None] | None = None,
 ) -> tuple[IntegrationResult, FlowSampler]:
     """Integrate ``f`` over ``[0, 1]^dim`` with a trained flow; returns ``(result, sampler)``.
 
     ``seed`` (an integer or a node of a seed tree) drives the VEGAS adaptation and probe itself
     and spawns the streams of the network's initialisation and of training and the final
-    iterations.
+    iterations. ``exploration`` is what :func:`explore` returned on the stream
+    :func:`exploration_stream` gives for ``seed`` (kind ``auto`` runs it first): it is used instead
+    of exploring again, so the result is the same.
 
     The result carries ``flags["coverage"]`` (a :class:`CoverageCheck` as a dict) and
     ``flags["training"]`` (the :class:`TrainReport`); a coverage check that does not confirm the
@@ -127,9 +139,12 @@ def flow_integrate(
     init_seed, train_seed, explore_seed = seeds.spawn(3)
     flow = fresh_module(lambda: Flow(dim, **settings.flow), init_seed).to(device)
     sampler = FlowSampler(flow, grid, settings.defensive, settings.uniform, composed=settings.warm_start)
-    explored, mixture = (
-        explore(f, dim, settings, torch_generator(explore_seed, device)) if settings.explore else (None, None)
-    )
+    if not settings.explore:
+        explored, mixture = None, None
+    elif exploration is not None:
+        explored, mixture = exploration
+    else:
+        explored, mixture = explore(f, dim, settings, torch_generator(explore_seed, device))
 
     def g(v: Tensor) -> Tensor:
         u, log_jac = sampler.to_cube(v)
@@ -187,6 +202,13 @@ def flow_integrate(
     if not check.confirmed:
         result.warn(check.message)
     return result, sampler
+
+
+def exploration_stream(seed: SeedLike) -> np.random.SeedSequence:
+    """The stream :func:`flow_integrate` explores with for ``seed`` (its third child, not spawned here)."""
+    seq = as_seed_sequence(seed)
+    key = (*seq.spawn_key, seq.n_children_spawned + 2)
+    return np.random.SeedSequence(seq.entropy, spawn_key=key, pool_size=seq.pool_size)
 
 
 def explore(

@@ -220,6 +220,8 @@ class IntegrationResult:
             elif key == "channels":
                 alloc = ", ".join(f"{a:.3g}" for a in value["allocation"])
                 lines.append(f"channels: allocation {alloc}; dropped {value['dropped'] or 'none'}")
+            elif key == "auto":
+                lines.append(f"integrator auto: chose {value['kind']}: {value['reason']}")
             elif key == "exploration":
                 lines.append(f"exploration: {value['modes']} ({value['n_calls']} calls, probe included)")
             elif key == "loaded_from":
