@@ -61,8 +61,17 @@ def main(args: argparse.Namespace) -> int:
             f"  {name:32s} chi2/ndf = {row.chi2:.1f}/{row.ndf}  max |pull| = {row.max_abs_pull:.2f}"
             f"  bins > 3 sigma: {row.bins_over_3_sigma}"
         )
+        for atom in row.atoms:
+            print(
+                f"  {'':32s} at {atom.value:.6g}: {atom.share_a:.2%} +- {atom.share_a_err:.2%} of {labels[0]}, "
+                f"{atom.share_b:.2%} +- {atom.share_b_err:.2%} of {labels[1]} (pull {atom.pull:+.1f})"
+            )
     print(f"classifier AUC = {report.auc:.3f} (null, same sample split: {report.auc_null:.3f})")
     for f in report.amplification or []:
+        if f.flag:
+            if f.region == "bulk":  # one line for both regions
+                print(f"  G[{f.observable}] not computed: {f.flag}")
+            continue
         print(
             f"  G[{f.observable}, {f.region}] = {f.g:.2f} +- {f.g_err:.2f}"
             f" (16% bound {f.g_low:.2f})" + (" saturated by the truth's size" if f.saturated else "")

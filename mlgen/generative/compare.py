@@ -6,12 +6,19 @@ samples: normalised weighted histograms (binned regularly over the central
 the per-bin pulls and their chi2/ndf; a classifier two-sample test (AUC of A vs B, next to the AUC of
 B vs B, or truth vs truth, at the same size: the null); and, with a truth
 sample, the amplification factor ``G`` of A relative to B's size (A was
-trained on B) in the bulk and the tails of every observable.
+trained on B) in the bulk and the tails of every observable, flagged instead where
+the truth has an atom or discrete values (the quantile method cannot work there).
+
+An atom of a continuous observable (p_T(ll) = 0 in Born-level Z events: 55% of
+MadGraph's Z + jets sample) shares a histogram bin with its neighbourhood, where a
+generator that moved it off the atom (into 0-10 GeV) hides; each atom holding at
+least :data:`ATOM_MIN_SHARE` of the reference is compared on its own: its share in A
+and in B, and the pull.
 """
 
 from __future__ import annotations
 
-__all__ = ["CompareReport", "ObservableComparison", "compare_samples"]
+__all__ = ["ATOM_MIN_SHARE", "AtomComparison", "CompareReport", "ObservableComparison", "compare_samples"]
 
 import math
 from dataclasses import asdict, dataclass, field
@@ -25,6 +32,8 @@ from mlgen.events import EventBatch
 from mlgen.generative.quality import (
     AmplificationFactor,
     amplification_factor,
+    atom_share,
+    atoms,
     classifier_auc,
     histogram_pulls,
 )
@@ -32,15 +41,33 @@ from mlgen.observables import observables
 from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng
 
 
+#: The share of the reference at one value above which a continuous observable's atom is compared alone.
+ATOM_MIN_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class AtomComparison:
+    """The shares of A and B (with their errors) at one value of an observable, and the pull."""
+
+    value: float
+    share_a: float
+    share_a_err: float
+    share_b: float
+    share_b_err: float
+    pull: float
+
+
 @dataclass(frozen=True)
 class ObservableComparison:
-    """One observable's pooled pulls: their chi2 over ``ndf`` bins, the largest, the bins beyond 3."""
+    """One observable's pooled pulls: their chi2 over ``ndf`` bins, the largest, the bins beyond 3;
+    and its atoms, each compared alone."""
 
     chi2: float
     ndf: int
     chi2_ndf: float
     max_abs_pull: float
     bins_over_3_sigma: int
+    atoms: tuple[AtomComparison, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +137,24 @@ def _edges(values: np.ndarray, n_bins: int) -> np.ndarray:
     return np.linspace(lo, hi, n_bins + 1)
 
 
+def _atoms(
+    reference: np.ndarray, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[AtomComparison, ...]:
+    """The atoms of a continuous ``reference`` compared between ``a`` and ``b`` (values, weights)."""
+    finite = reference[np.isfinite(reference)]
+    if _discrete(finite):  # a count: one histogram bin per value already
+        return ()
+    scale = max(float(np.abs(finite).max()), 1e-300)
+    out = []
+    for value, _ in atoms(finite, min_share=ATOM_MIN_SHARE):
+        share_a, err_a = atom_share(a[0], a[1], value, scale)
+        share_b, err_b = atom_share(b[0], b[1], value, scale)
+        error = math.hypot(err_a, err_b)
+        pull = (share_a - share_b) / error if error > 0 else math.nan
+        out.append(AtomComparison(value, share_a, err_a, share_b, err_b, pull))
+    return tuple(out)
+
+
 def compare_samples(
     a: EventBatch,
     b: EventBatch,
@@ -157,6 +202,7 @@ def compare_samples(
             chi2_ndf=chi2 / max(int(valid.sum()), 1),
             max_abs_pull=float(np.max(np.abs(pull[valid]))) if valid.any() else 0.0,
             bins_over_3_sigma=int(np.sum(np.abs(pull[valid]) > 3)),
+            atoms=_atoms(ref, (va, wa), (vb, wb)),
         )
         if out_dir is not None:
             plots.append(str(_plot(name, edges, (ha, da), (hb, db), labels, Path(out_dir))))
@@ -170,8 +216,7 @@ def compare_samples(
         n_train = n_train or len(b)
         factors = []
         for name in names:
-            if name.startswith("n_") or _discrete(ot[name]):
-                continue  # quantiles of a count or a constant are not defined
+            # a count or an atom comes back flagged, G not computed: quantile bins need a continuum
             factors += amplification_factor(oa[name], ot[name], n_train, observable=name, sample_weight=wa)
     n_truth = None if truth is None else len(truth)
     return CompareReport(len(a), len(b), n_truth, per_observable, auc, null, factors, plots)

@@ -20,7 +20,11 @@
   (the second term: the truth's own quantiles are estimates), so
   ``n_equiv = c / (MSE - c / N_truth)`` and ``G = n_equiv / n_train``; computed
   in the bulk (the central quantiles) and the tails (the outer ones) separately,
-  with bootstrap errors.
+  with bootstrap errors. Quantile bins need a continuous distribution: where the
+  truth has an atom (:func:`atoms`: p_T(ll) = 0 in Born-level Z events, a count) the
+  bins collapse onto it, and ``G`` came out 0.00 +- 0.00 for a sample that had the
+  atom right; such an observable is flagged (``AmplificationFactor.flag``) and ``G`` is
+  not computed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ __all__ = [
     "AmplificationFactor",
     "PeakFit",
     "amplification_factor",
+    "atom_share",
+    "atoms",
     "breit_wigner_fit",
     "classifier_auc",
     "histogram_pulls",
@@ -170,7 +176,8 @@ class AmplificationFactor:
 
     ``g_low`` is the 16% quantile of the bootstrap (the lower 1 sigma bound); ``saturated``
     says the sample is indistinguishable from the truth at the truth's own precision
-    (``n_equiv`` is then a lower bound, set to ``n_truth``).
+    (``n_equiv`` is then a lower bound, set to ``n_truth``). ``flag`` says why the quantile method
+    cannot work on this observable (an atom, discrete values); ``G`` and its errors are then NaN.
     """
 
     observable: str
@@ -181,9 +188,66 @@ class AmplificationFactor:
     n_equiv: float
     n_train: int
     saturated: bool
+    flag: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The fields, NaN as ``None`` (JSON has no NaN)."""
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(self).items()}
+
+
+#: Values closer than this, relative to the largest |value|, are one value (an LHE file's rounding).
+ATOM_TOLERANCE = 1e-7
+
+
+def atoms(
+    values: np.ndarray, weight: np.ndarray | None = None, min_share: float = 0.01
+) -> list[tuple[float, float]]:
+    """The values that hold at least ``min_share`` of the (weighted) sample each: ``(value, share)``,
+    largest share first. Values within :data:`ATOM_TOLERANCE` of the largest |value| count as one;
+    NaNs are left out (of the total too)."""
+    x = np.asarray(values, dtype=np.float64)
+    w = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
+    keep = np.isfinite(x)
+    x, w = x[keep], w[keep]
+    if len(x) == 0 or not w.sum() > 0:
+        return []
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    tolerance = ATOM_TOLERANCE * max(float(np.abs(x).max()), 1e-300)
+    cluster = np.concatenate([[0], np.cumsum(np.diff(x) > tolerance)])
+    share = np.bincount(cluster, weights=w) / w.sum()
+    first = np.searchsorted(cluster, np.arange(len(share)))
+    found = [(float(x[first[k]]), float(share[k])) for k in np.flatnonzero(share >= min_share)]
+    return sorted(found, key=lambda atom: -atom[1])
+
+
+def atom_share(values: np.ndarray, weight: np.ndarray | None, at: float, scale: float) -> tuple[float, float]:
+    """The (weighted) share of ``values`` at ``at`` (within :data:`ATOM_TOLERANCE` of ``scale``) and its
+    statistical error, ``sqrt(sum w^2 (1_at - share)^2) / sum w``; NaNs are left out."""
+    x = np.asarray(values, dtype=np.float64)
+    w = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
+    keep = np.isfinite(x)
+    x, w = x[keep], w[keep]
+    total = w.sum()
+    if len(x) == 0 or total == 0:
+        return math.nan, math.nan
+    inside = np.abs(x - at) <= ATOM_TOLERANCE * scale
+    share = float(w[inside].sum() / total)
+    return share, float(np.sqrt(np.sum(w**2 * (inside - share) ** 2)) / abs(total))
+
+
+def _quantile_flag(truth: np.ndarray, n_quantiles: int) -> str:
+    """Why quantile bins of ``truth`` cannot work, or ``""``: an atom shifts the bin it sits in by up to
+    its share, which matters once it exceeds the statistical error of a bin's share in the truth."""
+    c = (1.0 - 1.0 / n_quantiles) / n_quantiles
+    found = atoms(truth, min_share=math.sqrt(c / max(len(truth), 1)))
+    if not found:
+        return ""
+    distinct = len(np.unique(truth))
+    if sum(share for _, share in found) >= 0.99:  # a count: its rare values hold little
+        return f"discrete: {distinct} values; quantile bins need a continuous distribution"
+    value, share = found[0]
+    return f"atom: {share:.1%} of the truth at {value:.6g}; quantile bins need a continuous distribution"
 
 
 def _n_equiv(fractions: np.ndarray, n_q: int, n_truth: int, bins: np.ndarray, extra: float = 0.0) -> float:
@@ -209,7 +273,8 @@ def amplification_factor(
     """The amplification factor of ``sample`` against ``truth`` in the bulk and in the tails.
 
     The tails are the ``tail_quantiles`` outermost quantile bins on each side,
-    the bulk the others. NaNs (observable absent in an event) are dropped.
+    the bulk the others. NaNs (observable absent in an event) are dropped. Where the truth has an
+    atom or discrete values, both regions come back flagged, with ``G`` NaN.
     """
     sample = np.asarray(sample, dtype=np.float64)
     w = np.ones_like(sample) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -217,6 +282,13 @@ def amplification_factor(
     sample, w = sample[keep], w[keep]
     truth = np.asarray(truth, dtype=np.float64)
     truth = truth[np.isfinite(truth)]
+    flag = _quantile_flag(truth, n_quantiles)
+    if flag:
+        nan = math.nan
+        return [
+            AmplificationFactor(observable, region, nan, nan, nan, nan, n_train, False, flag)
+            for region in ("bulk", "tails")
+        ]
     edges = np.quantile(truth, np.linspace(0.0, 1.0, n_quantiles + 1))
     edges[0], edges[-1] = -np.inf, np.inf
     regions = {

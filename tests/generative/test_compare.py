@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mlgen.cli import main
-from mlgen.generative.compare import compare_samples
-from mlgen.generative.quality import amplification_factor, histogram_pulls, weighted_auc
+from mlgen.generative.compare import _atoms, compare_samples
+from mlgen.generative.quality import amplification_factor, atoms, histogram_pulls, weighted_auc
 from mlgen.lhe import read_lhe
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "lhe"
@@ -80,6 +80,47 @@ def test_amplification_factor_measures_information() -> None:
     assert fresh["bulk"].g > 3 * resampled["bulk"].g
 
 
+def _with_atom(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
+    """p_T(ll)-like: ``share`` of the events at exactly 0, the others exponential (10 GeV)."""
+    return np.where(rng.uniform(size=n) < share, 0.0, rng.exponential(10.0, size=n))
+
+
+def test_an_atom_or_discrete_values_are_flagged_instead_of_a_g_of_zero() -> None:
+    """The quantile bins of a truth with 55% at p_T(ll) = 0 collapse onto the atom: a sample of the same
+    distribution came out G = 0.00 +- 0.00. Now it is flagged and G not computed; so is a count. The same
+    sample without the atom still gets its G."""
+    rng = np.random.default_rng(5)
+    truth, sample = _with_atom(rng, 200_000, 0.55), _with_atom(rng, 20_000, 0.55)
+    for region in amplification_factor(sample, truth, 2000):
+        assert math.isnan(region.g) and region.flag.startswith("atom: 55.")
+        assert region.to_dict()["g"] is None  # JSON has no NaN
+    counts = rng.poisson(1.0, size=50_000).astype(float)
+    assert amplification_factor(counts[:5000], counts, 500)[0].flag.startswith("discrete: ")
+    continuous = [f for f in amplification_factor(sample[sample > 0], truth[truth > 0], 2000)]
+    assert all(not f.flag and f.g > 1 for f in continuous)
+
+
+def test_atoms_are_found_through_rounding_and_compared_alone() -> None:
+    """An atom's values differ by an LHE file's rounding; a generator that moved 8% of the events off the
+    atom into 0-10 GeV is caught by the atom's own pull, one of the same distribution is not."""
+    rng = np.random.default_rng(6)
+    reference = _with_atom(rng, 10_000, 0.55)
+    reference[reference == 0] = rng.uniform(-1e-9, 1e-9, size=int((reference == 0).sum())) * 1e-3
+    ((value, share),) = atoms(reference, min_share=0.01)
+    assert abs(value) < 1e-11 and abs(share - 0.55) < 0.02
+    same = _with_atom(rng, 10_000, 0.55)
+    moved = np.where((same == 0) & (rng.uniform(size=len(same)) < 0.08 / 0.55), rng.uniform(0, 10), same)
+    ones = np.ones(10_000)
+    (fair,) = _atoms(reference, (same, ones), (reference, ones))
+    (shifted,) = _atoms(reference, (moved, ones), (reference, ones))
+    assert abs(fair.pull) < 4 and shifted.pull < -8
+    assert abs(shifted.share_b - shifted.share_a - 0.08) < 0.02
+    # weighted and signed samples: the share's error follows the weights (sum w^2)
+    signed = np.where(rng.uniform(size=10_000) < 0.2, -1.0, 1.0)
+    (weighted,) = _atoms(reference, (same, signed), (reference, ones))
+    assert weighted.share_a_err > 1.4 * weighted.share_b_err and abs(weighted.pull) < 4
+
+
 @pytest.mark.skipif(not ZJETS.is_file(), reason="../shared/data/lhe not present")
 def test_two_halves_of_one_sample_compare_equal(tmp_path: Path) -> None:
     _, events = read_lhe(ZJETS)
@@ -114,6 +155,10 @@ def test_compare_cli_with_truth_reports_amplification(
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "classifier AUC" in text and "G[m_leptons [GeV], bulk]" in text
+    # p_T(ll) = 0 in 55% of Z + 0 jet events, n_jets a count: flagged, not G = 0.00 +- 0.00
+    assert "G[pT_leptons (system) [GeV]] not computed: atom: 5" in text
+    assert "G[n_jets] not computed: discrete: 3 values" in text
+    assert "G[pT_leptons (system) [GeV], bulk]" not in text
     report = json.loads((out / "compare.json").read_text())
     bulk = [
         f for f in report["amplification"] if f["region"] == "bulk" and f["observable"] == "m_leptons [GeV]"
