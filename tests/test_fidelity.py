@@ -4,11 +4,13 @@ blocks, reweighting weights, per-process cross sections, the input's particle ma
 A synthetic FxFx-like sample (Z -> e+ e- with 0, 1, 2 gluons, two processes by Born multiplicity,
 ``npLO``/``npNLO`` on every event tag, signed weights, two reweighting weights, an ``<mgrwt>`` block
 per event, MG5 cards in the header) goes through ``mlgen positive`` (each method), ``amplify``,
-``merge`` and ``compare``; real files from ``../shared/data/lhe`` through ``positive`` and ``merge``.
+``merge`` and ``compare``; real files from ``../shared/data/lhe`` through ``positive``, ``merge`` and
+``subtract``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -314,6 +316,65 @@ def test_real_files_through_positive_cell_keep_everything(name: str, tmp_path: P
         mine_in, mine_out = a.process_id.numpy() == line.id, b.process_id.numpy() == line.id
         assert math.isclose(w_in[mine_in].sum() / len(w_in), line.xsec_pb, rel_tol=1e-9, abs_tol=1e-300)
         assert math.isclose(w_out[mine_out].sum() / len(w_out), line.xsec_pb, rel_tol=1e-9, abs_tol=1e-300)
+
+
+SUBTRACT_REAL = [
+    "pylhe-testlhef3.lhe",  # npLO/npNLO, #aMCatNLO lines, 9 reweighting weights
+    "pylhe-testfile-sherpa-3.0.1-eejjj.lhe",  # trials, muf2, mur2
+    "pylhe-testfile-powheg-box-v2-directphoton.lhe",  # #rwgt lines, 7 reweighting weights
+    "pylhe-testfile-pythia-8.3.14-weakbosons.lhe",  # #pdf lines, 28 record layouts
+]
+
+
+@pytest.mark.parametrize("name", SUBTRACT_REAL)
+def test_subtract_keeps_everything_of_the_events_it_keeps(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B a real file, S a third of its events (weighted to a third of sigma_B): ``subtract`` writes B's own
+    events, each with its tag attributes, per-event blocks, process id and record; B's header; ``<init>``
+    per process from the output's own weights; B's reweighting weights dropped with a warning and a
+    header note naming them."""
+    base = DATA / name
+    info_b, b = read_events(base)
+    assert b is not None
+    w_b = per_event_pb(info_b, b)[0]
+    pick = torch.arange(0, len(b), 3)
+    s = b[pick]
+    s.weight = torch.as_tensor(w_b[pick.numpy()] * len(pick) / len(b))
+    lines_s = process_lines(s.process_id.numpy(), s.weight.numpy(), unweighted=False)
+    sub = tmp_path / "s.lhe"
+    write_lhe(sub, dataclasses.replace(info_b, processes=lines_s, weight_strategy=-4), s)
+    out = tmp_path / "out.lhe"
+    assert main(["subtract", str(base), str(sub), "-o", str(out), "--epochs", "3", "--seed", "2"]) == 0
+    info_out, c = read_events(out)
+    assert c is not None and len(c) > 0
+    assert info_b.header.strip() in info_out.header
+    # each written event is one of B's: the same momenta, to the writer's rounding
+    slots = b.momenta.shape[1]  # the output's records may all be shorter than B's longest
+    flat_b = b.momenta.flatten(1)
+    flat_c = torch.nn.functional.pad(c.momenta, (0, 0, 0, slots - c.momenta.shape[1])).flatten(1)
+    source = torch.cdist(flat_c, flat_b).argmin(1)
+    scale = float(flat_b.abs().max())
+    assert float((flat_c - flat_b[source]).abs().max()) < 1e-9 * scale
+    for field in ("pdg", "status", "mothers", "colors", "masses"):
+        kept = getattr(c, field)
+        assert torch.equal(kept, getattr(b, field)[source][:, : kept.shape[1]]), field
+    for field in ("process_id", "scale"):
+        assert torch.equal(getattr(c, field), getattr(b, field)[source]), field
+    for field in ("attributes", "trailer"):  # None: no event has any
+        given, kept = getattr(b, field), getattr(c, field)
+        expected = [""] * len(c) if given is None else list(given[source.numpy()])
+        assert (list(kept) if kept is not None else [""] * len(c)) == expected, field
+    assert b.attributes is not None or b.trailer is not None  # each of these files has one or the other
+    # B's reweighting weights are not B - S's: dropped, and said so (they went without a word)
+    assert c.extra_weights is None and not info_out.weights
+    if b.extra_weights is not None:
+        note = f"dropped the reweighting weights {info_b.weights[0].id}"
+        assert note in info_out.header and note in capsys.readouterr().out
+    w_out = per_event_pb(info_out, c)[0]
+    for line in info_out.processes:
+        mine = c.process_id.numpy() == line.id
+        assert math.isclose(line.xsec_pb, cross_section(np.where(mine, w_out, 0.0))[0], rel_tol=1e-9)
 
 
 def test_a_weighted_runs_plot_integrates_to_sigma() -> None:

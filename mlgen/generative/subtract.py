@@ -363,7 +363,9 @@ def subtract(
         info_b,
         weight_strategy=-4 if bool((out.weight < 0).any()) else 3,
         processes=lines,
-        weights=(),
+        # B's named weights stay in the run info, and the events' columns go (B's variations are not
+        # B - S's): the command's account_for_dropped names them in a warning and a header note
+        weights=info_b.weights,
         generator=(f"mlgen subtract ({method})", info_b.generator[1]),
     )
     return out, run_info, report
