@@ -238,6 +238,9 @@ class FlowCard:
     coverage check, and points that seed training (64 x 200 found both peaks of the 16-d camel
     with alpha = 0.1 in 10 of 10 seeds). ``explore = false`` saves those calls (about
     ``explore_starts x explore_steps + probe_iter x vegas_per_iter``) where one peak is known.
+    ``explore_channels = true`` (kind ``multichannel``) runs the same exploration after training on
+    the channel sum: a second probe of the coverage check that names the regions the channels
+    missed (off by default; it costs the same calls).
     """
 
     n_calls: int = 200_000
@@ -261,6 +264,7 @@ class FlowCard:
     explore: bool = True
     explore_starts: int = 64
     explore_steps: int = 200
+    explore_channels: bool = False
 
     def validate(self) -> None:
         counts: tuple[str, ...] = ("n_calls", "batch", "n_bins", "hidden", "layers", "n_blocks")

@@ -31,12 +31,14 @@ __all__ = [
     "RegionShare",
     "coverage_check",
     "informative_probe",
+    "settle_heavy_tail",
     "uncovered_share",
 ]
 
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import torch
 from torch import Tensor
@@ -300,3 +302,36 @@ def coverage_check(
             for e, pull, ok, _ in rows
         ],
     )
+
+
+def settle_heavy_tail(result: IntegrationResult, check: CoverageCheck) -> bool:
+    """Withdraw ``result``'s heavy-tail warning when an independent probe at least as precise confirms it.
+
+    The heavy-tail warning says the estimate and its error may not be reliable because a few weights
+    carry the variance. A confirmed check (no region missed) whose agreeing informative probe has an
+    error no larger than the result's has measured the estimate independently, to the result's own
+    precision: the warning's claim is then answered, and it is kept as a note (``flags["tail_settled"]``)
+    instead. The ZueNIS camel (s = 0.1, 8-d) at 3e5 calls, seed 7: the flow's 1.94947e-6 +- 1.9e-8
+    (exact 1.94501e-6) with the error known to 67%, the mode-mixture probe within 0.3%: warned before.
+    Returns whether the warning was withdrawn.
+    """
+    message = result.flags.get("heavy_tail")
+    if not message or not check.confirmed:
+        return False
+    agreeing = []
+    for probe in check.probes:
+        mean, sdev, pull = (float(cast(float, probe[key])) for key in ("mean", "sdev", "pull"))
+        if probe["informative"] and abs(pull) <= check.threshold and sdev <= result.sdev:
+            agreeing.append((sdev, str(probe["name"]), mean, pull))
+    if not agreeing:
+        return False
+    sdev, name, mean, pull = min(agreeing)
+    result.withdraw(str(message))
+    del result.flags["heavy_tail"]
+    stats = result.weight_stats
+    result.flags["tail_settled"] = (
+        f"a few weights carry the variance (the error known to {stats.get('error_uncertainty', 0):.0%}, "
+        f"tail shape k = {stats.get('pareto_k', math.nan):.2f}), but the {name} ({mean:.6g} +- {sdev:.2g}, "
+        f"pull {pull:+.1f}) confirms the estimate at its own precision"
+    )
+    return True

@@ -49,12 +49,12 @@ from mlgen.initialise import fresh_module
 from mlgen.integrate.base import Integrand
 from mlgen.integrate.channel_weights import ChannelWeights
 from mlgen.integrate.channels import ChannelMaps
-from mlgen.integrate.coverage import coverage_check
+from mlgen.integrate.coverage import ProbeEvidence, coverage_check, settle_heavy_tail
 from mlgen.integrate.defensive import tune_shares
 from mlgen.integrate.flow_sampler import FlowSampler
 from mlgen.integrate.loop import integrate, vegas_integrate
 from mlgen.integrate.losses import stratified_variance_loss
-from mlgen.integrate.nis import FlowSettings
+from mlgen.integrate.nis import FlowSettings, evidence, explore
 from mlgen.integrate.result import IntegrationResult, Iteration, PointSample
 from mlgen.integrate.train import TrainReport, guarded_step
 from mlgen.metrics import reduced_max
@@ -378,7 +378,16 @@ def multichannel_integrate(
         name=f"multi-channel flow ({n_ch} channels, {len(dropped)} dropped)",
         keep_points=min(settings.n_iter * settings.n_per_iter, 1_000_000),  # for the generation allocation
     )
-    check = coverage_check(result, probe_all, threshold=settings.coverage_threshold)
+    probe_evidence = [ProbeEvidence("VEGAS probe", probe_all)]
+    if settings.explore_channels:  # a second probe, on the channel sum itself (issue 30)
+        explored, mixture = explore(
+            sampler.integrand(channels), sampler.dim, settings, torch_generator(seeds.spawn(1)[0], device)
+        )
+        if explored is not None and mixture is not None:
+            probe_evidence.append(evidence(result, sampler, "mode-mixture probe", explored, mixture))
+            result.n_eval += explored.n_eval
+            result.flags["exploration"] = {"modes": mixture.describe(), "n_calls": explored.n_eval}
+    check = coverage_check(result, probe_evidence, threshold=settings.coverage_threshold)
     result.flags["coverage"] = check.to_dict()
     integration_allocation = sampler.allocation.clone()
     if result.sample is not None:
@@ -398,4 +407,5 @@ def multichannel_integrate(
         result.flags["defensive"] = shares
     if not check.confirmed:
         result.warn(check.message)
+    settle_heavy_tail(result, check)
     return result, sampler

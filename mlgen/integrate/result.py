@@ -163,6 +163,14 @@ class IntegrationResult:
         previous = self.flags.get("warning")
         self.flags["warning"] = message if not previous else f"{previous}\n{message}"
 
+    def withdraw(self, message: str) -> None:
+        """Take ``message`` out of ``flags["warning"]`` (the flag goes when nothing is left)."""
+        kept = [line for line in str(self.flags.get("warning", "")).split("\n") if line and line != message]
+        if kept:
+            self.flags["warning"] = "\n".join(kept)
+        else:
+            self.flags.pop("warning", None)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {
@@ -220,6 +228,8 @@ class IntegrationResult:
             elif key == "channels":
                 alloc = ", ".join(f"{a:.3g}" for a in value["allocation"])
                 lines.append(f"channels: allocation {alloc}; dropped {value['dropped'] or 'none'}")
+            elif key == "tail_settled":
+                lines.append(f"weights: {value}")
             elif key == "auto":
                 lines.append(f"integrator auto: chose {value['kind']}: {value['reason']}")
             elif key == "exploration":

@@ -48,3 +48,48 @@ def test_skewed_but_finite_weights_are_not_flagged() -> None:
     assert fired == 0
     assert max(abs(p) for p in pulls) < 4
     assert abs(sum(pulls) / len(pulls)) < 4 / len(pulls) ** 0.5  # unbiased on average, too
+
+
+def _tailed(mean: float, sdev: float):
+    """A result whose weights have one point carrying the variance (the error known to ~100%)."""
+    from mlgen.integrate.result import IntegrationResult, Iteration
+
+    result = IntegrationResult([Iteration(mean, sdev * 2**0.5, 10_000)] * 2, 20_000)
+    w = torch.ones(20_000, dtype=torch.float64)
+    w[0] = 400.0
+    result.add_weight_stats(w)
+    assert "HEAVY-TAILED" in result.flags["warning"]
+    return result
+
+
+def test_a_heavy_tail_warning_yields_only_to_a_probe_that_confirms_at_the_results_precision() -> None:
+    """The ZueNIS camel's false alarm (seed 7 at 3e5 calls: right, confirmed by a probe 3x more
+    precise, the error known to 67%) is withdrawn; the warning stays where the probe is less precise
+    than the result, where it disagrees, and where nothing checks."""
+    from mlgen.integrate.coverage import coverage_check, settle_heavy_tail
+    from mlgen.integrate.result import IntegrationResult, Iteration
+
+    def probe(mean: float, sdev: float) -> IntegrationResult:
+        return IntegrationResult([Iteration(mean, sdev * 2**0.5, 10_000)] * 2, 20_000)
+
+    right = _tailed(1.0, 0.01)
+    check = coverage_check(right, probe(1.003, 0.003))
+    assert check.confirmed and settle_heavy_tail(right, check)
+    assert "warning" not in right.flags and "heavy_tail" not in right.flags
+    assert "confirms the estimate at its own precision" in right.flags["tail_settled"]
+    assert "weights: a few weights carry the variance" in right.summary()
+    # a probe less precise than the result cannot answer for its error bar
+    loose = _tailed(1.0, 0.01)
+    assert not settle_heavy_tail(loose, coverage_check(loose, probe(1.01, 0.02)))
+    assert "HEAVY-TAILED" in loose.flags["warning"]
+    # a probe that disagrees: the check fails, the warning stays next to its message
+    low = _tailed(0.9, 0.01)
+    failed = coverage_check(low, probe(1.0, 0.003))
+    low.warn(failed.message)
+    assert failed.verdict == "low" and not settle_heavy_tail(low, failed)
+    assert "HEAVY-TAILED" in low.flags["warning"] and "COVERAGE CHECK FAILED" in low.flags["warning"]
+    # other warnings are kept when the tail's goes
+    both = _tailed(1.0, 0.01)
+    both.warn("another warning")
+    assert settle_heavy_tail(both, coverage_check(both, probe(1.0, 0.003)))
+    assert both.flags["warning"] == "another warning"
