@@ -18,8 +18,11 @@ For each process archive (``../shared/data/madgraph/<proc>.mad.tar.gz``) and met
   integration with its
   adaptation and training, the multi-channel prior's single-diagram-enhancement weights, the
   pilot sample that fixes the maximum, generation's weighted points, the colour choice of the
-  kept events) and writes the count beside ``result.json``. Read back: σ ± error, the integrand
-  points (integration ``n_eval`` + pilot + generation's ``n_weighted``), the code evaluations,
+  kept events) and, apart, the integrand's ``|M|^2`` evaluations (``MadGraphCPP.__call__``: the
+  points inside the cuts, as MadEvent's counter counts the points after ``passcuts``), and writes
+  the counts beside ``result.json``. Read back: σ ± error, the ME points (those ``|M|^2``
+  evaluations), the phase-space points (integration ``n_eval`` + generation's
+  ``n_weighted`` with its pilot, cut-failing points included), the code evaluations,
   the unweighting efficiency, the wall time (setup = the library build, else integration +
   generation).
 
@@ -236,6 +239,13 @@ def diagram_sums(self, p, *a, **k):  # the SDE weights of all channels: one eval
     count["events"] += int(p.shape[0]); count["calls"] += 1
     return _sums(self, p, *a, **k)
 bridge.Bridge.diagram_sums = diagram_sums
+from mlgen.matrix.mg5.matrix_element import MadGraphCPP
+count["me_points"] = 0
+_call = MadGraphCPP.__call__
+def call(self, p, *a, **k):  # the integrand's |M|^2: the points inside the cuts only
+    count["me_points"] += int(p.shape[0])
+    return _call(self, p, *a, **k)
+MadGraphCPP.__call__ = call
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(count)))
 from mlgen.cli import main
 rc = main(sys.argv[2:])
@@ -271,9 +281,10 @@ def run_mlgen(proc: str, method: str, args: argparse.Namespace, card: dict[str, 
     gen, integ, timings = res["generation"], res["integration"], res.get("timings", {})
     out["sigma_pb"], out["sigma_err_pb"] = res["sigma_pb"], res["sigma_err_pb"]
     out["integration_n_eval"] = integ.get("n_eval")
-    out["pilot"] = int(COMMON_SETTINGS["events.batch_size"])
     out["generation_n_weighted"] = gen["n_weighted"]
-    out["me_calls"] = (out["integration_n_eval"] or 0) + out["pilot"] + gen["n_weighted"]
+    # the pilot is generation's first batch (counted in n_weighted)
+    out["phase_space_points"] = (out["integration_n_eval"] or 0) + gen["n_weighted"]
+    out["me_calls"] = out["phase_space_points"]  # where the child's count is missing: an upper bound
     out["efficiency"] = gen["efficiency"]
     out["w_max_pb"] = gen["w_max_pb"]
     out["overweight_fraction"] = gen["overweight_fraction"]
@@ -285,6 +296,8 @@ def run_mlgen(proc: str, method: str, args: argparse.Namespace, card: dict[str, 
     if counter.exists():
         c = json.loads(counter.read_text())
         out["code_evaluations"], out["code_calls"] = c["events"], c["calls"]
+        if "me_points" in c:
+            out["me_calls"] = c["me_points"]
     lhe = results[-1].parent / "unweighted_events.lhe.gz"
     out["n_unweighted"] = count_events(lhe)
     out["events_file"] = rel(lhe, work) if lhe.exists() else None
@@ -299,10 +312,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     ref = {r["process"]: r for r in rows if r["method"] == "madevent" and r.get("sigma_pb")}
     head = (
         "| process | method | σ [pb] | pull vs MadEvent | N unw | ME points / unw. event "
-        "| code evals / unw. event | ε overall | ε generation | compile [s] | run [s] | run s / 10⁴ unw. "
+        "| PS points / unw. event | code evals / unw. event | ε overall | ε generation | compile [s] | run [s] | run s / 10⁴ unw. "
         "| rc |"
     )
-    out = [head, "|" + "---|" * 13]
+    out = [head, "|" + "---|" * 14]
     for r in rows:
         n = r.get("n_unweighted") or 0
         sig = f"{r['sigma_pb']:.5g} ± {r['sigma_err_pb']:.2g}" if r.get("sigma_pb") else "–"
@@ -312,6 +325,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             combined = math.hypot(r["sigma_err_pb"], me["sigma_err_pb"])
             pull = f"{(r['sigma_pb'] - me['sigma_pb']) / combined:+.2f}"
         per = f"{r['me_calls'] / n:.1f}" if n and r.get("me_calls") else "–"
+        ps = f"{r['phase_space_points'] / n:.1f}" if n and r.get("phase_space_points") else "–"
+        if r["method"] != "madevent" and r.get("me_calls") and "phase_space_points" not in r:
+            # a row from before the |M|^2 count: its me_calls were phase-space points, an upper bound
+            ps, per = per, f"≤ {per}"
         code = f"{r['code_evaluations'] / n:.1f}" if n and r.get("code_evaluations") else "–"
         overall = f"{n / r['me_calls']:.3g}" if n and r.get("me_calls") else "–"
         eps = f"{r['efficiency']:.3g}" if r.get("efficiency") and r["method"] != "madevent" else "–"
@@ -327,7 +344,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         }
         method = r["method"] + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
         out.append(
-            f"| {r['process']} | {method} | {sig} | {pull} | {n} | {per} | {code} | {overall} | {eps} "
+            f"| {r['process']} | {method} | {sig} | {pull} | {n} | {per} | {ps} | {code} | {overall} | {eps} "
             f"| {comp} | {run} | {per_ev} | {rc} |"
         )
     return "\n".join(out)
