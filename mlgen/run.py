@@ -302,7 +302,10 @@ def physics_settings(card: Card, process: Process) -> dict[str, Any]:
 
     source = Path(card.source) if card.source else None
     parameters = parameters_from_card(
-        card.model.scheme, card.model.param_card, base_dir=source.parent if source else None
+        card.model.scheme,
+        card.model.param_card,
+        base_dir=source.parent if source else None,
+        ckm=card.model.ckm,
     )
     mz2 = torch.tensor([GMU.mz**2], dtype=torch.float64)
     # the coupling the integrand runs with: the PDF set's for hadron beams, the model's otherwise
@@ -312,7 +315,7 @@ def physics_settings(card: Card, process: Process) -> dict[str, Any]:
         alpha_s = f"alpha_s(M_Z) = {parameters.alpha_s_mz:g} of the model ({card.model.scheme})"
     scales = asdict(card.scales)
     uses_value = "fixed" in (card.scales.mu_r, card.scales.mu_f)
-    keys = ["beams.particles", "beams.sqrt_s", "model.scheme", "model.param_card"]
+    keys = ["beams.particles", "beams.sqrt_s", "model.scheme", "model.param_card", "model.ckm"]
     keys += [
         f"scales.{k}" for k in ("mu_r", "mu_f", "factor_r", "factor_f", *(("value",) if uses_value else ()))
     ]
@@ -391,6 +394,10 @@ def describe_physics(physics: dict[str, Any]) -> str:
         + f": M_Z = {model['mz']:g}, M_W = {model['mw']:g}, m_t = {model['mt']:g}, "
         f"m_H = {model['mh']:g} GeV, alpha = 1/{1 / model['alpha']:.6g}"
     )
+    ckm = model["ckm"]
+    identity = all(v == (i == j) for i, row in enumerate(ckm) for j, v in enumerate(row))
+    rows = "; ".join(" ".join(f"{v:.5g}" for v in row) for row in ckm)
+    lines.append(f"  CKM: {'the identity' if identity else f'|V| rows u, c, t = {rows}'}{mark('model.ckm')}")
     return "\n".join(lines)
 
 

@@ -157,12 +157,43 @@ class PDFCard:
             raise ValueError(f"alphas_mz: expected alpha_s(M_Z) between 0.05 and 0.3, got {self.alphas_mz}")
 
 
+CKMRow = tuple[float, float, float]
+
+
 @dataclass(frozen=True)
 class ModelCard:
-    """Standard Model parameters: a named scheme or an SLHA ``param_card.dat``."""
+    """Standard Model parameters: a named scheme or an SLHA ``param_card.dat``.
+
+    ``ckm`` gives the magnitudes ``|V_ij|`` of the CKM matrix, rows ``(u, c, t)``, columns
+    ``(d, s, b)``, e.g. the PDG's global fit
+    ``[[0.97435, 0.22500, 0.00369], [0.22486, 0.97349, 0.04182], [0.00857, 0.04110, 0.999118]]``.
+    Each row and column must be unitary to 1% (``sum |V|^2 = 1``). Default: the identity, or the
+    Cabibbo angle of a param card's ``CKMBLOCK`` (MadGraph5's ``sm-ckm``). It enters the matrix
+    elements with W couplings as ``|V_ij|^2`` (``w_lnu``: a ``u s~`` initial state appears with
+    ``|V_us|^2``; ``ttbar_6j``: ``|V_tb|^2`` per top, and the ``W -> u d~, c s~`` decays it generates
+    take ``|V_ud|^2``, ``|V_cs|^2``: the off-diagonal ones are not generated); the others have no W
+    coupling. A MadGraph5 or a user's matrix element has its own couplings, which mlgen cannot
+    change: a CKM matrix there is refused.
+    """
 
     scheme: Literal["gmu", "mg5_sm"] = "gmu"
     param_card: str | None = None
+    ckm: tuple[CKMRow, CKMRow, CKMRow] | None = None
+
+    def validate(self) -> None:
+        if self.ckm is None:
+            return
+        if any(not 0 <= v <= 1 for row in self.ckm for v in row):
+            given = [list(row) for row in self.ckm]
+            raise ValueError(f"ckm: expected magnitudes |V_ij| between 0 and 1, got {given}")
+        lines = [(f"row {q}", row) for q, row in zip("uct", self.ckm)]
+        lines += [(f"column {q}", column) for q, column in zip("dsb", zip(*self.ckm))]
+        for name, values in lines:
+            total = sum(v * v for v in values)
+            if abs(total - 1) > 0.01:
+                raise ValueError(
+                    f"ckm: {name} has sum |V|^2 = {total:.4g}, expected 1 within 0.01 (a unitary matrix)"
+                )
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mlgen.physics.slha import SLHAError, read_slha
+from mlgen.physics.slha import SLHAData, SLHAError, read_slha
 
 IDENTITY_CKM: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
@@ -188,6 +188,7 @@ def from_param_card(path: str | Path) -> SMParameters:
     widths = card.decays
     return replace(
         base,
+        ckm=_ckm_of(card),
         name=f"param_card:{Path(path).name}",
         mz=mz,
         mw=mw,
@@ -206,17 +207,50 @@ def from_param_card(path: str | Path) -> SMParameters:
     )
 
 
+def _ckm_of(card: SLHAData) -> tuple[tuple[float, float, float], ...]:
+    """The CKM magnitudes of MadGraph5's ``sm`` model (``sm-ckm``: ``Block CKMBLOCK``, entry 1 the
+    Cabibbo angle: ``V_ud = V_cs = cos, V_us = V_cd = sin``, ``V_tb = 1``); the identity without it.
+    Another CKM block, or a ``CKMBLOCK`` of another model, is refused rather than ignored."""
+    for block in ("VCKMIN", "VCKM", "IMVCKM", "WOLFENSTEIN"):
+        if block in card.blocks:
+            raise SLHAError(
+                f"{card.source}: Block {block} is not read (mlgen reads MadGraph5 sm's CKMBLOCK): "
+                "give the CKM magnitudes as [model] ckm"
+            )
+    entries = card.blocks.get("CKMBLOCK", {})
+    if not entries:
+        return IDENTITY_CKM
+    if set(entries) != {(1,)}:
+        raise SLHAError(
+            f"{card.source}: Block CKMBLOCK has entries {sorted(k[0] for k in entries)}; mlgen reads "
+            "MadGraph5 sm's, entry 1 alone (the Cabibbo angle): give the CKM magnitudes as [model] ckm"
+        )
+    c, s = abs(math.cos(entries[(1,)])), abs(math.sin(entries[(1,)]))
+    return ((c, s, 0.0), (s, c, 0.0), (0.0, 0.0, 1.0))
+
+
 def parameters_from_card(
-    scheme_name: str = "gmu", param_card: str | None = None, *, base_dir: Path | None = None
+    scheme_name: str = "gmu",
+    param_card: str | None = None,
+    *,
+    base_dir: Path | None = None,
+    ckm: tuple[tuple[float, float, float], ...] | None = None,
 ) -> SMParameters:
     """The parameters a run card's ``[model]`` asks for: its ``param_card`` when given
-    (relative paths tried against ``base_dir``), else the named scheme."""
+    (relative paths tried against ``base_dir``), else the named scheme; ``ckm`` (``|V_ij|``,
+    rows u, c, t) replaces the identity, and may not replace a param card's own CKM."""
     if param_card is None:
-        return scheme(scheme_name)
-    path = Path(param_card)
-    if not path.is_absolute() and base_dir is not None and not path.exists():
-        path = base_dir / path
-    return from_param_card(path)
+        parameters = scheme(scheme_name)
+    else:
+        path = Path(param_card)
+        if not path.is_absolute() and base_dir is not None and not path.exists():
+            path = base_dir / path
+        parameters = from_param_card(path)
+    if ckm is None:
+        return parameters
+    if parameters.ckm != IDENTITY_CKM:
+        raise ValueError(f"model.ckm: the param card {param_card} gives a CKM matrix (CKMBLOCK) already")
+    return replace(parameters, ckm=tuple((float(r[0]), float(r[1]), float(r[2])) for r in ckm))
 
 
 #: Total widths (GeV) by PDG id, the Review of Particle Physics' values (PDG 2018: Gamma_Z 2.4952,

@@ -12,6 +12,7 @@ import torch
 
 from mlgen.cards.schema import BEAM_PARTICLES, Card
 from mlgen.matrix.base import MatrixElement
+from mlgen.matrix.builtin import BUILTIN_MATRIX_ELEMENTS
 from mlgen.matrix.loader import load_matrix_element, load_user_matrix_element
 from mlgen.matrix.mg5.matrix_element import MadGraphCPP
 from mlgen.phasespace import PhaseSpace, from_propagators
@@ -26,6 +27,23 @@ from mlgen.process.diagrams import diagram_channels
 from mlgen.process.objects import object_indices
 from mlgen.process.priors import ChannelPrior, DiagramPrior
 from mlgen.process.process import Process, ScaleSetup
+
+
+def _check_ckm_honoured(card: Card, ckm: tuple[tuple[float, float, float], ...], replaced: bool) -> None:
+    """A CKM matrix other than the identity reaches the built-in matrix elements only (their factories
+    take the SM parameters); another has its couplings built in, so it is refused before any work."""
+    from mlgen.physics.sm import IDENTITY_CKM
+
+    name = card.process.matrix_element
+    builtin = not replaced and card.process.user is None and name in BUILTIN_MATRIX_ELEMENTS
+    if ckm == IDENTITY_CKM or builtin:
+        return
+    key = "model.ckm" if card.model.ckm is not None else f"model.param_card ({card.model.param_card})"
+    what = "a matrix element given in Python" if replaced else f"matrix element {name!r}"
+    raise ValueError(
+        f"{card.source}: {key}: {what} has its own couplings, which mlgen cannot change; a CKM matrix "
+        f"applies to the built-in ones ({', '.join(BUILTIN_MATRIX_ELEMENTS)})"
+    )
 
 
 def build_process(
@@ -46,8 +64,12 @@ def build_process(
 
     source = Path(card.source) if card.source else None
     parameters = parameters_from_card(
-        card.model.scheme, card.model.param_card, base_dir=source.parent if source else None
+        card.model.scheme,
+        card.model.param_card,
+        base_dir=source.parent if source else None,
+        ckm=card.model.ckm,
     )
+    _check_ckm_honoured(card, parameters.ckm, matrix_element is not None)
     me: MatrixElement
     if matrix_element is not None:
         me = matrix_element

@@ -125,8 +125,9 @@ def ttbar(pdf, sqrt_s: float, mt: float, n_tau: int = 300, n_y: int = 200) -> fl
     return float(np.sum(integrand * wy * wl[:, None])) * GEV2_TO_PB
 
 
-def w_plus(pdf, sqrt_s: float, n_m: int = 400, n_y: int = 400) -> float:
-    """sigma(pp -> W+ -> e+ nu) in pb, mu_F = m_enu, diagonal CKM (u d~ and c s~), full Breit-Wigner."""
+def w_plus(pdf, sqrt_s: float, n_m: int = 400, n_y: int = 400, ckm=None) -> float:
+    """sigma(pp -> W+ -> e+ nu) in pb, mu_F = m_enu, full Breit-Wigner; ``ckm`` the magnitudes |V_ij|
+    (rows u, c, t; columns d, s, b; default diagonal: u d~ and c s~)."""
     par = scheme("gmu")
     mw, gw = par.mw, par.ww
     s = sqrt_s**2
@@ -143,7 +144,12 @@ def w_plus(pdf, sqrt_s: float, n_m: int = 400, n_y: int = 400) -> float:
     x2 = np.sqrt(tau)[:, None] * np.exp(-y)
     q2 = np.broadcast_to(m2[:, None], x1.shape)
     f1, f2 = _xf_all(pdf, x1, q2), _xf_all(pdf, x2, q2)
-    lum = sum(f1[up] * f2[-dn] + f1[-dn] * f2[up] for up, dn in ((2, 1), (4, 3)))
+    v = ckm if ckm is not None else ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    lum = sum(
+        v[up // 2 - 1][(dn - 1) // 2] ** 2 * (f1[up] * f2[-dn] + f1[-dn] * f2[up])
+        for up in (2, 4)
+        for dn in (1, 3, 5)
+    )
     integrand = lum / (x1 * x2) * sigma_hat[:, None] / s
     return float(np.sum(integrand * wy * (wt * dm2_dt)[:, None])) * GEV2_TO_PB
 
