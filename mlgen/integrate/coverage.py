@@ -210,17 +210,22 @@ def coverage_check(
     # a region the sampler missed makes it low by about the probe's share there; one it reaches only
     # rarely (its few points there carry large weights) does not: a sampler that is not below the
     # probe by at least half that share has not missed it (ZueNIS camel at 3e5 calls, seed 1: a
-    # sampler 1.4% low, within its error, thin where the probe has a few percent)
+    # sampler 1.4% low, within its error, thin where the probe has a few percent). A sampler below
+    # by about the share but within its error of an informative probe is right, and the check says
+    # where it is thin and by how much it may be low, without failing (the ZueNIS camel at 3e5
+    # calls, seeds 0, 1 and 9: 1.1%, 2.8% and 6.8% thin, pulls -1.3, -2.3 and -3.9 against the
+    # mode-mixture probe, -1.6, -2.8 and -4.0 against the exact value, were called LOW)
     missed, under = [], []
-    for e, pull, *_ in rows:
+    for e, pull, ok, _ in rows:
         share = e.missed_by_sampler
         if share is None or not share.significant:
             continue
         deficit = e.result.mean - result.mean
-        if pull < 0 and deficit > 0.5 * share.share * abs(e.result.mean):
+        below_by_share = pull < 0 and deficit > 0.5 * share.share * abs(e.result.mean)
+        if below_by_share and (not ok or pull < -threshold):
             missed.append((e, share))
         else:
-            under.append((e, share))
+            under.append((e, share, below_by_share))
     below = [(e, pull) for e, pull, ok, _ in rows if ok and pull < -threshold]
     above = [(e, pull) for e, pull, ok, _ in rows if ok and pull > threshold]
     agree = [e for e, pull, ok, _ in rows if ok and abs(pull) <= threshold]
@@ -258,10 +263,12 @@ def coverage_check(
                 f"({share.where()}): it missed that region"
             )
         if under:
-            e, share = max(under, key=lambda m: m[1].share)
-            message += (
-                f"; the sampler is thin at {share.where()}, where the {e.name} carries {share.share:.1%} "
-                "of sigma: its few points there weigh much (more training would lower the error)"
+            e, share, below_by_share = max(under, key=lambda m: m[1].share)
+            message += f"; the sampler is thin at {share.where()}, where the {e.name} carries "
+            message += f"{share.share:.1%} of sigma" + (
+                ": it may be low by up to that share, within its error (more training would close it)"
+                if below_by_share
+                else ": its few points there weigh much (more training would lower the error)"
             )
     elif thin:
         e, share = max(thin, key=lambda m: m[1].share)
