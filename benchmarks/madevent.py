@@ -52,7 +52,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "madgraph"
-METHODS = ("madevent", "vegas", "flow", "multichannel")
+METHODS = ("madevent", "vegas", "flow", "multichannel")  # and "madnis" (projected, see run_madnis)
 
 # mlgen's budget per method (card keys, ``--set``); the events' pilot and batch sizes are common.
 MLGEN_SETTINGS: dict[str, dict[str, str]] = {
@@ -307,6 +307,81 @@ def run_mlgen(proc: str, method: str, args: argparse.Namespace, card: dict[str, 
     return out
 
 
+# ------------------------------------------------------------------------------------------- madnis
+MADNIS_CHILD = r"""
+import json, sys, time, torch
+from madnis.integrator import Integrator
+from mlgen.matrix.mg5.matrix_element import MadGraphCPP
+from mlgen.metrics import reduced_max
+from mlgen.mg5_run import load_process_dir
+from mlgen.process.build import build_process
+root, budget, n_sample, seed, threads, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+torch.set_num_threads(threads)
+t0 = time.perf_counter()
+process = build_process(load_process_dir(root).card)
+setup = time.perf_counter() - t0
+count = {"me_points": 0}
+_call = MadGraphCPP.__call__
+def call(self, p, *a, **k):
+    count["me_points"] += int(p.shape[0])
+    return _call(self, p, *a, **k)
+MadGraphCPP.__call__ = call
+torch.manual_seed(seed)
+integrator = Integrator(lambda x: process(x.double()).to(x.dtype), dims=process.dim)
+t0 = time.perf_counter()
+steps = budget // integrator.batch_size
+integrator.train(steps)
+train_s, me_train = time.perf_counter() - t0, count["me_points"]
+t0 = time.perf_counter()
+w = integrator.sample(n_sample).weights.double()
+sample_s, me_sample = time.perf_counter() - t0, count["me_points"] - me_train
+w_max = reduced_max(w, 1e-3)
+json.dump({
+    "setup_s": setup, "train_s": train_s, "sample_s": sample_s, "train_calls": steps * integrator.batch_size,
+    "me_train": me_train, "n_sample": n_sample, "me_sample": me_sample,
+    "sigma_pb": float(w.mean()), "sigma_err_pb": float(w.std() / n_sample ** 0.5),
+    "efficiency": float(w.abs().mean()) / w_max, "w_max_pb": w_max,
+}, open(out, "w"))
+"""
+
+
+def run_madnis(proc: str, args: argparse.Namespace, card: dict[str, str]) -> dict[str, Any]:
+    """madnis 1.0 (``Integrator``, its defaults) on mlgen's integrand of the same ``.mad`` copy and run
+    card (the MG5 code, mlgen's default phase-space map, PDFs and cuts): trained with
+    ``--madnis-calls`` calls, then a sample of ``--madnis-sample`` points gives σ and the
+    hit-or-miss efficiency ε against the maximum whose overweights carry 10⁻³ of σ. Its ME points
+    per unweighted event are *projected*, not generated: (training's |M|² + N_events / ε x the
+    sample's share of points inside the cuts) / N_events. Needs the benchmark environment
+    (``make .venv-bench/bin/.mlgen-bench-env``)."""
+    work: Path = args.work
+    base = work / proc / "madnis"
+    root = unpack(DATA / f"{proc}.mad.tar.gz", base)
+    set_run_card(root, card)
+    python = REPO / ".venv-bench" / "bin" / "python"
+    out_json = base / "madnis.json"
+    cmd = [str(python), "-c", MADNIS_CHILD, str(root), str(args.madnis_calls), str(args.madnis_sample),
+           str(args.seed), str(args.threads), str(out_json)]  # fmt: skip
+    log = work / proc / "madnis.log"
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    rc, wall, lines = run_timed(cmd, REPO, log, args.timeout, env=env)
+    out: dict[str, Any] = {"process": proc, "method": "madnis", "rc": rc, "timed_out": rc in (124, 137)}
+    out["wall_s"], out["log"] = wall, rel(log, work)
+    if rc != 0 or not out_json.exists():
+        out["error"] = scrub("\n".join(line for _, line in lines[-15:]), work)
+        return out
+    res = json.loads(out_json.read_text())
+    n = int(card["nevents"])
+    inside = res["me_sample"] / res["n_sample"]
+    out.update(res)
+    out["projected"] = True
+    out["n_unweighted"] = n
+    out["me_calls"] = round(res["me_train"] + n / res["efficiency"] * inside)
+    out["phase_space_points"] = round(res["train_calls"] + n / res["efficiency"])
+    out["compile_s"] = res["setup_s"]
+    out["run_s"] = res["train_s"] + res["sample_s"] / res["n_sample"] * n / res["efficiency"]
+    return out
+
+
 # ------------------------------------------------------------------------------------------- table
 def table(rows: list[dict[str, Any]]) -> str:
     ref = {r["process"]: r for r in rows if r["method"] == "madevent" and r.get("sigma_pb")}
@@ -343,6 +418,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             if k != "integrator.kind" and k not in COMMON_SETTINGS and MLGEN_SETTINGS.get(r["method"], {}).get(k) != v
         }
         method = r["method"] + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
+        if r.get("projected"):  # N unweighted, the ME points and the run time projected from ε
+            method += f" ({r['train_calls']:.0e} training calls; projected)"
         out.append(
             f"| {r['process']} | {method} | {sig} | {pull} | {n} | {per} | {ps} | {code} | {overall} | {eps} "
             f"| {comp} | {run} | {per_ev} | {rc} |"
@@ -366,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per run")
     parser.add_argument("--threads", type=int, default=2, help="mlgen's torch threads")
     parser.add_argument("--set", action="append", help="extra mlgen card key=value for every mlgen method")
+    parser.add_argument("--madnis-calls", type=int, default=400_000, help="madnis's training calls")
+    parser.add_argument("--madnis-sample", type=int, default=200_000, help="madnis's sample for sigma and eps")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mlgen_madevent"))
     parser.add_argument("--json", type=Path, help="append the JSON lines here")
     parser.add_argument(
@@ -389,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {args.process} {method}: started {time.strftime('%H:%M:%S')}", flush=True)
         if method == "madevent":
             row = run_madevent(args.process, args, card)
+        elif method == "madnis":
+            row = run_madnis(args.process, args, card)
         else:
             row = run_mlgen(args.process, method, args, card)
         row["run_card"] = card
