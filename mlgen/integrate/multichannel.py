@@ -176,7 +176,8 @@ def train_multichannel(
         # all channels' points in one evaluation of the integrand
         points = channels.channel_values([(c, u) for c, _, u, _ in latent]) if latent else []
         drawn: list[tuple[int, Tensor, Tensor, Tensor, Tensor]] = [
-            (c, v, point.value * torch.exp(log_jac), point.features, point.log_prior)  # f |J_c| in latent space
+            # f |J_c| in the channel's latent space
+            (c, v, point.value * torch.exp(log_jac), point.features, point.log_prior)
             for (c, v, _, log_jac), point in zip(latent, points, strict=True)
         ]
         report.n_calls += config.batch

@@ -165,7 +165,9 @@ class MultiChannelProcess:
         parts: list[tuple[Tensor, Evaluation]] = []
         present = [(c, torch.nonzero(channel == c).squeeze(1)) for c in range(self.n_channels)]
         present = [(c, idx) for c, idx in present if idx.numel()]
-        points = self.channel_points([(c, u[idx]) for c, idx in present], variations=variations) if present else []
+        points = (
+            self.channel_points([(c, u[idx]) for c, idx in present], variations=variations) if present else []
+        )
         for (c, idx), point in zip(present, points, strict=True):
             with torch.no_grad():
                 alpha = torch.exp(self.channel_log_alpha(point)[:, c].to(u.dtype))

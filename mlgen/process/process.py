@@ -161,7 +161,9 @@ class Process:
         point, log_weight = self.phase_space.forward(u)  # type: ignore[attr-defined]
         return self.evaluate_point(point, log_weight, variations=variations)
 
-    def evaluate_point(self, point: PhaseSpacePoint, log_weight: Tensor, *, variations: bool = True) -> Evaluation:
+    def evaluate_point(
+        self, point: PhaseSpacePoint, log_weight: Tensor, *, variations: bool = True
+    ) -> Evaluation:
         """The integrand at phase-space points already mapped (``log_weight``: the map's log
         Jacobian): the cuts, scales, PDFs and matrix element of :meth:`evaluate`, for points of any
         map (a multi-channel process evaluates all its channels' points in one call)."""

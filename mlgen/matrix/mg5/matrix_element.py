@@ -12,8 +12,9 @@ the flows that diagram allows, in proportion to their ``|jamp|^2``, as MadEvent 
 record of a point sampled without a channel, :meth:`MadGraphCPP.colour_weights` first draws the
 channel in proportion to its single-diagram-enhancement weight and returns MG5's choice for it, so
 an event's flow has MadEvent's distribution. With mlgen's patched build (every diagram's
-``|amplitude|^2`` in one call) that costs two calls per event; otherwise one per channel. A ``.sa`` directory has no colour information:
-coloured processes from it integrate, but cannot make event records.
+``|amplitude|^2`` in one call) that costs two calls per event; otherwise one per channel. A ``.sa``
+directory has no colour information: coloured processes from it integrate, but cannot make event
+records.
 """
 
 from __future__ import annotations
