@@ -29,6 +29,7 @@ from mlgen.cards.mg5_run_card import MG5RunCard, read_run_card, with_values
 from mlgen.cards.mg5_translate import card_tables
 from mlgen.cards.schema import Card
 from mlgen.cards.validate import CardError, apply_override, from_table
+from mlgen.lhe.markup import cdata
 from mlgen.matrix.mg5.directory import read_process_info
 
 EVENTS_NAME = "unweighted_events.lhe.gz"
@@ -70,7 +71,7 @@ def next_run_name(root: Path) -> str:
 def _block(tag: str, text: str) -> str:
     text = text.strip()
     if "<" in text or "&" in text:  # as MadEvent's banner does: CDATA only where the text needs it
-        return f"<{tag}>\n<![CDATA[\n{text}\n]]>\n</{tag}>\n"
+        return f"<{tag}>\n{cdata(chr(10) + text + chr(10))}\n</{tag}>\n"
     return f"<{tag}>\n{text}\n</{tag}>\n"
 
 

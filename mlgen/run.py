@@ -38,6 +38,7 @@ from mlgen.integrate.loop import integrate
 from mlgen.integrate.nis import FlowSettings
 from mlgen.integrate.persist import SavedSampler, load_saved, save_sampler
 from mlgen.integrate.result import IntegrationResult, Iteration
+from mlgen.lhe.markup import attribute, cdata
 from mlgen.measured import format_measured, format_share
 from mlgen.physics.slha import format_slha
 from mlgen.process.build import build_process
@@ -287,7 +288,7 @@ def prepare(
         weights=_weight_infos() if card.scales.variations else (),
         header=header
         if header is not None
-        else f'<mlgen_card source="{card.source}">\n<![CDATA[\n{card_text}]]>\n</mlgen_card>\n'
+        else f"<mlgen_card source={attribute(str(card.source))}>\n{cdata(chr(10) + card_text)}\n</mlgen_card>\n"
         + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
     )
     return Prepared(

@@ -20,6 +20,7 @@ import numpy as np
 
 from mlgen.events import RunInfo
 from mlgen.lhe.header import strict_float, strict_int
+from mlgen.lhe.markup import attribute_value
 from mlgen.lhe.source import LHEError
 
 _WGT = re.compile(rb"<wgt\s+id\s*=\s*['\"]([^'\"]+)['\"]\s*>\s*([^<\s]+)\s*</wgt>")
@@ -130,7 +131,8 @@ def parse_events(
     Raises:
         LHEError: naming the file, line and event of the first problem found.
     """
-    ids = [w.id.encode() for w in info.weights]
+    # as the ids are spelled in the events: escaped as in the header (mlgen's writer writes them so)
+    ids = [attribute_value(w.id).encode() for w in info.weights]
     ev = _Events(path, buf, line, blocks, first)
     heads: list[list[bytes]] = []
     plines: list[bytes] = []

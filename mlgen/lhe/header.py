@@ -10,9 +10,10 @@ import warnings
 from pathlib import Path
 
 from mlgen.events import ProcessLine, RunInfo, WeightInfo
+from mlgen.lhe.markup import blank_literals, unescape
 from mlgen.lhe.source import LHEError, LHEWarning
 
-_ATTR = re.compile(r"(\w+)\s*=\s*['\"]([^'\"]*)['\"]")
+_ATTR = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _WEIGHT_DEF = re.compile(r"<weight\b([^>]*)>(.*?)</weight>", re.S)
 _GROUP = re.compile(r"<weightgroup\b([^>]*)>(.*?)</weightgroup>", re.S)
 _GENERATOR = re.compile(r"<generator\b([^>]*)>")
@@ -39,6 +40,11 @@ def strict_float(token: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {token!r}")
     return value
+
+
+def _attributes(text: str) -> dict[str, str]:
+    """The ``name="value"`` (or ``'value'``) pairs of a tag, values unescaped."""
+    return {name: unescape(double or single) for name, double, single in _ATTR.findall(text)}
 
 
 def _looks_like_process(line: str) -> bool:
@@ -69,11 +75,15 @@ def _fields(path: Path, line_no: int, line: str, kinds: str, what: str) -> list[
 
 
 def parse_run_info(path: Path, text: str) -> RunInfo:
-    """The run information in ``text``, the file up to and including ``</init>``."""
+    """The run information in ``text``, the file up to and including ``</init>``.
+
+    Tags are searched for outside CDATA sections and comments (a card's text may hold ``<init>``
+    or ``</header>``); what is kept is cut from ``text`` itself."""
 
     def line_of(offset: int) -> int:
         return text.count("\n", 0, offset) + 1
 
+    verbatim, text = text, blank_literals(text)
     start = text.find("<LesHouchesEvents")
     if start < 0:
         raise LHEError(f"{path}:1: not an LHE file: no <LesHouchesEvents> tag")
@@ -124,17 +134,18 @@ def parse_run_info(path: Path, text: str) -> RunInfo:
     weights: list[WeightInfo] = []
     if h0 >= 0:
         h1 = text.find("</header>", h0)
-        header_text = text[h0 + len("<header>\n") : h1]
+        searched = text[h0 + len("<header>\n") : h1]
+        header_text = verbatim[h0 + len("<header>\n") : h1]
         for tag in ("initrwgt", "weightgroup", "weight"):
-            opened = len(re.findall(rf"<{tag}\b", header_text))
-            if opened != header_text.count(f"</{tag}>"):
+            opened = len(re.findall(rf"<{tag}\b", searched))
+            if opened != searched.count(f"</{tag}>"):
                 raise LHEError(
                     f"{path}:{line_of(h0)}: <header>: {opened} <{tag}> tags but "
-                    f"{header_text.count(f'</{tag}>')} </{tag}>"
+                    f"{searched.count(f'</{tag}>')} </{tag}>"
                 )
-        r0 = header_text.find("<initrwgt>")
+        r0 = searched.find("<initrwgt>")
         if r0 >= 0:
-            r1 = header_text.find("</initrwgt>", r0)
+            r1 = searched.find("</initrwgt>", r0)
             if r1 < 0:
                 raise LHEError(f"{path}:{line_of(h0 + len('<header>') + r0)}: <initrwgt> without </initrwgt>")
             block = header_text[r0 : r1 + len("</initrwgt>")]
@@ -142,7 +153,7 @@ def parse_run_info(path: Path, text: str) -> RunInfo:
             weights = _weight_defs(path, block)
         header_text = header_text.rstrip("\n")
     gen = _GENERATOR.search(text, init_at, init_end)
-    attrs = dict(_ATTR.findall(gen.group(1))) if gen else {}
+    attrs = _attributes(gen.group(1)) if gen else {}
     return RunInfo(
         beam_ids=(int(head[0]), int(head[1])),
         beam_energies=(head[2], head[3]),
@@ -160,15 +171,15 @@ def _weight_defs(path: Path, block: str) -> list[WeightInfo]:
     out = []
     groups = _GROUP.findall(block) or [("", block)]
     for group_attrs, body in groups:
-        group_attributes: dict[str, str] = dict(_ATTR.findall(group_attrs))
+        group_attributes = _attributes(group_attrs)
         group = group_attributes.get("name", group_attributes.get("type", ""))
         for attrs, desc in _WEIGHT_DEF.findall(body):
-            wid = dict(_ATTR.findall(attrs)).get("id", "")
+            wid = _attributes(attrs).get("id", "")
             try:
                 factors = {k.lower(): strict_float(v) for k, v in _FACTOR.findall(desc)}
             except ValueError as err:
                 raise LHEError(f"{path}: <initrwgt> weight {wid!r}: {err}") from None
-            desc = desc.strip().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            desc = unescape(desc.strip())
             out.append(WeightInfo(wid, desc, group, factors.get("mur"), factors.get("muf")))
     ids = [w.id for w in out]
     if len(set(ids)) != len(ids):

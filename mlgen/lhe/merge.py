@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from mlgen.events import EventBatch, RunInfo
+from mlgen.lhe.markup import comment
 from mlgen.lhe.passthrough import read_events
 from mlgen.lhe.weights import per_event_pb, process_lines
 from mlgen.lhe.writer import LHEWriter
@@ -36,7 +37,7 @@ def _common_slha(infos: list[RunInfo]) -> list[str]:
 def _header(infos: list[RunInfo], paths: Sequence[str | os.PathLike[str]]) -> str:
     """The inputs' header: kept whole when they all have the same one (shards of one run); else
     each input's named in a comment, with the ``<slha>`` block they share."""
-    notes = [f"<!-- merged from {Path(p).name} -->" for p in paths]
+    notes = [comment(f"merged from {Path(p).name}") for p in paths]
     if len({info.header for info in infos}) == 1:
         return "\n".join([infos[0].header, *notes]).strip("\n")
     return "\n".join(notes + _common_slha(infos))

@@ -32,6 +32,7 @@ import torch
 from mlgen.events import EventBatch, RunInfo
 from mlgen.lhe.events import Parsed, parse_events
 from mlgen.lhe.header import parse_run_info
+from mlgen.lhe.markup import blank_literals
 from mlgen.lhe.source import LHEError, LHEWarning, Limits, read_chunks
 
 _INIT = re.compile(rb"<init[\s>]")
@@ -40,7 +41,9 @@ DEFAULT_LIMITS = Limits()
 
 
 def _init_end(buf: bytes) -> int:
-    """The offset just past ``</init>`` (not one inside ``<header>``), or -1 if not in ``buf`` yet."""
+    """The offset just past ``</init>`` (not one inside ``<header>``, a CDATA section or a comment), or -1
+    if not in ``buf`` yet."""
+    buf = blank_literals(buf)
     frm = 0
     h0 = buf.find(b"<header>")
     if h0 >= 0:
