@@ -39,7 +39,7 @@ import time
 import torch
 
 from mlgen.flows.coupling import Flow
-from mlgen.integrate.auto import AutoChoice, Costs, choose, flow_paid, time_per_call
+from mlgen.integrate.auto import AutoChoice, Costs, choose, exploration_within, flow_paid, time_per_call
 from mlgen.integrate.base import Budget, Integrand, Sampler
 from mlgen.integrate.coverage import coverage_check
 from mlgen.integrate.channels import ChannelMaps, CubeChannels, CubeMap
@@ -314,8 +314,11 @@ class AutoIntegrator(FlowIntegrator):
         costs = replace(costs, vegas_seconds=time.perf_counter() - start)
         explored = None
         check = None
+        check_settings = settings
         if settings.explore and flow_kind == "flow":
-            explored = explore(f, dim, settings, torch_generator(exploration_stream(seed), device))
+            check_settings = exploration_within(settings, costs, dim)
+            stream = torch_generator(exploration_stream(seed), device)
+            explored = explore(f, dim, check_settings, stream)
             probe, mixture = explored
             if probe is not None and mixture is not None:
                 mixture_probe = evidence(vegas, grid, "mode-mixture probe", probe, mixture)
@@ -330,6 +333,9 @@ class AutoIntegrator(FlowIntegrator):
             return vegas, grid
         before = timing_calls + vegas.n_eval  # the flow counts the exploration it reuses
         start = time.perf_counter()
+        if check_settings != settings:  # a smaller exploration than the flow's own: it explores anew
+            before += explored[0].n_eval if explored and explored[0] is not None else 0
+            explored = None
         result, sampler = self._fit_flow(
             choice, f, dim, budget, seed, device, maps, progress, before, explored
         )
@@ -393,6 +399,7 @@ class AutoIntegrator(FlowIntegrator):
         u = torch.rand(2048, dim, generator=generator, dtype=torch.float64, device=device)
         f(u[:64])  # first-call costs (allocations, compilation) are not per call
         call_seconds = time_per_call(f, u, repeat=1)
+        climb_step_seconds = time_per_call(f, u[:64], repeat=1) * 64  # a step of 64 climbs
         flow = Flow(dim, **settings.flow).to(device)
         sampler = FlowSampler(flow, None, settings.defensive, settings.uniform)
         with torch.no_grad():
@@ -411,8 +418,9 @@ class AutoIntegrator(FlowIntegrator):
             train_seconds=call_seconds + pass_seconds,
             flow_calls_before_final=probe_calls + training,
             flow_training_calls=training,
+            climb_step_seconds=climb_step_seconds,
         )
-        return costs, 64 + len(u)
+        return costs, 128 + len(u)
 
 
 INTEGRATORS: dict[str, type[Integrator]] = {

@@ -86,9 +86,9 @@ def test_auto_keeps_vegas_on_a_cheap_integrand_it_integrates_well_with_the_same_
 
 
 def test_auto_trains_a_flow_where_vegas_missed_part_of_the_integrand() -> None:
-    """The i-flow Gaussian in 16-d (alpha = 0.2) at a small VEGAS budget: VEGAS is 10% low (within
-    its error bar, and without a warning); the exploration's probe says it missed part of the
-    integrand, and the flow (seeded by the exploration) is right."""
+    """The i-flow Gaussian in 16-d (alpha = 0.2) at a small VEGAS budget: VEGAS is 19% low with
+    heavy-tailed weights, so it cannot be trusted whatever it costs; the flow (seeded by the
+    exploration) is right."""
     torch.set_num_threads(1)
     gaussian, exact = gauss(16, 0.2)
     calls = []
@@ -106,17 +106,17 @@ def test_auto_trains_a_flow_where_vegas_missed_part_of_the_integrand() -> None:
         explore_steps=100,
     )
     budget = Budget(5, 10_000, 2)
-    vegas, _ = VegasIntegrator().fit(f, 16, budget, 1)
-    assert vegas.mean < 0.9 * exact and "warning" not in vegas.flags  # what kind "vegas" says
+    vegas, _ = VegasIntegrator().fit(f, 16, budget, 2)
+    assert vegas.mean < 0.85 * exact and "heavy_tail" in vegas.flags  # what kind "vegas" says
     calls.clear()
-    result, sampler = AutoIntegrator(settings).fit(f, 16, budget, 1)
+    result, sampler = AutoIntegrator(settings).fit(f, 16, budget, 2)
     # every call counted once (the exploration's too, which the flow reuses), but the vegas
     # package's one-point calls (one per VEGAS run: auto's and the flow's probe)
     assert result.n_eval == sum(calls) - 2 and calls.count(1) == 2
     assert kind_of(sampler) == "flow"
     choice = result.flags["auto"]
     assert choice["kind"] == "flow" and not choice["vegas_trusted"]
-    assert "VEGAS has missed part of the integrand" in choice["reason"]
+    assert "VEGAS's weights are heavy-tailed" in choice["reason"]
     assert abs(result.mean - exact) < 4 * result.sdev, result.summary()
 
 
