@@ -1,30 +1,27 @@
 """``integrator.kind = "auto"``: VEGAS unless its estimate cannot be trusted or a flow pays in wall time.
 
-The fit (:class:`~mlgen.integrate.kinds.AutoIntegrator`) first runs what kind ``vegas`` runs (the
-card's budget, the same seed: the same numbers) and the exploration of
+The fit (:class:`~mlgen.integrate.kinds.AutoIntegrator`) first times the integrand (2048 calls) and
+a fresh flow's pass (:class:`Costs`). Where even a flow with no variance at all, paying only its
+calls before the final iterations (its VEGAS adaptation and probe, the exploration, training, at the
+measured cost per call and a lower bound per training point), costs less than VEGAS's calls alone,
+the integrand is expensive (a matrix element at milliseconds a call) and the flow is trained straight
+away, with its own probes and coverage check. Otherwise VEGAS runs as kind ``vegas`` runs it (the
+card's budget, the same seed: the same numbers), and the exploration of
 :mod:`mlgen.integrate.explore` (hill climbs and a probe with a Gaussian mixture around the peaks
-found), whose probe checks VEGAS's estimate by the coverage check with VEGAS in the sampler's place.
-Then :func:`choose` decides, from what was measured:
-
-The exploration that checks VEGAS gets about :data:`CHECK_SHARE` of VEGAS's wall time, and at
-least :data:`CHECK_SECONDS` (:func:`exploration_within`): on a cheap integrand the whole of it, on a physics integrand whose
-calls carry a fixed cost fewer climbing steps and probe points.
+found) checks its estimate by the coverage check, VEGAS in the sampler's place. The exploration gets
+about :data:`CHECK_SHARE` of VEGAS's wall time, at least :data:`CHECK_SECONDS`
+(:func:`exploration_within`): on a cheap integrand all of it, on a physics integrand whose calls
+carry a fixed cost fewer steps and probe points. Then :func:`choose` decides:
 
 * **VEGAS cannot be trusted**: its weights are heavy-tailed, or the mixture's probe shows a region
   VEGAS's grid missed (verdict ``low``) or a disagreement neither side explains (``unknown``). A flow
   is trained, whatever it costs (the multi-channel flow where the process has several channels): it
-  carries the exploration's peaks into training and its own coverage check. The narrow 16-d camel
-  and the i-flow 16-d Gaussian at 3e5 calls are such cases (VEGAS 0.04-0.13 and 0.93-0.98 of the
-  exact value, the mixture's probe within 0.2%).
-* **VEGAS can be trusted**: a flow is trained only if it can reach VEGAS's precision sooner. Even a
-  flow with no variance at all must first spend its calls before the final iterations (its own VEGAS
-  adaptation and probe, the exploration and training), at the measured cost per call of the
-  integrand and (a lower bound) per point of training (:class:`Costs`, timed): when those alone
-  take longer than VEGAS's whole run, VEGAS is kept. For a cheap integrand (microseconds a call) training
-  costs tens of seconds against VEGAS's fraction of a second, so VEGAS is kept; for a matrix element
-  that costs milliseconds a call, the flow's fixed cost is a few times its training calls, and it
-  can pay.
-* A flow trained for speed is then held to it (:func:`flow_paid`): its measured time to VEGAS's
+  carries the exploration's peaks into training and has its own coverage check. The narrow 16-d
+  camel at 3e5 calls is such a case (VEGAS 0.04-0.13 of the exact value, heavy-tailed).
+* **VEGAS can be trusted**: a flow is trained only if it can reach VEGAS's precision sooner: if its
+  calls before the final iterations take longer than VEGAS's whole run, VEGAS is kept. For a cheap
+  integrand (microseconds a call) those cost tens of seconds against VEGAS's fraction of a second.
+* A flow trained for speed is held to it (:func:`flow_paid`): its measured time to VEGAS's
   relative error (its fixed cost, and its final iterations scaled by ``(r_flow / r_vegas)^2``) must
   be below VEGAS's; if not, VEGAS's result is returned and the result says so.
 
