@@ -36,11 +36,3 @@ def renamed(command: str, option: str, old: str, new: str, meaning: str) -> str:
         file=sys.stderr,
     )
     return new
-
-
-def not_implemented(option: str, value: str) -> ValueError:
-    """The error for a model that has a name but no implementation yet."""
-    return ValueError(
-        f"{option} {value}: the adversarial generator (GAN) is not implemented yet; "
-        f"use {option} flow (a normalizing flow trained by likelihood)"
-    )

@@ -3,7 +3,8 @@
 ``--method classifier`` (default) keeps B's events in proportion to their
 share of B - S (at most as many as B has); ``--method flow`` (formerly
 ``generator``) fits two flows to B and S as a mixture with the class fractions fixed to
-sigma_S/sigma_B and samples the B - S flow, any number of events. A classifier of S against B
+sigma_S/sigma_B and samples the B - S flow, any number of events; ``--method gan`` trains the
+subtraction GAN of arXiv:1912.08824 and writes its B - S-labelled events, any number. A classifier of S against B
 runs in both and reports regions where B - S < 0, never dropped silently
 (:mod:`mlgen.generative.subtract`). Writes ``OUT.subtract.json`` next to the output.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from mlgen.atomic import write_text
 from mlgen.commands import classifier_options
-from mlgen.commands.reports import describe_refine, not_implemented, renamed
+from mlgen.commands.reports import describe_refine, renamed
 
 HELP = "events of the difference B - S of two LHE samples (background, counter-terms, diagrams)"
 
@@ -33,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("classifier", "flow", "gan", "generator"),
         default="classifier",
         help="classifier: B's events, kept by their share of B - S; flow: a mixture of flows, any number of "
-        "events; gan: not implemented yet (generator: the former name of flow, deprecated)",
+        "events; gan: the subtraction GAN (arXiv:1912.08824), any number of events (generator: the former "
+        "name of flow, deprecated)",
     )
     parser.add_argument("--epochs", type=int, default=100, help="classifier epochs (early stopping)")
     classifier_options.add_arguments(parser, "classifier")
@@ -44,9 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--warm-epochs", type=int, default=30, help="flow: epochs with the classifier's class labels"
     )
     parser.add_argument(
+        "--gan-epochs", type=int, default=100, help="gan: epochs over B (a held-out chi2 picks the best)"
+    )
+    parser.add_argument(
         "--refine",
         action="store_true",
-        help="flow: keep generated events by a classifier's density ratio against the classifier "
+        help="flow, gan: keep generated events by a classifier's density ratio against the classifier "
         "route's B - S on B's events (its shape, any number of events)",
     )
     parser.add_argument(
@@ -64,25 +69,25 @@ def _method(args: argparse.Namespace) -> str:
     method = args.method
     if method == "generator":
         method = renamed("subtract", "--method", "generator", "flow", "the mixture of normalizing flows")
-    if method == "gan":
-        raise not_implemented("--method", "gan")
     if args.n is not None and args.n < 1:
         raise ValueError(f"-n: expected at least one event, got {args.n}")
     if args.warm_epochs < 0:
         raise ValueError(f"--warm-epochs: expected a number of epochs >= 0, got {args.warm_epochs}")
-    if args.refine and method != "flow":
-        raise ValueError("--refine needs --method flow: the classifier route writes B's own events")
+    if args.refine and method == "classifier":
+        raise ValueError("--refine needs --method flow or gan: the classifier route writes B's own events")
+    if args.gan_epochs < 1:
+        raise ValueError(f"--gan-epochs: expected a number of epochs >= 1, got {args.gan_epochs}")
     if args.keep_negative and method != "classifier":
         raise ValueError(
-            "--keep-negative needs --method classifier: the flows are densities, they cannot carry a "
-            "negative B - S"
+            "--keep-negative needs --method classifier: the generators' events are unweighted, they "
+            "cannot carry a negative B - S"
         )
     return method
 
 
 def main(args: argparse.Namespace) -> int:
     from mlgen.device import resolve_device
-    from mlgen.generative.config import AmplifyConfig
+    from mlgen.generative.config import AmplifyConfig, GANConfig
     from mlgen.generative.refine import RefineConfig
     from mlgen.generative.subtract import subtract
     from mlgen.lhe import LHEWriter
@@ -106,7 +111,11 @@ def main(args: argparse.Namespace) -> int:
             method=method,
             n_out=args.n,
             config=config,
-            generator=AmplifyConfig(epochs=args.flow_epochs, seed=args.seed),
+            generator=(
+                AmplifyConfig(epochs=args.gan_epochs, seed=args.seed, gan=GANConfig())
+                if method == "gan"
+                else AmplifyConfig(epochs=args.flow_epochs, seed=args.seed)
+            ),
             warm_epochs=args.warm_epochs,
             negative="keep" if args.keep_negative else "drop",
             refine=RefineConfig(classifier=config) if args.refine else None,
@@ -134,11 +143,17 @@ def main(args: argparse.Namespace) -> int:
     if report.negative_written_fraction is not None:
         print(f"  written with negative weights: {report.negative_written_fraction:.2%} of the events")
     for layout in report.layouts or []:
-        if layout.alpha is not None:
+        if layout.label_s_mean_over_base is not None:
             print(
                 f"  layout {layout.layout}: mean label P(S|x) over B "
                 f"{layout.label_s_mean_over_base:.4f} (sigma_S/sigma_B = {layout.alpha:.4f}); "
                 f"flows trained in {layout.train_seconds:.1f} s"
+            )
+        if layout.label_s_mean_generated is not None:
+            print(
+                f"  layout {layout.layout}: mean class assignment f(c) over the GAN's events "
+                f"{layout.label_s_mean_generated:.4f} (sigma_S/sigma_B = {layout.alpha:.4f}); "
+                f"GAN trained in {layout.train_seconds:.1f} s"
             )
     if report.refine is not None:
         print("  " + describe_refine(report.refine, len(out)))

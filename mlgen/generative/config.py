@@ -28,7 +28,9 @@ class GANConfig:
     physical width (arXiv:1907.03764); ``ema`` the decay of the generator's weights' moving
     average, the network that generates and is evaluated (0: the last step's weights);
     ``check_every`` the epochs between evaluations on the held-out events (early stopping, on
-    a sliced chi2 of ``check_factor`` times as many generated events).
+    a sliced chi2 of ``check_factor`` times as many generated events). ``normalisation`` weighs the
+    subtraction GAN's normalisation loss, ``(<f(c)> - sigma_S / sigma_B)^2``
+    (:mod:`mlgen.generative.subtract_gan`; the amplification GAN has none).
     """
 
     hidden: int = 128
@@ -42,13 +44,14 @@ class GANConfig:
     ema: float = 0.999
     check_every: int = 5
     check_factor: int = 10
+    normalisation: float = 100.0
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field for a setting out of its range."""
         for key in ("hidden", "layers", "batch", "check_every", "check_factor"):
             if getattr(self, key) < 1:
                 raise ValueError(f"gan.{key}: expected an integer >= 1, got {getattr(self, key)}")
-        for key in ("noise", "regulariser", "mmd_weight"):
+        for key in ("noise", "regulariser", "mmd_weight", "normalisation"):
             if getattr(self, key) < 0:
                 raise ValueError(f"gan.{key}: expected a value >= 0, got {getattr(self, key)}")
         for key in ("lr_generator", "lr_discriminator"):

@@ -70,6 +70,9 @@ class GANGenerator(nn.Module):
         n_context: the columns it is given (resonance masses drawn from their line shapes).
         noise: Gaussian numbers per event beyond ``dim`` (the latent space has ``dim + noise``).
         hidden, layers: the MLP's width and number of hidden layers.
+        residual: add the first ``dim`` noise numbers to the MLP's output, whose last layer starts
+            at zero, so that the untrained generator is the unit Gaussian that the feature map makes
+            of every column's marginal, and the network learns the correction.
 
     Example:
         >>> g = GANGenerator(3, 1, noise=2, hidden=16, layers=2)
@@ -77,16 +80,30 @@ class GANGenerator(nn.Module):
         torch.Size([5, 3])
     """
 
-    def __init__(self, dim: int, n_context: int = 0, noise: int = 2, hidden: int = 128, layers: int = 3):
+    def __init__(
+        self,
+        dim: int,
+        n_context: int = 0,
+        noise: int = 2,
+        hidden: int = 128,
+        layers: int = 3,
+        residual: bool = False,
+    ):
         super().__init__()
-        self.dim, self.n_context, self.n_noise = dim, n_context, dim + noise
+        self.dim, self.n_context, self.n_noise, self.residual = dim, n_context, dim + noise, residual
         self.config = {"dim": dim, "n_context": n_context, "noise": noise, "hidden": hidden, "layers": layers}
+        self.config["residual"] = residual
         self.net = _mlp(self.n_noise + n_context, dim, hidden, layers)
+        last = self.net[-1]
+        if residual and isinstance(last, nn.Linear):  # the correction starts at zero: the Gaussian itself
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, z: Tensor, context: Tensor | None = None) -> Tensor:
         """``(N, dim)`` Gaussian-image columns from noise ``z (N, n_noise)`` and ``context (N, n_context)``
         (the given columns' Gaussian image)."""
-        return self.net(z if context is None else torch.cat([z, context], 1))
+        out = self.net(z if context is None else torch.cat([z, context], 1))
+        return out + z[:, : self.dim] if self.residual else out
 
 
 def gan_discriminator(n_in: int, hidden: int, layers: int) -> nn.Sequential:
@@ -94,10 +111,20 @@ def gan_discriminator(n_in: int, hidden: int, layers: int) -> nn.Sequential:
     return _mlp(n_in, 1, hidden, layers)
 
 
+def _mean(values: Tensor, weight: Tensor | None) -> Tensor:
+    return values.mean() if weight is None else (weight * values).sum() / weight.sum()
+
+
 def discriminator_loss(
-    disc: nn.Module, real: Tensor, weight: Tensor, fake: Tensor, regulariser: float
+    disc: nn.Module,
+    real: Tensor,
+    weight: Tensor,
+    fake: Tensor,
+    regulariser: float,
+    fake_weight: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """The discriminator's loss on ``real (N, d)`` events with ``weight (N,)`` (mean 1) against ``fake``.
+    """The discriminator's loss on ``real (N, d)`` events with ``weight (N,)`` against ``fake (M, d)``
+    with ``fake_weight (M,)`` (default: unweighted; the subtraction GAN's class assignment, detached).
 
     Returns ``(loss, cross entropy)``: the weighted cross entropy plus ``regulariser / 2`` times
     Roth et al.'s Jensen-Shannon penalty, ``E_real[w (1 - D)^2 |grad logit|^2] + E_fake[D^2 |grad
@@ -106,23 +133,25 @@ def discriminator_loss(
     """
     real = real.detach().requires_grad_(regulariser > 0)
     fake = fake.detach().requires_grad_(regulariser > 0)
+    fake_weight = None if fake_weight is None else fake_weight.detach()
     logit_r, logit_f = disc(real).squeeze(1), disc(fake).squeeze(1)
     softplus = nn.functional.softplus
     # -log D = softplus(-logit), -log(1 - D) = softplus(logit)
-    cross = (weight * softplus(-logit_r)).sum() / weight.sum() + softplus(logit_f).mean()
+    cross = _mean(softplus(-logit_r), weight) + _mean(softplus(logit_f), fake_weight)
     if regulariser <= 0:
         return cross, cross.detach()
     grad_r, grad_f = torch.autograd.grad([logit_r.sum(), logit_f.sum()], [real, fake], create_graph=True)
     d_r, d_f = torch.sigmoid(logit_r), torch.sigmoid(logit_f)
-    penalty = (weight * (1 - d_r) ** 2 * grad_r.pow(2).sum(1)).sum() / weight.sum() + (
-        d_f**2 * grad_f.pow(2).sum(1)
-    ).mean()
+    penalty = _mean((1 - d_r) ** 2 * grad_r.pow(2).sum(1), weight) + _mean(
+        d_f**2 * grad_f.pow(2).sum(1), fake_weight
+    )
     return cross + 0.5 * regulariser * penalty, cross.detach()
 
 
-def generator_loss(disc: nn.Module, fake: Tensor) -> Tensor:
-    """The non-saturating generator loss ``E_fake[-log D]`` (arXiv:1406.2661, section 3)."""
-    return nn.functional.softplus(-disc(fake).squeeze(1)).mean()
+def generator_loss(disc: nn.Module, fake: Tensor, fake_weight: Tensor | None = None) -> Tensor:
+    """The non-saturating generator loss ``E_fake[-log D]`` (arXiv:1406.2661, section 3), over the
+    generated events weighted by ``fake_weight (M,)`` if given (differentiable in it too)."""
+    return _mean(nn.functional.softplus(-disc(fake).squeeze(1)), fake_weight)
 
 
 def mmd_breit_wigner(fake: Tensor, real: Tensor, weight: Tensor, width: float) -> Tensor:

@@ -25,7 +25,7 @@ The feature map, the held lines and the resonance masses are the flow's
 
 from __future__ import annotations
 
-__all__ = ["sliced_chi2", "train_gan"]
+__all__ = ["projection_directions", "sliced_chi2", "train_gan"]
 
 import copy
 import math
@@ -77,7 +77,7 @@ def sliced_chi2(fake: Tensor, real: Tensor, weight: Tensor, directions: Tensor) 
     return chi2 / ndf, ndf
 
 
-def _directions(dim: int, gen: torch.Generator, device: torch.device) -> Tensor:
+def projection_directions(dim: int, gen: torch.Generator, device: torch.device) -> Tensor:
     """The ``dim`` axes and ``2 dim`` random unit directions of the Gaussian image."""
     random = torch.randn(2 * dim, dim, generator=gen, device=device)
     return torch.cat([torch.eye(dim, device=device), random / random.norm(dim=1, keepdim=True)])
@@ -129,7 +129,7 @@ def train_gan(
     batches, fakes = torch_generator(batch_seed, device), torch_generator(fake_seed, device)
     w = data.w.float()
     check = data.held_out if len(data.held_out) else data.train
-    directions = _directions(dim, torch_generator(fake_seed.spawn(1)[0], device), device)
+    directions = projection_directions(dim, torch_generator(fake_seed.spawn(1)[0], device), device)
     masses = _mmd_columns(data) if gan.mmd_weight > 0 else []
     size = min(gan.batch, len(data.train))
     steps = max(len(data.train) // size, 1)

@@ -26,7 +26,7 @@ A mixture cannot be negative: where B - S < 0 the fit is strained, and
 
 from __future__ import annotations
 
-__all__ = ["MixtureModel", "train_mixture"]
+__all__ = ["MixtureModel", "mixture_map", "train_mixture"]
 
 import copy
 import math
@@ -90,8 +90,9 @@ class MixtureModel:
 Part = tuple[Tensor, Tensor, Tensor]
 
 
-def _mixture_map(group: EventGroup, xs: list[Tensor], ws: list[Tensor], config: AmplifyConfig) -> FeatureMap:
-    """One map for both flows (its Jacobian cancels in the mixture), from both samples' quantiles.
+def mixture_map(group: EventGroup, xs: list[Tensor], ws: list[Tensor], config: AmplifyConfig) -> FeatureMap:
+    """One map for both samples' generators (for the flows, its Jacobian cancels in the mixture), from
+    both samples' quantiles.
 
     Without the extra tail knots: B - S can sit in B + S's tail (the toy's flat part at large x),
     and there they moved the toy's last bin from -0.7 to -1.1 binned errors.
@@ -225,7 +226,7 @@ def train_mixture(
         w = batch.weight[group.index.to(batch.device)].double().to(device)
         ws.append(w / w.mean())
     group = base[1]
-    fmap = _mixture_map(group, xs, ws, config)
+    fmap = mixture_map(group, xs, ws, config)
     us = [fmap.to_unit(x).float() for x in xs]
     dim = us[0].shape[1]
 

@@ -1,13 +1,16 @@
 """Events of the difference B - S of two samples, with cross section sigma_B - sigma_S.
 
-Two routes, one report (the classifier's B - S: :mod:`mlgen.generative.difference`; the flows:
-:mod:`mlgen.generative.subtract_flow`):
+Three routes, one report (the classifier's B - S: :mod:`mlgen.generative.difference`; the
+generators: :mod:`mlgen.generative.subtract_generators`):
 
 * ``flow``: the subtraction generator of :mod:`mlgen.generative.mixture`
   (the likelihood form of the subtraction GAN of arXiv:1912.08824): flows
   ``q_S`` and ``q_D`` fitted to B and S as the mixture ``sigma_B p_B =
   sigma_S q_S + (sigma_B - sigma_S) q_D``, one per record layout, and ``q_D``
   sampled for as many unweighted events as asked, more than B holds if wanted.
+* ``gan``: the subtraction GAN of arXiv:1912.08824 itself (:mod:`mlgen.generative.subtract_gan`):
+  one generator with a label output, the class assignment f(c), two discriminators and the
+  normalisation loss; its events labelled B - S are written, as many as asked.
 * ``classifier`` (default: the more precise of the two on Drell-Yan, and its
   events are B's own, with no model error in their kinematics): a network
   trained to tell S from B, each event weighted by its share of its sample's
@@ -45,7 +48,7 @@ References:
 
 from __future__ import annotations
 
-__all__ = ["METHODS", "NEGATIVE", "ClassifierDifference", "SubtractLayout", "SubtractReport", "subtract"]
+__all__ = ["GENERATED", "METHODS", "NEGATIVE", "ClassifierDifference", "SubtractLayout", "SubtractReport", "subtract"]
 
 import dataclasses
 import math
@@ -57,18 +60,20 @@ import numpy as np
 import torch
 
 from mlgen.events import EventBatch, ProcessLine, RunInfo
-from mlgen.generative.config import AmplifyConfig
+from mlgen.generative.config import AmplifyConfig, GANConfig
 from mlgen.generative.difference import ClassifierDifference, classifier_difference
 from mlgen.generative.refine import RefineConfig, RefineReport
-from mlgen.generative.subtract_flow import SubtractLayout, generate_difference
+from mlgen.generative.subtract_generators import SubtractLayout, generate_difference
 from mlgen.lhe.weights import per_event_pb, process_lines
 from mlgen.resample.classifier import ClassifierConfig
 from mlgen.seeds import SeedLike, as_seed_sequence, numpy_rng, torch_generator
 from mlgen.unweight import hit_or_miss
 
-#: The routes: ``classifier`` (B's events kept by their share of B - S) and ``flow`` (a mixture of
-#: flows, any number of events).
-METHODS = ("classifier", "flow")
+#: The routes: ``classifier`` (B's events kept by their share of B - S), ``flow`` (a mixture of
+#: flows) and ``gan`` (the subtraction GAN), the last two writing any number of events.
+METHODS = ("classifier", "flow", "gan")
+#: The routes that generate new events.
+GENERATED = ("flow", "gan")
 #: What becomes of B - S where it stays negative after the cells: ``drop`` writes a positive sample
 #: (the negative part reported, not written); ``keep`` writes those events with negative weights, as
 #: an NLO generator writes its counter-events, so the output carries B - S where it is negative too.
@@ -183,16 +188,27 @@ def _check_settings(method: str, n_out: int | None, warm_epochs: int, negative: 
         raise ValueError(f"warm_epochs: expected a number of epochs >= 0, got {warm_epochs}")
     if negative not in NEGATIVE:
         raise ValueError(f"negative: expected one of {', '.join(NEGATIVE)}, got {negative!r}")
-    if refine and method != "flow":
+    if refine and method not in GENERATED:
         raise ValueError(
-            "refine: refines generated events, for method 'flow' only (the classifier route "
+            "refine: refines generated events, for methods 'flow' and 'gan' only (the classifier route "
             "writes B's own events)"
         )
-    if negative == "keep" and method == "flow":
+    if negative == "keep" and method in GENERATED:
         raise ValueError(
-            "negative='keep': for method 'classifier' only (the flows are densities, they cannot "
-            "carry a negative B - S)"
+            "negative='keep': for method 'classifier' only (the generators' events are unweighted, "
+            "they cannot carry a negative B - S)"
         )
+
+
+def _generator_config(method: str, generator: AmplifyConfig | None) -> AmplifyConfig:
+    """The generators' settings of the route: GAN settings for ``gan`` (the defaults if none), none
+    for ``flow``."""
+    config = generator if generator is not None else AmplifyConfig()
+    if method == "gan" and config.gan is None:
+        return dataclasses.replace(config, gan=GANConfig())
+    if method == "flow" and config.gan is not None:
+        raise ValueError("generator.gan: GAN settings for the method 'flow'; the subtraction GAN is method 'gan'")
+    return config
 
 
 def _keep_events(
@@ -282,8 +298,9 @@ def subtract(
     """Unweighted events of ``base - sub`` (each ``(RunInfo, EventBatch)``), their run info and a report.
 
     Arguments:
-        method: ``flow`` (flows fitted as a mixture, any number of events) or ``classifier``
-            (events of B kept in proportion to their share of B - S).
+        method: ``flow`` (flows fitted as a mixture, any number of events), ``gan`` (the
+            subtraction GAN, any number of events) or ``classifier`` (events of B kept in proportion
+            to their share of B - S).
         n_out: events to write; default: as many as B has (flow), all that hit-or-miss keeps
             (classifier, which cannot write more).
         max_cell_size: largest cell (GeV) cancelling negative fluctuations of the classifier's
@@ -291,7 +308,8 @@ def subtract(
             the classifier's noise, not of the physics: a few wrong ratios must not pull weight from
             across the phase space).
         config: the classifier (both routes: it reports where B - S is negative).
-        generator: the flows' training settings (flow route).
+        generator: the generators' training settings (``gan``: its ``gan`` settings, default
+            :class:`~mlgen.generative.config.GANConfig`; ``flow``: none may be set).
         warm_epochs: flow route: epochs with the classifier's class labels held fixed, before
             the mixture's own likelihood (``generator.epochs``) takes over.
         negative: classifier route: ``drop`` (a positive sample) or ``keep`` (events where B - S stays
@@ -305,6 +323,8 @@ def subtract(
     """
     start = time.perf_counter()
     _check_settings(method, n_out, warm_epochs, negative, refine is not None)
+    if method in GENERATED:
+        _generator_config(method, generator)
     config = config if config is not None else ClassifierConfig()
     classifier_seed, flow_seed, keep_seed = as_seed_sequence(config.seed if seed is None else seed).spawn(3)
     (info_b, b), (info_s, s) = base, sub
@@ -323,7 +343,7 @@ def subtract(
     )
     layouts, refined, written = None, None, None
     warnings: list[str] = []
-    if method == "flow":
+    if method in GENERATED:
         out, layouts, refined, warnings = generate_difference(
             base,
             sub,
@@ -331,7 +351,7 @@ def subtract(
             w_s,
             weights,
             n_out or len(b),
-            generator or AmplifyConfig(),
+            _generator_config(method, generator),  # checked before the classifier's work, again here
             warm_epochs,
             device,
             refine,

@@ -48,8 +48,9 @@ def test_subtract_accepts_generator_for_flow_with_a_deprecation(
         "--method flow" in err
     )
     assert "--keep-negative needs --method classifier" in err  # checked as the flow route
-    assert main(["subtract", str(b), str(s), "-o", str(tmp_path / "d.lhe"), "--method", "gan"]) == 2
-    assert "--method gan: the adversarial generator (GAN) is not implemented yet" in capsys.readouterr().err
+    argv = ["subtract", str(b), str(s), "-o", str(tmp_path / "d.lhe"), "--method", "gan", "--gan-epochs", "0"]
+    assert main(argv) == 2
+    assert "--gan-epochs: expected a number of epochs >= 1, got 0" in capsys.readouterr().err
 
 
 def test_positive_accepts_gan_for_flow_with_a_deprecation(

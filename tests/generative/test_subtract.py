@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from mlgen.cli import main
-from mlgen.generative.config import AmplifyConfig
+from mlgen.generative.config import AmplifyConfig, GANConfig
 from mlgen.generative.refine import RefineConfig
 from mlgen.generative.subtract import subtract
-from mlgen.generative.subtract_flow import match_layout as _match
+from mlgen.generative.subtract_generators import match_layout as _match
 from mlgen.lhe import read_lhe, write_lhe
 from mlgen.resample.classifier import ClassifierConfig
 from tests.positive.toys import STEP_FROM, X_MIN, cos_theta, signed_sample, subtraction_toys
@@ -206,8 +206,10 @@ def test_layouts_match_up_to_the_intermediate_line() -> None:
 
 def test_bad_method_and_count_are_refused() -> None:
     base, sub = subtraction_toys(500, 500, seed=1)
-    with pytest.raises(ValueError, match="method: expected one of classifier, flow"):
-        subtract(base, sub, method="gan")
+    with pytest.raises(ValueError, match="method: expected one of classifier, flow, gan, got 'vae'"):
+        subtract(base, sub, method="vae")
+    with pytest.raises(ValueError, match="generator.gan: GAN settings for the method 'flow'"):
+        subtract(base, sub, method="flow", generator=AmplifyConfig(gan=GANConfig()))
     with pytest.raises(ValueError, match="n_out: expected at least one event"):
         subtract(base, sub, n_out=0)
     with pytest.raises(ValueError, match="warm_epochs: expected a number of epochs >= 0"):

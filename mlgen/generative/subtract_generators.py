@@ -1,4 +1,6 @@
-"""The flow route of the subtraction: mixture flows per record layout, sampled for B - S."""
+"""The generator routes of the subtraction, per record layout of B, sampled for B - S: mixture flows
+(:mod:`mlgen.generative.mixture`, the route ``flow``) or the subtraction GAN
+(:mod:`mlgen.generative.subtract_gan`, the route ``gan``, with ``config.gan`` set)."""
 
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from mlgen.generative.refine import RefineConfig, RefineReport
 from mlgen.generative.refine import refine as refine_events
 from mlgen.generative.representation import EventGroup, group_events
 from mlgen.generative.sampling import layout_sampler
+from mlgen.generative.subtract_gan import train_subtraction_gan
 
 
 @dataclass
 class SubtractLayout:
-    """One record layout of B in the flow route; the training figures stay ``None`` where B - S
-    has no positive part (no flow trained)."""
+    """One record layout of B in a generator route; the training figures stay ``None`` where B - S
+    has no positive part (no generator trained). The check of the class fractions: the flows' mean
+    label ``P(S | x)`` over B's events, or the GAN's mean class assignment ``f(c)`` over its generated
+    events; either is ``alpha = sigma_S / sigma_B`` when the fractions hold."""
 
     layout: list[list[Any]]
     sigma_base_pb: float
@@ -34,9 +39,10 @@ class SubtractLayout:
     n_generated: int = 0
     alpha: float | None = None
     label_s_mean_over_base: float | None = None
+    label_s_mean_generated: float | None = None
     train_seconds: float | None = None
     best_epoch: int | None = None
-    losses: list[tuple[float, float]] | None = None
+    losses: list[tuple[float, float]] | list[tuple[float, float, float, float]] | None = None
     rejected: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -88,11 +94,12 @@ def generate_difference(
     refine: RefineConfig | None,
     seed: np.random.SeedSequence,
 ) -> tuple[EventBatch, list[SubtractLayout], RefineReport | None, list[str]]:
-    """``n_out`` unweighted events from the mixture flows, one fit per record layout; returns them,
-    the layouts, the refinement's report and the warnings.
+    """``n_out`` unweighted events from the mixture flows, or the subtraction GAN with ``config.gan``,
+    one per record layout; returns them, the layouts, the refinement's report and the warnings.
 
     ``weights`` are the classifier route's B - S on B's events: their share of ``w_b`` starts the
-    flows' class labels, and ``refine`` refines the generated events towards their positive part.
+    flows' class labels (``warm_epochs``; the GAN's labels start at ``alpha``), and ``refine``
+    refines the generated events towards their positive part.
     """
     (info_b, b), (_, s) = base, sub
     training, events_seed, layouts_seed, order_seed, refine_seed = seed.spawn(5)
@@ -125,9 +132,18 @@ def generate_difference(
             )
             continue
         alpha = sigma_s.get(group.key, 0.0) / sigma_b[group.key]
+        pair = ((b, group), (s, sub_group) if sub_group is not None else None)
+        entry.alpha, entry.rejected = alpha, 0
+        if config.gan is not None:
+            gan = train_subtraction_gan(
+                *pair, alpha, config, positive[group.key] / total, torch.device(device), seed=group_seed
+            )
+            entry.label_s_mean_generated = gan.label_mean
+            entry.train_seconds, entry.best_epoch, entry.losses = gan.seconds, gan.best_epoch, gan.losses
+            models[len(layouts) - 1] = gan
+            continue
         model = train_mixture(
-            (b, group),
-            (s, sub_group) if sub_group is not None else None,
+            *pair,
             alpha,
             config,
             positive[group.key] / total,
@@ -138,11 +154,9 @@ def generate_difference(
         )
         label = model.label_s(b, group)
         wg = torch.as_tensor(w_b[group.index.numpy()], dtype=torch.float64)
-        entry.alpha = alpha
         # the label output's mean over B: alpha when the mixture describes both samples
         entry.label_s_mean_over_base = float((label.cpu() * wg).sum() / wg.sum())
         entry.train_seconds, entry.best_epoch, entry.losses = model.seconds, model.best_epoch, model.losses
-        entry.rejected = 0
         models[len(layouts) - 1] = model.generator()
 
     def tally(k: int, generated: int, rejected: int) -> None:
