@@ -41,7 +41,10 @@ Locate = Callable[[int], tuple[int, int]]
 class Parsed:
     """Events as arrays: ``head (m, 6)`` event lines, ``nup (m,)``, ``particles (sum nup, 13)`` lines,
     ``extra (m, k)`` named weights (``None`` when the header declares none), ``mu (m, 2)``
-    ``(mur, muf)`` from ``<scales>`` where ``has_mu``."""
+    ``(mur, muf)`` from ``<scales>`` where ``has_mu``; ``attributes (m,)`` each ``<event ...>`` tag's
+    attribute text (``str``) and ``trailer (m,)`` each event's lines after the particles (``bytes``),
+    the named weights left out (empty for none); ``plain_scales (m,)`` the event's ``<scales>`` holds
+    ``mur`` and ``muf`` alone."""
 
     head: np.ndarray
     nup: np.ndarray
@@ -49,6 +52,9 @@ class Parsed:
     extra: np.ndarray | None
     mu: np.ndarray
     has_mu: np.ndarray
+    attributes: np.ndarray
+    trailer: np.ndarray
+    plain_scales: np.ndarray
 
     @staticmethod
     def empty(n_weights: int) -> Parsed:
@@ -58,6 +64,9 @@ class Parsed:
             np.zeros((0, 13)),
             np.zeros((0, n_weights)) if n_weights else None,
             np.zeros((0, 2)),
+            np.zeros(0, bool),
+            np.zeros(0, object),
+            np.zeros(0, object),
             np.zeros(0, bool),
         )
 
@@ -73,6 +82,9 @@ class Parsed:
             None if extra[0] is None else np.concatenate(extra),  # type: ignore[arg-type]
             np.concatenate([p.mu for p in parts]),
             np.concatenate([p.has_mu for p in parts]),
+            np.concatenate([p.attributes for p in parts]),
+            np.concatenate([p.trailer for p in parts]),
+            np.concatenate([p.plain_scales for p in parts]),
         )
 
     def split(self, n: int) -> tuple[Parsed, Parsed]:
@@ -86,6 +98,9 @@ class Parsed:
                 None if self.extra is None else self.extra[:n],
                 self.mu[:n],
                 self.has_mu[:n],
+                self.attributes[:n],
+                self.trailer[:n],
+                self.plain_scales[:n],
             ),
             Parsed(
                 self.head[n:],
@@ -94,6 +109,9 @@ class Parsed:
                 None if self.extra is None else self.extra[n:],
                 self.mu[n:],
                 self.has_mu[n:],
+                self.attributes[n:],
+                self.trailer[n:],
+                self.plain_scales[n:],
             ),
         )
 
@@ -139,6 +157,8 @@ def parse_events(
     nups: list[int] = []
     extras: list[list[float]] = []
     mus: dict[int, tuple[float, float]] = {}
+    tails: dict[int, bytes] = {}  # the events with lines after their particles
+    plain = np.zeros(len(blocks), bool)  # the events whose <scales> holds mur and muf alone
     for j, (_, b0, close) in enumerate(blocks):
         lines = buf[b0:close].split(b"\n")
         head = lines[1].split() if len(lines) > 2 else []
@@ -178,11 +198,13 @@ def parse_events(
                     if stripped[:1] not in (b"<", b"#"):
                         raise ev.error(j, f"a particle line after the NUP = {nup} declared", 1 + nup + n)
                     break
-            wgt, listed, scales = _extras(ev, j, b"\n".join(rest), 1 + nup)
+            tail = tails[j] = b"\n".join(rest)
+            wgt, listed, scales = _extras(ev, j, tail, 1 + nup)
             if scales:
                 mur, muf = scales.get(b"mur"), scales.get(b"muf")
                 if mur is not None and muf is not None:
                     mus[j] = (mur, muf)
+                    plain[j] = len(scales) == 2
         else:
             wgt, listed = {}, None
         if ids:
@@ -218,6 +240,7 @@ def parse_events(
         where = np.fromiter(mus, np.int64, len(mus))
         mu[where] = np.array(list(mus.values()))
         has_mu[where] = True
+    attributes, trailer = _event_text(buf, blocks, tails, bool(ids))
     return Parsed(
         head_values,
         nup_array,
@@ -225,7 +248,44 @@ def parse_events(
         np.array(extras, dtype=np.float64).reshape(len(blocks), len(ids)) if ids else None,
         mu,
         has_mu,
+        attributes,
+        trailer,
+        plain,
     )
+
+
+def cut_block(text: bytes, start: bytes, end: bytes) -> bytes:
+    """``text`` without its first block from ``start`` to ``end`` (both included), with the blanks
+    before it on its line and after it up to its line end, as a whole line leaves; unchanged when
+    ``text`` has none."""
+    i = text.find(start)
+    j = text.find(end, i + 1) if i >= 0 else -1
+    if j < 0:
+        return text
+    first = len(text[:i].rstrip(b" \t"))
+    stop = j + len(end)
+    stop = len(text) - len(text[stop:].lstrip(b" \t"))
+    if text[stop : stop + 1] == b"\n":
+        stop += 1
+    return text[:first] + text[stop:]
+
+
+def _event_text(
+    buf: bytes, blocks: list[tuple[int, int, int]], tails: dict[int, bytes], named_weights: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's tag attributes (``str``) and the text after its particles (``bytes``), as arrays;
+    the ``<rwgt>``/``<weights>`` blocks left out where the named weights carry them."""
+    attributes = np.array(
+        [buf[s + 6 : b0 - 1].strip().decode(errors="replace") for s, b0, _ in blocks], dtype=object
+    )
+    trailer = np.full(len(blocks), b"", dtype=object)
+    for j, tail in tails.items():
+        if named_weights and b"<rwgt" in tail:
+            tail = cut_block(tail, b"<rwgt", b"</rwgt>")
+        if named_weights and b"<weights" in tail:
+            tail = cut_block(tail, b"<weights", b"</weights>")
+        trailer[j] = tail
+    return attributes, trailer
 
 
 def _particle_like(lines: list[bytes]) -> list[bytes]:

@@ -6,105 +6,30 @@ and the lines after the particles that are not the weights or scales mlgen
 reads itself (``<mgrwt>``, ``<clustering>``, POWHEG's ``#rwgt`` and ``#pdf``
 lines, Whizard's ``<weight>``) are kept as text, event by event, so that a tool
 that keeps the input's events writes them back exactly
-(:attr:`mlgen.events.EventBatch.attributes` and ``trailer``).
-
-:func:`attach_event_text` fills them in for a batch that the reader returned
-without them, from the same file, in the same event order.
+(:attr:`mlgen.events.EventBatch.attributes` and ``trailer``). The reader fills
+them as it parses (:mod:`mlgen.lhe.events`); what a tool did not carry is
+accounted for here (:func:`account_for_dropped`).
 """
 
 from __future__ import annotations
 
-__all__ = ["account_for_dropped", "attach_event_text", "event_text", "read_events"]
+__all__ = ["account_for_dropped", "read_events"]
 
-import gzip
 import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from mlgen.events import EventBatch, RunInfo
 from mlgen.lhe.reader import read_lhe
 
-_EVENT = re.compile(r"<event\b([^>]*)>(.*?)</event>", re.S)
-_RWGT = re.compile(r"[ \t]*<rwgt\b.*?</rwgt>[ \t]*\n?", re.S)
-_WEIGHTS = re.compile(r"[ \t]*<weights\b.*?</weights>[ \t]*\n?", re.S)
-_SCALES = re.compile(r"[ \t]*<scales\b([^>]*?)/?>(?:\s*</scales>)?[ \t]*\n?", re.S)
-_KEY = re.compile(r"(\w+)\s*=")
-
-
-def _read(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
-
-
-def _split(body: str) -> tuple[str, str]:
-    """The particle block of one event and the text after it."""
-    lines = body.split("\n")
-    k = 0
-    while k < len(lines) and (not lines[k].strip() or lines[k].lstrip().startswith("#")):
-        k += 1
-    if k == len(lines):
-        return body, ""
-    nup = int(lines[k].split()[0])
-    return "\n".join(lines[: k + nup + 1]), "\n".join(lines[k + nup + 1 :])
-
-
-def event_text(path: str | os.PathLike[str], *, named_weights: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``(attributes, trailer)`` of every event of the file at ``path``, in file order.
-
-    Arguments:
-        path: an LHE file (plain or gzip) that :func:`mlgen.lhe.read_lhe` has read.
-        named_weights: the reader carried the events' ``<rwgt>``/``<weights>`` values as named
-            weights (the header declares them): they are left out of the trailer, else kept in it.
-
-    Returns:
-        Two ``(N,)`` object arrays of ``str``: each ``<event>`` tag's attribute text (stripped) and
-        each event's uninterpreted lines (``""`` for none). ``<scales>`` tags stay in the trailer
-        unless every event has one with ``mur`` and ``muf`` alone (then the reader's ``mu_r``,
-        ``mu_f`` carry them).
-    """
-    text = _read(Path(path))
-    attributes, trailers = [], []
-    for match in _EVENT.finditer(text, text.find("</init>")):
-        attributes.append(match.group(1).strip())
-        trailer = _split(match.group(2))[1]
-        if named_weights:
-            trailer = _WEIGHTS.sub("", _RWGT.sub("", trailer))
-        trailers.append(trailer)
-    scales = [_SCALES.search(t) for t in trailers]
-    plain = all(s is not None and set(_KEY.findall(s.group(1))) == {"mur", "muf"} for s in scales)
-    if plain:
-        trailers = [_SCALES.sub("", t, count=1) for t in trailers]
-    trailers = [t.strip("\n") for t in trailers]
-    return np.array(attributes, dtype=object), np.array(trailers, dtype=object)
-
-
-def attach_event_text(path: str | os.PathLike[str], batch: EventBatch, *, named_weights: bool) -> EventBatch:
-    """``batch`` (the first ``len(batch)`` events of ``path``, as read) with its attributes and trailer
-    filled in from the file, where the reader left them out."""
-    if batch.attributes is not None or batch.trailer is not None:
-        return batch
-    attributes, trailer = event_text(path, named_weights=named_weights)
-    n = len(batch)
-    if len(attributes) < n:
-        raise ValueError(f"{path}: {len(attributes)} <event> blocks, but {n} events were read")
-    batch.attributes = attributes[:n] if any(attributes[:n]) else None
-    batch.trailer = trailer[:n] if any(trailer[:n]) else None
-    return batch
-
 
 def read_events(
     path: str | os.PathLike[str], *, max_events: int | None = None
 ) -> tuple[RunInfo, EventBatch | None]:
-    """:func:`mlgen.lhe.read_lhe` with each event's attributes and uninterpreted lines attached."""
-    info, batch = read_lhe(path, max_events=max_events)
-    if batch is not None:
-        batch = attach_event_text(path, batch, named_weights=bool(info.weights))
-    return info, batch
+    """:func:`mlgen.lhe.read_lhe`: its events carry their attributes and uninterpreted lines."""
+    return read_lhe(path, max_events=max_events)
 
 
 _TAG = re.compile(r"<(\w+)|^(#\w*)", re.M)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from mlgen.events import EventBatch, RunInfo
-from mlgen.lhe.events import Parsed, parse_events
+from mlgen.lhe.events import Parsed, cut_block, parse_events
 from mlgen.lhe.header import parse_run_info
 from mlgen.lhe.markup import blank_literals
 from mlgen.lhe.source import LHEError, LHEWarning, Limits, read_chunks
@@ -77,6 +77,27 @@ class _Pending:
         return first
 
 
+def _without_scales(tail: bytes) -> bytes:
+    """``tail`` without its ``<scales .../>`` (or ``<scales ...></scales>``) tag's line."""
+    gt = tail.find(b">", tail.find(b"<scales"))
+    close = tail.find(b"</scales>", gt)
+    if close >= 0 and not tail[gt + 1 : close].strip():
+        return cut_block(tail, b"<scales", b"</scales>")
+    return cut_block(tail, b"<scales", b">")
+
+
+def _text(parsed: Parsed) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The batch's tag attributes and trailers, ``None`` where no event has any. The ``<scales>`` tags
+    leave the trailers when every event's holds ``mur`` and ``muf`` alone: ``mu_r``, ``mu_f`` carry
+    them, and the writer writes them back; any other stays, verbatim."""
+    tails = list(parsed.trailer)
+    if tails and bool(parsed.plain_scales.all()):
+        tails = [_without_scales(t) for t in tails]
+    trailer = np.array([t.decode(errors="replace").strip("\n") for t in tails], dtype=object)
+    attributes = parsed.attributes
+    return (attributes if any(attributes) else None), (trailer if any(trailer) else None)
+
+
 def _batch(parsed: Parsed, info: RunInfo, device: str) -> EventBatch:
     b, n = len(parsed.nup), int(parsed.nup.max())
     part = np.zeros((b, n, 13))
@@ -95,6 +116,7 @@ def _batch(parsed: Parsed, info: RunInfo, device: str) -> EventBatch:
 
     momenta = np.stack([part[..., 9], part[..., 6], part[..., 7], part[..., 8]], -1)
     mu = parsed.mu if bool(parsed.has_mu.all()) else None
+    attributes, trailer = _text(parsed)
     x = None
     if info.beam_energies[0] > 0 and info.beam_energies[1] > 0:
         x = (part[:, 0, 9] / info.beam_energies[0], part[:, 1, 9] / info.beam_energies[1])
@@ -117,6 +139,8 @@ def _batch(parsed: Parsed, info: RunInfo, device: str) -> EventBatch:
         mu_r=None if mu is None else flt(mu[:, 0]),
         mu_f=None if mu is None else flt(mu[:, 1]),
         extra_weights=None if parsed.extra is None else flt(parsed.extra),
+        attributes=attributes,
+        trailer=trailer,
     )
 
 
