@@ -137,7 +137,10 @@ def test_the_gan_amplifies_the_toy_within_the_truths_band() -> None:
     y, c = toy_draw(n_train, rng)
     info, batch = toy_events(y, c, rng)
     out, report = amplify(batch, info, 50_000, config=TOY_CONFIG)
-    assert report.model == "gan" and len(out) == 50_000 and report.rejected == 0
+    assert report.model == "gan" and len(out) == 50_000
+    # events beyond the training events' x1, x2, sqrt(s-hat) range are redrawn (issue 25's support
+    # rule): on 1000 training events a few per mille of the generated ones fall beyond it
+    assert report.rejected < 0.005 * 50_000, report.rejected
     assert math.isclose(float(out.weight.sum()), 1.0, rel_tol=1e-12)
     y_gen, c_gen = toy_observed(out)
     pulls = band_pulls(y_gen, c_gen, n_train)
