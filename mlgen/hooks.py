@@ -18,7 +18,8 @@ recorded, ``result.json`` is rewritten, and :class:`HookError` names the step;
 the events written before it stay where they are.
 
 Built-in steps: ``shower`` (Pythia 8 on the events file, :func:`mlgen.shower.shower_lhe`;
-options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3)
+options ``n``, ``settings``, ``hadronise``, ``mpi``, and ``hepmc = "FILE"`` to write HepMC3 with
+the events file's named weights and cross section, as ``mlgen shower --hepmc`` does)
 and ``compare`` (the run's events against ``reference = "FILE.lhe"``, optionally a
 ``truth``: :func:`mlgen.generative.compare.compare_samples`, plots in ``output_dir``) and
 ``positive`` (the run's signed weighted events made positive,
@@ -84,9 +85,11 @@ def _shower(ctx: HookContext) -> dict[str, Any]:
         raise ValueError(f"unknown option(s) {sorted(opts)} (allowed: n, settings, hadronise, mpi, hepmc)")
     if hepmc is not None:
         from mlgen.hepmc import HepMCWriter
+        from mlgen.shower import lhe_run_info
 
-        sigma = (ctx.result.get("sigma_pb", 0.0), ctx.result.get("sigma_err_pb", 0.0))
-        with HepMCWriter(ctx.output_dir / hepmc, sigma) as writer:
+        # the events file's run info: its named weights go into every event, its <init> gives sigma
+        # (the run's, written there by the same formula), or Pythia's where matching vetoes events
+        with HepMCWriter(ctx.output_dir / hepmc, run_info=lhe_run_info(ctx.events_file)) as writer:
             report = shower_lhe(
                 ctx.events_file, n, settings=settings, hadronise=hadronise, mpi=mpi, on_event=writer
             )
