@@ -27,7 +27,8 @@ def test_the_shower_step_carries_the_lhe_weights_and_cross_section_into_hepmc(tm
     # a result.json without sigma: the step used to write 0 pb and Pythia's weight alone
     ctx = HookContext(lhe, None, {}, tmp_path, options)
     output = BUILTIN_STEPS["shower"](ctx)
-    assert output is not None and output["n_showered"] == 12 and output["hepmc_file"] == str(tmp_path / "w.hepmc3")
+    assert output is not None and output["n_showered"] == 12
+    assert output["hepmc_file"] == str(tmp_path / "w.hepmc3")
     with pyhepmc.open(tmp_path / "w.hepmc3") as handle:
         got = [(list(e.run_info.weight_names), list(e.weights), e.cross_section) for e in handle]
     assert len(got) == 12

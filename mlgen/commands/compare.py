@@ -63,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
         )
         for atom in row.atoms:
             print(
-                f"  {'':32s} at {atom.value:.6g}: {atom.share_a:.2%} +- {atom.share_a_err:.2%} of {labels[0]}, "
+                f"  {'':32s} at {atom.value:.6g}: "
+                f"{atom.share_a:.2%} +- {atom.share_a_err:.2%} of {labels[0]}, "
                 f"{atom.share_b:.2%} +- {atom.share_b_err:.2%} of {labels[1]} (pull {atom.pull:+.1f})"
             )
     print(f"classifier AUC = {report.auc:.3f} (null, same sample split: {report.auc_null:.3f})")

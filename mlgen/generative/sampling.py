@@ -9,8 +9,8 @@ Generated events stay inside the input's support: the feature map keeps each fea
 in its range where the generator cut it (:func:`~mlgen.generative.layoutmap.feature_bounds`:
 jet pT, resonance masses, angles), and what no single feature bounds, the momentum
 fractions ``x1, x2`` and ``sqrt(s-hat)``, is held to the training events' range
-(:class:`Support`, all layouts together) by rejection: a flow trained on 3000 Z + jets events put 55 of 2·10^4
-events beyond it, with ``sqrt(s-hat)`` up to 4384 GeV where the input stops at 1895.
+(:class:`Support`, all layouts together) by rejection: a flow trained on 3000 Z + jets events put
+55 of 2·10^4 events beyond it, with ``sqrt(s-hat)`` up to 4384 GeV where the input stops at 1895.
 """
 
 from __future__ import annotations
