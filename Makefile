@@ -19,7 +19,7 @@ $(BIN)/.mlgen-env: pyproject.toml
 env: $(BIN)/.mlgen-env
 
 demo: env
-	$(BIN)/mlgen run cards/drell_yan.toml --output-dir runs/drell_yan
+	$(BIN)/mlgen run cards/drell_yan.toml --output-dir runs/drell_yan --replace
 
 # the type check first (seconds; [tool.mypy] in pyproject.toml), then the suite
 test: env

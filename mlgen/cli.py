@@ -69,6 +69,7 @@ def _shows_default(action: argparse.Action) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlgen``; returns the exit status (errors in input: 2)."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: the runs record it
     try:
         return importlib.import_module(f"mlgen.commands.{args.command}").main(args)
     except (ValueError, FileNotFoundError, ImportError) as err:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlgen.atomic import write_text
 from mlgen.cards.mg5_run_card import MG5RunCard, read_run_card, with_values
 from mlgen.cards.mg5_translate import card_tables
 from mlgen.cards.schema import Card
@@ -179,13 +178,14 @@ def run_process_dir(
         say(run.note)
     say(f"{run.root.name}: {run.run_name} ({run.card.process.name}, {len(run.card.cuts)} cuts)")
     header = banner(run.root, run.run_card)
-    out_dir = Path(run.card.run.output_dir or run.root / "Events" / run.run_name)
-    out_dir.mkdir(parents=True, exist_ok=True)
     tag = str(run.run_card["run_tag"])
-    write_text(
-        out_dir / f"{run.run_name}_{tag}_banner.txt",
-        f'<LesHouchesEvents version="3.0">\n<header>\n{header}</header>\n</LesHouchesEvents>\n',
+    banner_file = {
+        f"{run.run_name}_{tag}_banner.txt": (
+            f'<LesHouchesEvents version="3.0">\n<header>\n{header}</header>\n</LesHouchesEvents>\n'
+        )
+    }
+    result = run_card(
+        run.card, progress=progress, log=log, events_name=EVENTS_NAME, header=header, files=banner_file
     )
-    result = run_card(run.card, progress=progress, log=log, events_name=EVENTS_NAME, header=header)
     result.update(run_name=run.run_name, process_dir=str(run.root))
     return result

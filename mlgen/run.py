@@ -237,6 +237,7 @@ def prepare(
     log: Callable[[str], None] | None = print,
     header: str | None = None,
     progress: bool = False,
+    command: list[str] | None = None,
 ) -> Prepared:
     """Build the card's process, train the sampler, integrate, and fill the run information.
 
@@ -277,6 +278,8 @@ def prepare(
     sigma, sigma_err = float(result.mean), float(result.sdev)
     pdf_id = int(getattr(process.pdf, "lhapdf_id", 0) or 0) if process.pdf is not None else 0
     card_text = Path(card.source).read_text() if card.source and Path(card.source).is_file() else ""
+    card_path = attribute(str(card.source))
+    card_block = f"<mlgen_card source={card_path}>\n{cdata(chr(10) + card_text)}\n</mlgen_card>\n"
     run_info = RunInfo(
         beam_ids=process.beams,
         beam_energies=(card.beams.sqrt_s / 2, card.beams.sqrt_s / 2),
@@ -286,13 +289,29 @@ def prepare(
         processes=(ProcessLine(xsec_pb=sigma, error_pb=sigma_err, xmax_pb=sigma, id=1),),
         generator=("mlgen", mlgen.__version__),
         weights=_weight_infos() if card.scales.variations else (),
-        header=header
-        if header is not None
-        else f"<mlgen_card source={attribute(str(card.source))}>\n{cdata(chr(10) + card_text)}\n</mlgen_card>\n"
-        + f"<slha>\n{slha_text(process.matrix_element)}</slha>",
+        header=(
+            header
+            if header is not None
+            else card_block
+            + f"<slha>\n{slha_text(process.matrix_element)}</slha>\n"
+        )
+        + _run_block(card, command),
     )
     return Prepared(
         card, source, result, sampler, run_info, device, events_seed, hooks_seed, timings, physics, record
+    )
+
+
+def _run_block(card: Card, command: list[str] | None) -> str:
+    """The header's ``<mlgen_run>``: mlgen's version, the command line and the effective card (every
+    override applied, the seed included) as JSON: what the card file alone does not say."""
+    import sys
+
+    effective = json.dumps(asdict(card), default=str, indent=1)
+    line = " ".join(command if command is not None else sys.argv)
+    return (
+        f"<mlgen_run version={attribute(mlgen.__version__)} seed={attribute(str(card.run.seed))} "
+        f"command={attribute(line)}>\n{cdata(chr(10) + effective + chr(10))}\n</mlgen_run>\n"
     )
 
 
@@ -445,23 +464,86 @@ def run_card(
     log: Callable[[str], None] | None = print,
     events_name: str = "events.lhe.gz",
     header: str | None = None,
+    replace: bool = False,
+    files: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run a card end to end and return what ``result.json`` holds.
 
     Steps: build the process; train the sampler and integrate (VEGAS today);
     generate unweighted events against a maximum fixed from a pilot sample;
     write ``events_name`` (LHEF 3, with the nine scale-variation weights; ``header``
-    as in :func:`prepare`), ``result.json`` and PNG plots into the output directory.
+    as in :func:`prepare`), ``result.json``, PNG plots and the text ``files`` (name: text) into the
+    output directory, and last its ``manifest.json`` (:mod:`mlgen.rundir`): the run is written under
+    a staging name and given the directory's name whole, with its manifest, at the end (or when a
+    hook fails, the events and result.json kept). A directory that holds another run is refused
+    before any compute unless ``replace``; then it is replaced when this run is complete.
+    ``command``: the command line to record (default: this process's).
     """
+    from mlgen.hooks import HookError
+    from mlgen.rundir import RunDirectory
+
+    final = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
+    directory = RunDirectory(final, replace)  # a used, foreign or unwritable destination: refused here
+    try:
+        for name, text in (files or {}).items():
+            (directory.path / name).write_text(text)
+        out = _run_into(directory.path, final, card, progress, log, events_name, header, command)
+    except HookError:
+        directory.commit(provenance(card, command))  # the events and result.json written before it are kept
+        raise
+    except BaseException:
+        directory.abort()
+        raise
+    directory.commit(provenance(card, command))
+    return out
+
+
+def provenance(card: Card, command: list[str] | None = None) -> dict[str, Any]:
+    """What made a run: mlgen's and its libraries' versions, the command line, the effective card (after
+    every override, with the seed) and the SHA-256 of the files it names (the card, a loaded sampler,
+    hook files)."""
+    import platform
+    import sys
+
+    from mlgen.rundir import file_sha256
+
+    named = [card.source, card.integrator.load] if card.source else [card.integrator.load]
+    base = Path(card.source).parent if card.source else Path(".")
+    named += [str(base / h.step.split(":")[0]) for h in card.hooks if ".py:" in h.step]
+    inputs = {str(p): file_sha256(p) for p in named if p and Path(p).is_file()}
+    return {
+        "mlgen_version": mlgen.__version__,
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+        },
+        "command": command if command is not None else sys.argv,
+        "seed": card.run.seed,
+        "card": json.loads(json.dumps(asdict(card), default=str)),
+        "inputs": inputs,
+    }
+
+
+def _run_into(
+    out_dir: Path,
+    final: Path,
+    card: Card,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    events_name: str,
+    header: str | None,
+    command: list[str] | None,
+) -> dict[str, Any]:
+    """:func:`run_card`'s work, written into ``out_dir``; the paths it records are under ``final``."""
     from mlgen.lhe import LHEWriter
 
     say = log or (lambda _msg: None)
-    out_dir = Path(card.run.output_dir or f"runs/{Path(card.source).stem or 'run'}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     plots_wanted = card.run.plots and plotting_available()
     if card.run.plots and not plots_wanted:  # said before the compute, not found after it
         say("plots: skipped, the plot extra is not installed (pip install 'mlgen[plot]'; run.plots = false)")
-    prepared = prepare(card, log=log, header=header, progress=progress)
+    prepared = prepare(card, log=log, header=header, progress=progress, command=command)
     process, result, run_info, device = prepared.process, prepared.result, prepared.run_info, prepared.device
     timings = prepared.timings
     sigma, sigma_err = float(result.mean), float(result.sdev)
@@ -490,7 +572,8 @@ def run_card(
         with LHEWriter(lhe_path, run_info) as writer:
             writer.write(events.to("cpu"))
         timings["lhe_write_s"] = time.perf_counter() - t0
-    sampler_file = str(save_sampler(prepared.sampler, out_dir / "sampler.pt", prepared.trained_on))
+    save_sampler(prepared.sampler, out_dir / "sampler.pt", prepared.trained_on)
+    sampler_file = str(final / "sampler.pt")
     plots: list[str] = []
     out = {
         "mlgen_version": mlgen.__version__,
@@ -502,13 +585,15 @@ def run_card(
         "integration": result.to_dict(),
         "generation": report.to_dict(),
         "n_events": 0 if events is None else len(events),
-        "events_file": str(lhe_path) if events is not None else None,
+        "events_file": str(final / events_name) if events is not None else None,
         "sampler_file": sampler_file,
         "warning": result.flags.get("warning"),
         "plots": plots,
         "timings": timings,
         "device": str(device),
         "seed": card.run.seed,
+        "output_dir": str(final),
+        "card_effective": json.loads(json.dumps(asdict(card), default=str)),
     }
     if card.run.subprocesses:
         t0 = time.perf_counter()
@@ -526,7 +611,7 @@ def run_card(
             written = plot_run(
                 events.to("cpu"), np.asarray(report.weights), out_dir / "plots", title=process.name
             )
-            out["plots"] = [str(path) for path in written]
+            out["plots"] = [str(final / Path(path).relative_to(out_dir)) for path in written]
             timings["plots_s"] = time.perf_counter() - t0
         except Exception as err:  # noqa: BLE001 - any plotting error; the run's results stand
             out["plots_error"] = f"{type(err).__name__}: {err}"
@@ -534,7 +619,7 @@ def run_card(
         write_text(out_dir / "result.json", json.dumps(out, indent=2, default=float))
     say(
         f"sigma = {format_measured(sigma, sigma_err, 'pb')}; "
-        f"{_describe_events(card, report, out['n_events'])} -> {out_dir}"
+        f"{_describe_events(card, report, out['n_events'])} -> {final}"
     )
     if out["warning"]:
         say(f"WARNING: {out['warning']}")

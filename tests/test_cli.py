@@ -137,7 +137,8 @@ def test_trained_sampler_is_saved_and_reused_without_training(
     (m1, e1), (m3, e3) = sigma(first), sigma(third)
     assert abs(m1 - m3) < 4 * (e1**2 + e3**2) ** 0.5 and e3 / m3 < 0.02
     # another physics table (here a cut) makes the saved sigma stale: integrated anew, said so
-    assert main([*argv, "--set", "cuts=[{observable='m', objects='leptons', min=70.0, max=110.0}]"]) == 0
+    cut = "cuts=[{observable='m', objects='leptons', min=70.0, max=110.0}]"
+    assert main([*argv, "--set", cut, "-o", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
     fourth = json.loads(out[out.index("{") :])
     assert fourth["integration"]["n_eval"] == 2 * 4000 and fourth["sigma_pb"] < first["sigma_pb"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mlgen"
 
 LAYERS: list[set[str]] = [
-    {"physics", "device", "seeds", "atomic", "metrics", "initialise", "measured"},
+    {"physics", "device", "seeds", "atomic", "rundir", "metrics", "initialise", "measured"},
     {"pdf", "phasespace", "matrix", "events", "flows", "unweight"},
     {"lhe", "observables", "asymmetries", "integrate"},
     {"cards"},

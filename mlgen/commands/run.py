@@ -32,6 +32,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         help="where a process-directory archive (.tar.gz) is unpacked (default: the current directory)",
     )
     run.add_argument("--output-dir", "-o", help="output directory (overrides run.output_dir)")
+    run.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the run already in the output directory (removed once this run is complete; "
+        "without it such a directory is refused before any compute)",
+    )
     run.add_argument("--json", action="store_true", help="print result.json to stdout")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -61,7 +67,9 @@ def main(args: argparse.Namespace) -> int:
                 return 2
             result = run_process_dir(args.card, overrides, workdir=args.workdir, progress=progress, log=log)
         else:
-            result = run_card(load_card(args.card, overrides), progress=progress, log=log)
+            card = load_card(args.card, overrides)
+            command = ["mlgen", *getattr(args, "argv", [])]
+            result = run_card(card, progress=progress, log=log, replace=args.replace, command=command)
     except HookError as err:
         print(f"mlgen run: {err} (the events and result.json written before it are kept)", file=sys.stderr)
         return 1
