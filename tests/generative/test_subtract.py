@@ -93,7 +93,7 @@ def test_refinement_corrects_an_undertrained_generator_to_the_classifiers_differ
     assert len(out) == 20_000 and np.abs(after).max() < 1 and (after**2).sum() < 0.5 * (before**2).sum()
     # the generator was far off: ratios up to several, and a fifth of its events kept
     assert report["refine"]["rho_spread"] > 0.5 and report["refine"]["efficiency"] < 0.3
-    with pytest.raises(ValueError, match="refine: refines generated events, for method 'flow' only"):
+    with pytest.raises(ValueError, match="refine: refines generated events, for methods 'flow' and 'gan' only"):
         subtract(base, sub, refine=refine)
 
 
