@@ -50,11 +50,13 @@ def test_memory_route_matches_lhe_route(tmp_path: Path) -> None:
     report = shower_card(card, n, pythia_card=cmnd, on_event=grab, log=None)
     assert report.n_showered == n and report.n_failed == 0 and report.n_errors == 0
     # the LHE route with the same card and seed
-    argv = ["run", str(ROOT / "cards" / "drell_yan.toml"), "-n", str(n), "-o", str(tmp_path), "--no-progress"]
+    # a directory of its own: mlgen run refuses one holding other files (run.cmnd)
+    out = tmp_path / "run"
+    argv = ["run", str(ROOT / "cards" / "drell_yan.toml"), "-n", str(n), "-o", str(out), "--no-progress"]
     for item in SHORT:
         argv += ["--set", item]
     assert main(argv) == 0
-    info, events = read_lhe(tmp_path / "events.lhe.gz")
+    info, events = read_lhe(out / "events.lhe.gz")
     # Pythia's sigma is mlgen's, well within its error; with no vetoes the error is the integration's
     # (Pythia's own sigmaErr is 0 for strategy 3: it printed "+- 0 pb")
     assert abs(report.sigma_pb - info.xsec_pb) < info.error_pb
