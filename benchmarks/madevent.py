@@ -225,6 +225,17 @@ def run_madevent(proc: str, args: argparse.Namespace, card: dict[str, str]) -> d
 
 
 # ------------------------------------------------------------------------------------------- mlgen
+# the integrand's |M|^2 evaluations, counted in the child processes (``count`` is theirs)
+COUNT_ME = r"""
+from mlgen.matrix.mg5.matrix_element import MadGraphCPP
+count["me_points"] = 0
+_call = MadGraphCPP.__call__
+def call(self, p, *a, **k):  # the integrand's |M|^2: the points inside the cuts only
+    count["me_points"] += int(p.shape[0])
+    return _call(self, p, *a, **k)
+MadGraphCPP.__call__ = call
+"""
+
 CHILD = r"""
 import atexit, json, sys
 from mlgen.matrix.mg5 import bridge
@@ -239,13 +250,7 @@ def diagram_sums(self, p, *a, **k):  # the SDE weights of all channels: one eval
     count["events"] += int(p.shape[0]); count["calls"] += 1
     return _sums(self, p, *a, **k)
 bridge.Bridge.diagram_sums = diagram_sums
-from mlgen.matrix.mg5.matrix_element import MadGraphCPP
-count["me_points"] = 0
-_call = MadGraphCPP.__call__
-def call(self, p, *a, **k):  # the integrand's |M|^2: the points inside the cuts only
-    count["me_points"] += int(p.shape[0])
-    return _call(self, p, *a, **k)
-MadGraphCPP.__call__ = call
+""" + COUNT_ME + r"""
 atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps(count)))
 from mlgen.cli import main
 rc = main(sys.argv[2:])
@@ -311,7 +316,6 @@ def run_mlgen(proc: str, method: str, args: argparse.Namespace, card: dict[str, 
 MADNIS_CHILD = r"""
 import json, sys, time, torch
 from madnis.integrator import Integrator
-from mlgen.matrix.mg5.matrix_element import MadGraphCPP
 from mlgen.metrics import reduced_max
 from mlgen.mg5_run import load_process_dir
 from mlgen.process.build import build_process
@@ -320,12 +324,8 @@ torch.set_num_threads(threads)
 t0 = time.perf_counter()
 process = build_process(load_process_dir(root).card)
 setup = time.perf_counter() - t0
-count = {"me_points": 0}
-_call = MadGraphCPP.__call__
-def call(self, p, *a, **k):
-    count["me_points"] += int(p.shape[0])
-    return _call(self, p, *a, **k)
-MadGraphCPP.__call__ = call
+count = {}
+""" + COUNT_ME + r"""
 torch.manual_seed(seed)
 integrator = Integrator(lambda x: process(x.double()).to(x.dtype), dims=process.dim)
 t0 = time.perf_counter()
